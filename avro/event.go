@@ -1,0 +1,58 @@
+package avro
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is one decoded Kafka record value: the writer schema's top-level fields
+// rendered as natural JSON (the form integrators receive), plus the envelope
+// header fields extracted while decoding so that routing and attributes need
+// no JSON parsing.
+//
+// Fields hold the top-level fields in the writer schema's order. Each Value is
+// a complete JSON value; all Values of one Event share one backing buffer.
+type Event struct {
+	SchemaID   int    // registry schema id from the wire format (0 for local schemas read without a registry)
+	SchemaName string // full name of the writer schema, e.g. "com.thena.events.TicketEvent"
+	Fields     []Field
+	Header     Header
+}
+
+// Field is one top-level field of an Event, rendered as JSON.
+type Field struct {
+	Name  string
+	Value json.RawMessage
+}
+
+// Header is the envelope header of an Event, read from the top-level fields
+// eventId, eventType, timestamp, orgId and actor {id, type, email}. A field the
+// writer schema lacks, or that is null, is left at its zero value; mapping
+// decides which absences are errors.
+type Header struct {
+	EventID   string
+	EventType string
+	OrgID     string
+	// Timestamp is the event time. HasTimestamp is false when the schema has no
+	// timestamp field or it is null.
+	Timestamp    time.Time
+	HasTimestamp bool
+	Actor        Actor
+}
+
+// Actor is who caused the event.
+type Actor struct {
+	ID    string
+	Type  string
+	Email string
+}
+
+// Field returns the JSON of the top-level field name, or nil when absent.
+func (e *Event) Field(name string) json.RawMessage {
+	for i := range e.Fields {
+		if e.Fields[i].Name == name {
+			return e.Fields[i].Value
+		}
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package sns
+
+// Attribute is one SNS message attribute. The bridge sends only String
+// attributes, in a fixed order so that sizes and tests are deterministic.
+type Attribute struct {
+	Name  string
+	Value string
+}
+
+// Entry is one message ready for SNS: the result of mapping one event.
+type Entry struct {
+	TopicARN   string
+	Body       string
+	Attributes []Attribute
+	// GroupID and DedupID are set for FIFO topics only.
+	GroupID string
+	DedupID string
+	// Size is the message size as SNS counts it (body plus every attribute's
+	// name, type and value), computed by mapping.
+	Size int
+	// ID identifies the entry inside one PublishBatch call; the publisher sets it.
+	ID string
+}
+
+// Result is the terminal outcome of publishing one Entry. Exactly one of
+// MessageID and Err is set. Err is a *failure.Error of class Permanent (the
+// event must be dead-lettered) or the context's error when the publish was
+// abandoned (partition revoked, shutdown); transient and systemic errors are
+// retried by the publisher and never reach a Result.
+type Result struct {
+	MessageID string
+	Err       error
+	// Attempts is how many PublishBatch calls carried this entry.
+	Attempts int
+}
