@@ -20,6 +20,9 @@ type Entry struct {
 	Size int
 	// ID identifies the entry inside one PublishBatch call; the publisher sets it.
 	ID string
+	// EventType is the event's type (e.g. "ticket:created"), used only as a
+	// metric label; optional.
+	EventType string
 }
 
 // Result is the terminal outcome of publishing one Entry. Exactly one of

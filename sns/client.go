@@ -1,0 +1,143 @@
+package sns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+)
+
+// ClientConfig configures the SNS client. The zero value of every field but
+// Region is usable.
+type ClientConfig struct {
+	// Region is the AWS region, e.g. "eu-west-1". Empty means the region from
+	// the standard chain (AWS_REGION, the shared config profile); NewClient
+	// fails if neither sets one.
+	Region string
+	// Endpoint overrides the SNS endpoint (BaseEndpoint), e.g.
+	// "http://127.0.0.1:4566" for a local stack. Empty means the real service.
+	Endpoint string
+	// Profile selects a shared config profile. Empty means the default chain
+	// (AWS_PROFILE or "default").
+	Profile string
+	// Credentials replaces the standard credential chain (environment, shared
+	// config, web identity, container and instance roles). Leave nil in
+	// production; local stacks use static credentials.
+	Credentials aws.CredentialsProvider
+	// HTTPClient replaces the HTTP client NewClient builds. Tests pass the
+	// in-process double's client here.
+	HTTPClient *http.Client
+	// RequestTimeout bounds one HTTP request, connection included. Default 10s.
+	RequestTimeout time.Duration
+	// DialTimeout bounds establishing a TCP connection. Default 3s.
+	DialTimeout time.Duration
+	// MaxIdleConnsPerHost is the connection pool size to SNS. Default 64, so
+	// that every batch in flight can keep its connection.
+	MaxIdleConnsPerHost int
+}
+
+const (
+	defaultRequestTimeout      = 10 * time.Second
+	defaultDialTimeout         = 3 * time.Second
+	defaultMaxIdleConnsPerHost = 64
+)
+
+func (c ClientConfig) withDefaults() ClientConfig {
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = defaultRequestTimeout
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = defaultDialTimeout
+	}
+	if c.MaxIdleConnsPerHost == 0 {
+		c.MaxIdleConnsPerHost = defaultMaxIdleConnsPerHost
+	}
+	return c
+}
+
+// Validate reports the first invalid field. Zero values mean "default" and
+// are valid.
+func (c ClientConfig) Validate() error {
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("sns client config: Endpoint %q is not an http(s) URL", c.Endpoint)
+		}
+	}
+	if c.RequestTimeout < 0 {
+		return fmt.Errorf("sns client config: RequestTimeout %v is negative", c.RequestTimeout)
+	}
+	if c.DialTimeout < 0 {
+		return fmt.Errorf("sns client config: DialTimeout %v is negative", c.DialTimeout)
+	}
+	if c.MaxIdleConnsPerHost < 0 {
+		return fmt.Errorf("sns client config: MaxIdleConnsPerHost %d is negative", c.MaxIdleConnsPerHost)
+	}
+	return nil
+}
+
+// NewClient returns an SNS client configured by the standard AWS chain
+// (environment, shared config and profile, web identity, container and
+// instance roles) and cfg. The client makes exactly one attempt per call: the
+// Publisher is the only retry layer, so retries do not multiply and the SDK's
+// retry-token quota cannot run dry under throttling.
+func NewClient(ctx context.Context, cfg ClientConfig) (*awssns.Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+	}
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
+	} else {
+		opts = append(opts, config.WithHTTPClient(newHTTPClient(cfg)))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS config: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, errors.New("sns client config: Region is empty and the AWS config chain sets none")
+	}
+	return awssns.NewFromConfig(awsCfg, func(o *awssns.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	}), nil
+}
+
+func newHTTPClient(cfg ClientConfig) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
+		WithTimeout(cfg.RequestTimeout).
+		WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = cfg.DialTimeout
+			d.KeepAlive = 30 * time.Second
+		}).
+		WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConns = cfg.MaxIdleConnsPerHost * 2
+			t.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
+			t.IdleConnTimeout = 90 * time.Second
+			t.TLSHandshakeTimeout = cfg.DialTimeout
+			t.ResponseHeaderTimeout = cfg.RequestTimeout
+			t.ExpectContinueTimeout = time.Second
+		})
+}

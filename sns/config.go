@@ -1,0 +1,159 @@
+package sns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/sony/gobreaker/v2"
+)
+
+// API is the part of the SNS client the publisher uses. *awssns.Client
+// implements it.
+type API interface {
+	PublishBatch(ctx context.Context, in *awssns.PublishBatchInput, opts ...func(*awssns.Options)) (*awssns.PublishBatchOutput, error)
+	GetTopicAttributes(ctx context.Context, in *awssns.GetTopicAttributesInput, opts ...func(*awssns.Options)) (*awssns.GetTopicAttributesOutput, error)
+}
+
+// Config configures a Publisher. Zero values mean the documented default.
+type Config struct {
+	// Client calls SNS. Required. Build it with NewClient so that it makes a
+	// single attempt per call.
+	Client API
+	// Topics holds what Topics learned at start-up. A topic missing here is
+	// FIFO if its ARN ends in ".fifo" and has the default size limit.
+	Topics map[string]TopicInfo
+
+	// Linger is how long a partly filled batch waits for more entries. A full
+	// batch (10 entries or the size limit) goes at once. Default 2ms; at most 1s.
+	Linger time.Duration
+	// MaxBatchEntries caps entries per PublishBatch call. Default and maximum 10.
+	MaxBatchEntries int
+	// MaxInflightBatches caps concurrent PublishBatch calls per topic. With
+	// 15ms of SNS latency, 16 calls of 10 entries carry about 10,000
+	// entries/s per topic. Default 16.
+	MaxInflightBatches int
+	// MaxQueuedEntries caps entries accepted and not yet done across all
+	// topics; Publish blocks while it is reached. Default 4096.
+	MaxQueuedEntries int
+	// CallTimeout bounds one PublishBatch call. Default 10s.
+	CallTimeout time.Duration
+
+	// BackoffBase and BackoffMax shape the retry delay: attempt n waits a
+	// uniformly random time in [0, min(BackoffMax, BackoffBase*2^n)) (full
+	// jitter). Systemic errors wait between BackoffMax/2 and BackoffMax.
+	// Defaults 50ms and 30s.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+
+	// BreakerFailures is how many consecutive failed calls open a topic's
+	// breaker; one systemic failure opens it at once. Default 5.
+	BreakerFailures uint32
+	// BreakerOpenTimeout is how long an open breaker refuses calls before it
+	// lets BreakerHalfOpenCalls probe calls through. Defaults 15s and 1.
+	BreakerOpenTimeout   time.Duration
+	BreakerHalfOpenCalls uint32
+	// OnStateChange, when set, is called after a topic's breaker changes
+	// state, in order, from a publisher goroutine, never while a publisher
+	// lock is held; it may call BreakerState. It must not block for long:
+	// it delays the calls to that topic. The consumer uses it to pause the
+	// partitions feeding an open topic.
+	OnStateChange func(topicARN string, from, to gobreaker.State)
+
+	// Metrics records the publisher's metrics; nil records nothing.
+	Metrics *Metrics
+	// Logger receives one line per breaker change and per systemic failure.
+	// Nil means slog.Default(). Payloads are never logged.
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultLinger               = 2 * time.Millisecond
+	DefaultMaxBatchEntries      = 10
+	DefaultMaxInflightBatches   = 16
+	DefaultMaxQueuedEntries     = 4096
+	DefaultCallTimeout          = 10 * time.Second
+	DefaultBackoffBase          = 50 * time.Millisecond
+	DefaultBackoffMax           = 30 * time.Second
+	DefaultBreakerFailures      = 5
+	DefaultBreakerOpenTimeout   = 15 * time.Second
+	DefaultBreakerHalfOpenCalls = 1
+	// DefaultMaxMessageSize is SNS's default MaximumMessageSize (256 KiB).
+	DefaultMaxMessageSize = 262144
+)
+
+func (c Config) withDefaults() Config {
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
+	}
+	if c.MaxBatchEntries == 0 {
+		c.MaxBatchEntries = DefaultMaxBatchEntries
+	}
+	if c.MaxInflightBatches == 0 {
+		c.MaxInflightBatches = DefaultMaxInflightBatches
+	}
+	if c.MaxQueuedEntries == 0 {
+		c.MaxQueuedEntries = DefaultMaxQueuedEntries
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.BackoffBase == 0 {
+		c.BackoffBase = DefaultBackoffBase
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = DefaultBackoffMax
+	}
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = DefaultBreakerFailures
+	}
+	if c.BreakerOpenTimeout == 0 {
+		c.BreakerOpenTimeout = DefaultBreakerOpenTimeout
+	}
+	if c.BreakerHalfOpenCalls == 0 {
+		c.BreakerHalfOpenCalls = DefaultBreakerHalfOpenCalls
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports the first invalid field. Zero values mean "default" and
+// are valid.
+func (c Config) Validate() error {
+	switch {
+	case c.Client == nil:
+		return errors.New("sns config: Client is nil")
+	case c.Linger < 0 || c.Linger > time.Second:
+		return fmt.Errorf("sns config: Linger %v is outside [0, 1s]", c.Linger)
+	case c.MaxBatchEntries < 0 || c.MaxBatchEntries > 10:
+		return fmt.Errorf("sns config: MaxBatchEntries %d is outside [1, 10]", c.MaxBatchEntries)
+	case c.MaxInflightBatches < 0:
+		return fmt.Errorf("sns config: MaxInflightBatches %d is negative", c.MaxInflightBatches)
+	case c.MaxQueuedEntries < 0:
+		return fmt.Errorf("sns config: MaxQueuedEntries %d is negative", c.MaxQueuedEntries)
+	case c.CallTimeout < 0:
+		return fmt.Errorf("sns config: CallTimeout %v is negative", c.CallTimeout)
+	case c.BackoffBase < 0:
+		return fmt.Errorf("sns config: BackoffBase %v is negative", c.BackoffBase)
+	case c.BackoffMax < 0:
+		return fmt.Errorf("sns config: BackoffMax %v is negative", c.BackoffMax)
+	case c.BreakerOpenTimeout < 0:
+		return fmt.Errorf("sns config: BreakerOpenTimeout %v is negative", c.BreakerOpenTimeout)
+	}
+	d := c.withDefaults()
+	if d.BackoffMax < d.BackoffBase {
+		return fmt.Errorf("sns config: BackoffMax %v is below BackoffBase %v", d.BackoffMax, d.BackoffBase)
+	}
+	for arn, ti := range c.Topics {
+		if ti.MaxMessageSize < 0 {
+			return fmt.Errorf("sns config: Topics[%q].MaxMessageSize %d is negative", arn, ti.MaxMessageSize)
+		}
+	}
+	return nil
+}
