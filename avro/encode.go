@@ -1,0 +1,472 @@
+package avro
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	havro "github.com/hamba/avro/v2"
+)
+
+// AppendNatural appends the Avro binary encoding of v to dst. v is shaped like
+// the natural JSON the Decoder renders for schema, built from nil, bool,
+// string, numbers (any Go integer or float type, json.Number), []byte,
+// time.Time, slices and string-keyed maps (map[string]any and friends):
+//
+//   - a record is a map with one key per field; a missing key is null for a
+//     nullable field, the default for a field with one, an error otherwise;
+//     a key the record lacks is an error;
+//   - a JsonValue record is the plain value;
+//   - a union takes the first branch the value fits (nil takes null), judged
+//     deeply, so two record branches are told apart by their fields;
+//   - timestamp-millis/micros take a time.Time, an RFC 3339 string or an
+//     integer; date takes a time.Time or "2006-01-02"; decimal takes a
+//     decimal string, json.Number or number; bytes and fixed take []byte or
+//     a base64 string; an enum takes its symbol.
+//
+// Map entries are written in sorted key order, so equal values encode to
+// equal bytes. AppendNatural is for tests, tools and the event generator; the
+// bridge itself never encodes.
+func AppendNatural(dst []byte, schema havro.Schema, v any) ([]byte, error) {
+	return appendValue(dst, schema, v, "$")
+}
+
+func appendLong(dst []byte, v int64) []byte {
+	return binary.AppendUvarint(dst, uint64(v<<1)^uint64(v>>63))
+}
+
+func appendValue(dst []byte, s havro.Schema, v any, at string) ([]byte, error) {
+	switch s := s.(type) {
+	case *havro.RefSchema:
+		return appendValue(dst, s.Schema(), v, at)
+	case *havro.NullSchema:
+		if v != nil {
+			return nil, fmt.Errorf("%s: want null, got %T", at, v)
+		}
+		return dst, nil
+	case *havro.UnionSchema:
+		for i, t := range s.Types() {
+			if fits(t, v) {
+				return appendValue(appendLong(dst, int64(i)), t, v, at)
+			}
+		}
+		return nil, fmt.Errorf("%s: %T fits no branch of union %s", at, v, s.String())
+	case *havro.RecordSchema:
+		return appendRecord(dst, s, v, at)
+	case *havro.EnumSchema:
+		sym, ok := v.(string)
+		if i := slices.Index(s.Symbols(), sym); ok && i >= 0 {
+			return appendLong(dst, int64(i)), nil
+		}
+		return nil, fmt.Errorf("%s: %v is not a symbol of enum %s", at, v, s.FullName())
+	case *havro.ArraySchema:
+		rv := reflect.ValueOf(v)
+		if v == nil || rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+			return nil, fmt.Errorf("%s: want a slice, got %T", at, v)
+		}
+		if rv.Len() > 0 {
+			dst = appendLong(dst, int64(rv.Len()))
+			for i := range rv.Len() {
+				var err error
+				if dst, err = appendValue(dst, s.Items(), rv.Index(i).Interface(), fmt.Sprintf("%s[%d]", at, i)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return append(dst, 0), nil
+	case *havro.MapSchema:
+		entries, ok := mapEntries(v)
+		if !ok {
+			return nil, fmt.Errorf("%s: want a map with string keys, got %T", at, v)
+		}
+		if len(entries) > 0 {
+			dst = appendLong(dst, int64(len(entries)))
+			for _, e := range entries {
+				dst = appendLong(dst, int64(len(e.key)))
+				dst = append(dst, e.key...)
+				var err error
+				if dst, err = appendValue(dst, s.Values(), e.value, at+"."+e.key); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return append(dst, 0), nil
+	case *havro.FixedSchema:
+		if dec, ok := s.Logical().(*havro.DecimalLogicalSchema); ok {
+			b, err := decimalBytes(v, dec.Scale(), s.Size())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", at, err)
+			}
+			return append(dst, b...), nil
+		}
+		b, ok := bytesOf(v)
+		if !ok || len(b) != s.Size() {
+			return nil, fmt.Errorf("%s: want %d bytes for fixed %s, got %T", at, s.Size(), s.FullName(), v)
+		}
+		return append(dst, b...), nil
+	case *havro.PrimitiveSchema:
+		return appendPrimitive(dst, s, v, at)
+	}
+	return nil, fmt.Errorf("%s: unsupported schema type %s", at, s.Type())
+}
+
+func appendRecord(dst []byte, s *havro.RecordSchema, v any, at string) ([]byte, error) {
+	fields := s.Fields()
+	if s.Name() == "JsonValue" && len(fields) == 1 {
+		return appendValue(dst, fields[0].Type(), v, at)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want map[string]any for record %s, got %T", at, s.FullName(), v)
+	}
+	for k := range m {
+		if !slices.ContainsFunc(fields, func(f *havro.Field) bool { return f.Name() == k }) {
+			return nil, fmt.Errorf("%s: record %s has no field %q", at, s.FullName(), k)
+		}
+	}
+	for _, f := range fields {
+		fv, present := m[f.Name()]
+		if !present && !nullable(f.Type()) {
+			if !f.HasDefault() {
+				return nil, fmt.Errorf("%s: record %s needs field %q", at, s.FullName(), f.Name())
+			}
+			fv = f.Default()
+		}
+		var err error
+		if dst, err = appendValue(dst, f.Type(), fv, at+"."+f.Name()); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+func nullable(s havro.Schema) bool {
+	u, ok := s.(*havro.UnionSchema)
+	return ok && u.Contains(havro.Null)
+}
+
+func appendPrimitive(dst []byte, s *havro.PrimitiveSchema, v any, at string) ([]byte, error) {
+	var logical havro.LogicalType
+	if l := s.Logical(); l != nil {
+		logical = l.Type()
+	}
+	switch s.Type() {
+	case havro.Null:
+		if v == nil {
+			return dst, nil
+		}
+	case havro.Boolean:
+		if b, ok := v.(bool); ok {
+			if b {
+				return append(dst, 1), nil
+			}
+			return append(dst, 0), nil
+		}
+	case havro.Int, havro.Long:
+		if n, ok := integerOf(v, logical); ok {
+			if s.Type() == havro.Int && (n < math.MinInt32 || n > math.MaxInt32) {
+				return nil, fmt.Errorf("%s: %d overflows int", at, n)
+			}
+			return appendLong(dst, n), nil
+		}
+	case havro.Float:
+		if f, ok := floatOf(v); ok {
+			return binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(f))), nil
+		}
+	case havro.Double:
+		if f, ok := floatOf(v); ok {
+			return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), nil
+		}
+	case havro.String:
+		if str, ok := v.(string); ok {
+			dst = appendLong(dst, int64(len(str)))
+			return append(dst, str...), nil
+		}
+	case havro.Bytes:
+		var b []byte
+		var ok bool
+		if dec, isDec := s.Logical().(*havro.DecimalLogicalSchema); isDec {
+			var err error
+			if b, err = decimalBytes(v, dec.Scale(), 0); err != nil {
+				return nil, fmt.Errorf("%s: %w", at, err)
+			}
+			ok = true
+		} else {
+			b, ok = bytesOf(v)
+		}
+		if ok {
+			dst = appendLong(dst, int64(len(b)))
+			return append(dst, b...), nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %T (%v) does not fit %s", at, v, v, s.String())
+}
+
+// integerOf converts v to the Avro int/long value for the logical type.
+func integerOf(v any, logical havro.LogicalType) (int64, bool) {
+	switch logical {
+	case havro.TimestampMillis, havro.TimestampMicros, havro.LocalTimestampMillis, havro.LocalTimestampMicros:
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case string:
+			var err error
+			if t, err = time.Parse(time.RFC3339Nano, x); err != nil {
+				return 0, false
+			}
+		default:
+			return intOf(v)
+		}
+		if logical == havro.TimestampMicros || logical == havro.LocalTimestampMicros {
+			return t.UnixMicro(), true
+		}
+		return t.UnixMilli(), true
+	case havro.Date:
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case string:
+			var err error
+			if t, err = time.Parse(time.DateOnly, x); err != nil {
+				return 0, false
+			}
+		default:
+			return intOf(v)
+		}
+		d, _ := floorDiv(t.Unix(), 86400)
+		return d, true
+	}
+	return intOf(v)
+}
+
+func intOf(v any) (int64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		n, err := x.Int64()
+		return n, err == nil
+	case float64:
+		if x == math.Trunc(x) && x >= -(1<<63) && x < 1<<63 {
+			return int64(x), true
+		}
+		return 0, false
+	case float32:
+		return intOf(float64(x))
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := rv.Uint()
+		return int64(u), u <= math.MaxInt64
+	}
+	return 0, false
+}
+
+func floatOf(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	}
+	if n, ok := intOf(v); ok {
+		return float64(n), true
+	}
+	return 0, false
+}
+
+func bytesOf(v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return x, true
+	case string:
+		b, err := base64.StdEncoding.DecodeString(x)
+		return b, err == nil
+	}
+	return nil, false
+}
+
+// decimalBytes returns the two's-complement big-endian unscaled value of v
+// at scale; size > 0 pads to a fixed size.
+func decimalBytes(v any, scale, size int) ([]byte, error) {
+	var r big.Rat
+	switch x := v.(type) {
+	case string:
+		if _, ok := r.SetString(x); !ok {
+			return nil, fmt.Errorf("%q is not a decimal", x)
+		}
+	case json.Number:
+		if _, ok := r.SetString(string(x)); !ok {
+			return nil, fmt.Errorf("%q is not a decimal", x)
+		}
+	case *big.Rat:
+		r.Set(x)
+	default:
+		f, ok := floatOf(v)
+		if !ok {
+			return nil, fmt.Errorf("%T is not a decimal", v)
+		}
+		r.SetFloat64(f)
+	}
+	r.Mul(&r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	if !r.IsInt() {
+		return nil, fmt.Errorf("%s has more than %d fractional digits", r.FloatString(scale+4), scale)
+	}
+	n := r.Num()
+	// Two's complement, minimal length (or size).
+	length := n.BitLen()/8 + 1
+	if size > 0 {
+		if length > size {
+			return nil, fmt.Errorf("decimal does not fit %d bytes", size)
+		}
+		length = size
+	}
+	mod := new(big.Int).Lsh(big.NewInt(1), uint(8*length))
+	u := new(big.Int).Set(n)
+	if u.Sign() < 0 {
+		u.Add(u, mod)
+	}
+	return u.FillBytes(make([]byte, length)), nil
+}
+
+type entry struct {
+	key   string
+	value any
+}
+
+func mapEntries(v any) ([]entry, bool) {
+	if v == nil {
+		return nil, false
+	}
+	var entries []entry
+	switch m := v.(type) {
+	case map[string]any:
+		for k, x := range m {
+			entries = append(entries, entry{k, x})
+		}
+	case map[string]string:
+		for k, x := range m {
+			entries = append(entries, entry{k, x})
+		}
+	default:
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {
+			return nil, false
+		}
+		it := rv.MapRange()
+		for it.Next() {
+			entries = append(entries, entry{it.Key().String(), it.Value().Interface()})
+		}
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	return entries, true
+}
+
+// fits reports whether v can be encoded with s; unions use it to choose a
+// branch.
+func fits(s havro.Schema, v any) bool {
+	switch s := s.(type) {
+	case *havro.RefSchema:
+		return fits(s.Schema(), v)
+	case *havro.NullSchema:
+		return v == nil
+	case *havro.UnionSchema:
+		for _, t := range s.Types() {
+			if fits(t, v) {
+				return true
+			}
+		}
+		return false
+	case *havro.RecordSchema:
+		fields := s.Fields()
+		if s.Name() == "JsonValue" && len(fields) == 1 {
+			return fits(fields[0].Type(), v)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k := range m {
+			if !slices.ContainsFunc(fields, func(f *havro.Field) bool { return f.Name() == k }) {
+				return false
+			}
+		}
+		for _, f := range fields {
+			fv, present := m[f.Name()]
+			if !present {
+				if !nullable(f.Type()) && !f.HasDefault() {
+					return false
+				}
+				continue
+			}
+			if !fits(f.Type(), fv) {
+				return false
+			}
+		}
+		return true
+	case *havro.EnumSchema:
+		sym, ok := v.(string)
+		return ok && slices.Contains(s.Symbols(), sym)
+	case *havro.ArraySchema:
+		rv := reflect.ValueOf(v)
+		if v == nil || rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+			return false
+		}
+		if _, isBytes := v.([]byte); isBytes {
+			return false
+		}
+		for i := range rv.Len() {
+			if !fits(s.Items(), rv.Index(i).Interface()) {
+				return false
+			}
+		}
+		return true
+	case *havro.MapSchema:
+		entries, ok := mapEntries(v)
+		if !ok {
+			return false
+		}
+		for _, e := range entries {
+			if !fits(s.Values(), e.value) {
+				return false
+			}
+		}
+		return true
+	case *havro.FixedSchema:
+		_, err := appendValue(nil, s, v, "")
+		return err == nil
+	case *havro.PrimitiveSchema:
+		if v == nil {
+			return s.Type() == havro.Null
+		}
+		switch s.Type() {
+		case havro.Float, havro.Double:
+			// A number with a fractional part prefers double over long, and an
+			// integer prefers long: long is tried first in JsonValue.
+			_, ok := floatOf(v)
+			return ok
+		case havro.String:
+			_, ok := v.(string)
+			return ok
+		case havro.Boolean:
+			_, ok := v.(bool)
+			return ok
+		}
+		_, err := appendPrimitive(nil, s, v, "")
+		return err == nil
+	}
+	return false
+}
