@@ -1,0 +1,355 @@
+package consumer
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	saslaws "github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// SASL mechanisms accepted in SASLConfig.Mechanism.
+const (
+	SASLPlain       = "PLAIN"
+	SASLScramSHA256 = "SCRAM-SHA-256"
+	SASLScramSHA512 = "SCRAM-SHA-512"
+	// SASLAWSMSKIAM authenticates to Amazon MSK with IAM, taking credentials
+	// from the standard AWS chain (environment, shared config, web identity,
+	// container and instance roles) on every connection.
+	SASLAWSMSKIAM = "AWS_MSK_IAM"
+)
+
+// Where a group with no committed offset for a partition starts.
+const (
+	ResetEarliest = "earliest"
+	ResetLatest   = "latest"
+)
+
+// Defaults applied to the zero fields of a Config.
+const (
+	DefaultClientID                = "kafka-sns-bridge"
+	DefaultDeadLetterTopic         = "{topic}.dlq"
+	DefaultCommitInterval          = 5 * time.Second
+	DefaultCommitTimeout           = 10 * time.Second
+	DefaultMaxBufferedPerPartition = 1000
+	DefaultMaxInFlight             = 10000
+	DefaultDrainTimeout            = 20 * time.Second
+	DefaultRebalanceTimeout        = 60 * time.Second
+	DefaultSessionTimeout          = 45 * time.Second
+	DefaultFetchMaxBytes           = 16 << 20
+	DefaultFetchMaxPartitionBytes  = 1 << 20
+	DefaultRetryBackoffMin         = 200 * time.Millisecond
+	DefaultRetryBackoffMax         = 30 * time.Second
+)
+
+// Config configures an Engine. A zero field takes its default (see
+// DefaultConfig); Validate reports the first field that is still unusable.
+type Config struct {
+	// Brokers are the seed brokers, host:port.
+	Brokers []string
+	// GroupID is the consumer group. Members of one bridge deployment share it.
+	GroupID string
+	// Topics are the source topics, or regular expressions when TopicRegex is set.
+	Topics     []string
+	TopicRegex bool
+	// ResetOffset is where a partition without a committed offset starts:
+	// "earliest" (default) or "latest".
+	ResetOffset string
+
+	// ClientID names the Kafka clients (default "kafka-sns-bridge").
+	ClientID string
+	// InstanceID turns on static group membership when set. It also names this
+	// member in the bridge.instance dead-letter header (the host name is used
+	// when it is empty).
+	InstanceID string
+
+	TLS  TLSConfig
+	SASL SASLConfig
+
+	// DeadLetterTopic is the dead-letter topic template; "{topic}" is replaced
+	// by the source topic (default "{topic}.dlq").
+	DeadLetterTopic string
+
+	// CommitInterval is how often finished offsets are committed (default 5s).
+	// Offsets are also committed on revocation and shutdown.
+	CommitInterval time.Duration
+	// CommitTimeout bounds one offset commit (default 10s).
+	CommitTimeout time.Duration
+
+	// MaxBufferedPerPartition bounds the records of one partition that are
+	// fetched but not finished (default 1000). At the bound the partition stops
+	// fetching; it resumes when half of them have finished.
+	MaxBufferedPerPartition int
+	// MaxInFlight bounds the records of the whole engine that are fetched but
+	// not finished (default 10000); polling waits while it is reached.
+	MaxInFlight int
+
+	// DrainTimeout is how long revocation and shutdown wait for in-flight
+	// publishes and dead letters before abandoning them (default 20s). It must
+	// be shorter than RebalanceTimeout.
+	DrainTimeout time.Duration
+	// RebalanceTimeout and SessionTimeout are the group's timeouts
+	// (defaults 60s and 45s).
+	RebalanceTimeout time.Duration
+	SessionTimeout   time.Duration
+
+	// FetchMaxBytes and FetchMaxPartitionBytes bound one fetch response
+	// (defaults 16 MiB and 1 MiB).
+	FetchMaxBytes          int32
+	FetchMaxPartitionBytes int32
+
+	// RetryBackoffMin and RetryBackoffMax bound the exponential backoff, with
+	// jitter, between attempts of a transient translate error and of a failed
+	// dead-letter produce (defaults 200ms and 30s).
+	RetryBackoffMin time.Duration
+	RetryBackoffMax time.Duration
+}
+
+// TLSConfig configures TLS to the brokers. Files are PEM.
+type TLSConfig struct {
+	Enabled bool
+	// CAFile replaces the system roots when set.
+	CAFile string
+	// CertFile and KeyFile are a client certificate for mutual TLS; set both or neither.
+	CertFile string
+	KeyFile  string
+	// InsecureSkipVerify turns off broker certificate verification. Off by
+	// default; never set it in production.
+	InsecureSkipVerify bool
+}
+
+// SASLConfig configures SASL authentication. An empty Mechanism turns SASL off.
+type SASLConfig struct {
+	// Mechanism is one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, AWS_MSK_IAM.
+	Mechanism string
+	// Username and Password are used by PLAIN and SCRAM.
+	Username string
+	Password string
+}
+
+// DefaultConfig returns a Config with every default filled in; Brokers,
+// GroupID and Topics are still to be set.
+func DefaultConfig() Config {
+	return Config{}.withDefaults()
+}
+
+func (c Config) withDefaults() Config {
+	setDefault(&c.ClientID, DefaultClientID)
+	setDefault(&c.ResetOffset, ResetEarliest)
+	setDefault(&c.DeadLetterTopic, DefaultDeadLetterTopic)
+	setDefault(&c.CommitInterval, DefaultCommitInterval)
+	setDefault(&c.CommitTimeout, DefaultCommitTimeout)
+	setDefault(&c.MaxBufferedPerPartition, DefaultMaxBufferedPerPartition)
+	setDefault(&c.MaxInFlight, DefaultMaxInFlight)
+	setDefault(&c.DrainTimeout, DefaultDrainTimeout)
+	setDefault(&c.RebalanceTimeout, DefaultRebalanceTimeout)
+	setDefault(&c.SessionTimeout, DefaultSessionTimeout)
+	setDefault(&c.FetchMaxBytes, DefaultFetchMaxBytes)
+	setDefault(&c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
+	setDefault(&c.RetryBackoffMin, DefaultRetryBackoffMin)
+	setDefault(&c.RetryBackoffMax, DefaultRetryBackoffMax)
+	return c
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}
+
+// Validate reports the first unusable field, by name, after defaults are
+// applied. It reads the TLS files it is given.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("consumer config: %s: %s", field, fmt.Sprintf(format, args...))
+	}
+	if len(c.Brokers) == 0 {
+		return bad("Brokers", "at least one broker is required")
+	}
+	for _, b := range c.Brokers {
+		if strings.TrimSpace(b) == "" || !strings.Contains(b, ":") {
+			return bad("Brokers", "%q is not host:port", b)
+		}
+	}
+	if c.GroupID == "" {
+		return bad("GroupID", "required")
+	}
+	if len(c.Topics) == 0 {
+		return bad("Topics", "at least one topic is required")
+	}
+	for _, t := range c.Topics {
+		if t == "" {
+			return bad("Topics", "empty topic")
+		}
+		if c.TopicRegex {
+			if _, err := regexp.Compile(t); err != nil {
+				return bad("Topics", "%q is not a regular expression: %v", t, err)
+			}
+		}
+	}
+	if c.ResetOffset != ResetEarliest && c.ResetOffset != ResetLatest {
+		return bad("ResetOffset", "%q is neither %q nor %q", c.ResetOffset, ResetEarliest, ResetLatest)
+	}
+	if strings.TrimSpace(c.DeadLetterTopic) != c.DeadLetterTopic || strings.ContainsAny(c.DeadLetterTopic, " /\\") {
+		return bad("DeadLetterTopic", "%q is not a valid topic template", c.DeadLetterTopic)
+	}
+	if c.DeadLetterTopic == "{topic}" {
+		return bad("DeadLetterTopic", "must differ from the source topic")
+	}
+	if !c.TopicRegex {
+		for _, t := range c.Topics {
+			if dl := deadLetterTopic(c.DeadLetterTopic, t); dl == t || len(dl) > 249 {
+				return bad("DeadLetterTopic", "gives %q for source topic %q", dl, t)
+			}
+		}
+	}
+	switch {
+	case c.CommitInterval < 0:
+		return bad("CommitInterval", "must be positive")
+	case c.CommitTimeout < 0:
+		return bad("CommitTimeout", "must be positive")
+	case c.MaxBufferedPerPartition < 1:
+		return bad("MaxBufferedPerPartition", "must be at least 1")
+	case c.MaxInFlight < c.MaxBufferedPerPartition:
+		return bad("MaxInFlight", "%d is less than MaxBufferedPerPartition (%d)", c.MaxInFlight, c.MaxBufferedPerPartition)
+	case c.DrainTimeout < 0:
+		return bad("DrainTimeout", "must be positive")
+	case c.RebalanceTimeout < 0:
+		return bad("RebalanceTimeout", "must be positive")
+	case c.DrainTimeout+c.CommitTimeout >= c.RebalanceTimeout:
+		return bad("DrainTimeout", "%v plus CommitTimeout %v must be shorter than RebalanceTimeout %v", c.DrainTimeout, c.CommitTimeout, c.RebalanceTimeout)
+	case c.SessionTimeout < 0:
+		return bad("SessionTimeout", "must be positive")
+	case c.FetchMaxBytes < 0:
+		return bad("FetchMaxBytes", "must be positive")
+	case c.FetchMaxPartitionBytes < 0:
+		return bad("FetchMaxPartitionBytes", "must be positive")
+	case c.FetchMaxPartitionBytes > c.FetchMaxBytes:
+		return bad("FetchMaxPartitionBytes", "%d exceeds FetchMaxBytes %d", c.FetchMaxPartitionBytes, c.FetchMaxBytes)
+	case c.RetryBackoffMin < 0:
+		return bad("RetryBackoffMin", "must be positive")
+	case c.RetryBackoffMax < c.RetryBackoffMin:
+		return bad("RetryBackoffMax", "%v is less than RetryBackoffMin %v", c.RetryBackoffMax, c.RetryBackoffMin)
+	}
+	if c.TLS.Enabled {
+		if _, err := c.TLS.config(); err != nil {
+			return err
+		}
+	} else if c.TLS.CAFile != "" || c.TLS.CertFile != "" || c.TLS.KeyFile != "" || c.TLS.InsecureSkipVerify {
+		return bad("TLS.Enabled", "TLS files or options are set but TLS is not enabled")
+	}
+	switch c.SASL.Mechanism {
+	case "", SASLAWSMSKIAM:
+	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
+		if c.SASL.Username == "" {
+			return bad("SASL.Username", "required for %s", c.SASL.Mechanism)
+		}
+		if c.SASL.Password == "" {
+			return bad("SASL.Password", "required for %s", c.SASL.Mechanism)
+		}
+	default:
+		return bad("SASL.Mechanism", "%q is not one of %s, %s, %s, %s", c.SASL.Mechanism, SASLPlain, SASLScramSHA256, SASLScramSHA512, SASLAWSMSKIAM)
+	}
+	if c.SASL.Mechanism != "" && !c.TLS.Enabled && c.SASL.Mechanism != SASLScramSHA256 && c.SASL.Mechanism != SASLScramSHA512 {
+		return bad("TLS.Enabled", "%s sends credentials in the clear; enable TLS", c.SASL.Mechanism)
+	}
+	return nil
+}
+
+// deadLetterTopic resolves the dead-letter topic template for a source topic.
+func deadLetterTopic(template, source string) string {
+	return strings.ReplaceAll(template, "{topic}", source)
+}
+
+func (t TLSConfig) config() (*tls.Config, error) {
+	bad := func(field string, err error) error {
+		return fmt.Errorf("consumer config: TLS.%s: %w", field, err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in, off by default
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, bad("CAFile", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, bad("CAFile", errors.New("no PEM certificates found"))
+		}
+		cfg.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		if t.CertFile == "" {
+			return nil, bad("CertFile", errors.New("required when KeyFile is set"))
+		}
+		return nil, bad("KeyFile", errors.New("required when CertFile is set"))
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, bad("CertFile", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// commonOpts are the kgo options shared by the group consumer and the
+// dead-letter producer: brokers, identity, TLS and SASL.
+func (c Config) commonOpts() ([]kgo.Opt, error) {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(c.Brokers...),
+		kgo.ClientID(c.ClientID),
+	}
+	if c.TLS.Enabled {
+		tc, err := c.TLS.config()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if m := c.SASL.mechanism(); m != nil {
+		opts = append(opts, kgo.SASL(m))
+	}
+	return opts, nil
+}
+
+func (s SASLConfig) mechanism() sasl.Mechanism {
+	switch s.Mechanism {
+	case SASLPlain:
+		return plain.Auth{User: s.Username, Pass: s.Password}.AsMechanism()
+	case SASLScramSHA256:
+		return scram.Auth{User: s.Username, Pass: s.Password}.AsSha256Mechanism()
+	case SASLScramSHA512:
+		return scram.Auth{User: s.Username, Pass: s.Password}.AsSha512Mechanism()
+	case SASLAWSMSKIAM:
+		return saslaws.ManagedStreamingIAM(awsCredentials)
+	}
+	return nil
+}
+
+// awsCredentials reads credentials from the standard AWS chain on every
+// connection, so rotated role credentials are picked up.
+func awsCredentials(ctx context.Context) (saslaws.Auth, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return saslaws.Auth{}, fmt.Errorf("loading AWS config: %w", err)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return saslaws.Auth{}, fmt.Errorf("retrieving AWS credentials: %w", err)
+	}
+	return saslaws.Auth{AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}, nil
+}

@@ -1,0 +1,578 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/plugin/kprom"
+
+	"github.com/thena-ai/kafka-sns-bridge/sns"
+)
+
+// Translator turns one record into an outbound message: decode and map. It
+// is called for the records of one partition one at a time, in offset order;
+// different partitions call it concurrently.
+//
+// An error is a *failure.Error. Permanent sends the record to the
+// dead-letter topic; any other class is retried with backoff until it
+// succeeds or the partition is revoked. With an error, Translate may still
+// return the fields of Outbound it knows (event id, type, org id), which then
+// go into the dead-letter headers. Translate must return soon after ctx is
+// canceled.
+type Translator interface {
+	Translate(ctx context.Context, rec *kgo.Record) (Outbound, error)
+}
+
+// Outbound is a translated record: the SNS entry and the event fields the
+// engine needs for ordering, metrics and dead-letter headers.
+type Outbound struct {
+	Entry     *sns.Entry
+	EventID   string
+	EventType string
+	// OrgID is the ordering key of a record whose Kafka key is empty.
+	OrgID     string
+	EventTime time.Time
+}
+
+// Publisher publishes entries to SNS; sns.Publisher satisfies it. Publish may
+// block to apply backpressure. done is called exactly once, on any
+// goroutine, and must not block: with MessageID set (published), with a
+// Permanent error (dead-letter it), or with ctx.Err() (abandoned; the record
+// is redelivered later). Transient and systemic errors are retried inside the
+// publisher and never reach done.
+type Publisher interface {
+	Publish(ctx context.Context, e *sns.Entry, done func(sns.Result))
+}
+
+// Option configures an Engine beyond its Config.
+type Option func(*options)
+
+type options struct {
+	log           *slog.Logger
+	reg           prometheus.Registerer
+	clientMetrics bool
+	version       string
+	kafkaOpts     []kgo.Opt
+}
+
+// WithLogger sets the logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithRegisterer registers the engine's metrics on reg (default: none).
+func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
+
+// WithClientMetrics also registers franz-go's client metrics (plugin/kprom)
+// on the registerer, as bridge_kafka_consumer_* and bridge_kafka_dlq_*.
+func WithClientMetrics() Option { return func(o *options) { o.clientMetrics = true } }
+
+// WithVersion sets the bridge version written to the bridge.version
+// dead-letter header (default "dev").
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+// WithKafkaOptions appends raw franz-go options to both Kafka clients (the
+// group consumer and the dead-letter producer), after the engine's own.
+// Meant for tests (a dialer) and rare tuning; options that change the
+// delivery contract (auto-commit, balancers, callbacks) must not be passed.
+func WithKafkaOptions(opts ...kgo.Opt) Option {
+	return func(o *options) { o.kafkaOpts = append(o.kafkaOpts, opts...) }
+}
+
+// Engine is the delivery engine: it consumes the source topics as a group
+// member, translates and publishes each record keeping per-key order,
+// dead-letters permanent failures, and commits offsets only past finished
+// records. Run it once.
+type Engine struct {
+	cfg        Config
+	translator Translator
+	publisher  Publisher
+	log        *slog.Logger
+	metrics    *metrics
+	opts       options
+	instance   string
+	version    string
+
+	runCtx context.Context // canceled when Run ends, after the final drain
+	cl     atomic.Pointer[kgo.Client]
+	dlq    *kgo.Client
+
+	ready   atomic.Bool
+	running atomic.Bool
+
+	inflight     atomic.Int64
+	capacityFree chan struct{} // cap 1
+
+	// mu guards owned and closing. It is never held while waiting.
+	mu      sync.Mutex
+	owned   map[tp]*partition
+	closing bool
+
+	// commitMu makes a commit and the end of a revocation (or a loss)
+	// exclusive: a partition is committed only while this member owns it.
+	commitMu sync.Mutex
+
+	blockMu sync.RWMutex
+	blocked map[string]bool
+}
+
+type tp struct {
+	topic string
+	id    int32
+}
+
+// New checks cfg and returns an engine; nothing connects until Run.
+func New(cfg Config, translator Translator, publisher Publisher, opts ...Option) (*Engine, error) {
+	if translator == nil {
+		return nil, errors.New("consumer: translator is nil")
+	}
+	if publisher == nil {
+		return nil, errors.New("consumer: publisher is nil")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	o := options{version: "dev"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	if o.clientMetrics && o.reg == nil {
+		return nil, errors.New("consumer: WithClientMetrics needs WithRegisterer")
+	}
+	m, err := newMetrics(o.reg)
+	if err != nil {
+		return nil, fmt.Errorf("registering consumer metrics: %w", err)
+	}
+	instance := cfg.InstanceID
+	if instance == "" {
+		instance, _ = os.Hostname()
+	}
+	return &Engine{
+		cfg:          cfg,
+		translator:   translator,
+		publisher:    publisher,
+		log:          o.log.With("component", "consumer"),
+		metrics:      m,
+		opts:         o,
+		instance:     instance,
+		version:      o.version,
+		capacityFree: make(chan struct{}, 1),
+		owned:        make(map[tp]*partition),
+		blocked:      make(map[string]bool),
+	}, nil
+}
+
+// Ready reports whether the member has joined its group and received its
+// first assignment (possibly empty). It is safe for concurrent use.
+func (e *Engine) Ready() bool { return e.ready.Load() }
+
+// TopicBlocked tells the engine that publishing to topicARN is blocked
+// (its circuit breaker opened) or unblocked. While blocked, every owned
+// partition with unfinished work for that topic stops fetching; partitions
+// that feed only other topics keep flowing. Blocked partitions resume when
+// the topic is unblocked. The publisher keeps retrying the entries it holds.
+// It is safe for concurrent use and does not block; it can be wired to the
+// publisher's breaker hook.
+func (e *Engine) TopicBlocked(topicARN string, blocked bool) {
+	e.blockMu.Lock()
+	if blocked {
+		e.blocked[topicARN] = true
+	} else {
+		delete(e.blocked, topicARN)
+	}
+	e.blockMu.Unlock()
+	e.log.Info("target topic blocked state changed", "topic_arn", topicARN, "blocked", blocked)
+	for _, p := range e.partitions() {
+		p.mu.Lock()
+		p.updatePauseLocked()
+		p.mu.Unlock()
+	}
+}
+
+func (e *Engine) isBlocked(arn string) bool {
+	e.blockMu.RLock()
+	defer e.blockMu.RUnlock()
+	return e.blocked[arn]
+}
+
+func (e *Engine) client() *kgo.Client { return e.cl.Load() }
+
+func (e *Engine) partitions() []*partition {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ps := make([]*partition, 0, len(e.owned))
+	for _, p := range e.owned {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// Run consumes until ctx ends, then shuts down: it stops fetching, drains
+// in-flight work within Config.DrainTimeout, commits, and leaves the group.
+// It returns nil after a clean shutdown, or the error that stopped it. Run
+// may be called only once per Engine.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("consumer: Run called twice")
+	}
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	e.runCtx = runCtx
+
+	common, err := e.cfg.commonOpts()
+	if err != nil {
+		return err
+	}
+	dlqOpts := append(append([]kgo.Opt{}, common...),
+		kgo.RequiredAcks(kgo.AllISRAcks()), // also the default with idempotence
+		kgo.ProduceRequestTimeout(e.cfg.CommitTimeout),
+	)
+	if e.opts.clientMetrics {
+		dlqOpts = append(dlqOpts, kgo.WithHooks(kprom.NewMetrics("bridge",
+			kprom.Subsystem("kafka_dlq"), kprom.Registerer(e.opts.reg))))
+	}
+	dlq, err := kgo.NewClient(append(dlqOpts, e.opts.kafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("creating dead-letter producer: %w", err)
+	}
+	e.dlq = dlq
+	defer dlq.Close()
+
+	cl, err := kgo.NewClient(append(e.consumerOpts(common), e.opts.kafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("creating group consumer: %w", err)
+	}
+	e.cl.Store(cl)
+
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	defer stopPolling()
+	var wg sync.WaitGroup
+	pollErr := make(chan error, 1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		pollErr <- e.pollLoop(pollCtx, cl)
+	}()
+	go func() {
+		defer wg.Done()
+		e.commitLoop(pollCtx)
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-pollErr:
+	}
+	e.log.Info("shutting down: draining in-flight work", "drain_timeout", e.cfg.DrainTimeout)
+	stopPolling()
+	wg.Wait()
+	// No poll holds the rebalance now, and onAssigned starts nothing new.
+	e.mu.Lock()
+	e.closing = true
+	e.mu.Unlock()
+	cl.AllowRebalance()
+	e.release(context.WithoutCancel(ctx), e.ownedTopicPartitions(), true)
+	// Close leaves the group (dynamic members); the revoke callback it
+	// triggers finds nothing left to commit.
+	cl.Close()
+	e.ready.Store(false)
+	e.log.Info("consumer stopped")
+	return runErr
+}
+
+func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
+	opts := append([]kgo.Opt{}, common...)
+	opts = append(opts,
+		kgo.ConsumerGroup(e.cfg.GroupID),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.RebalanceTimeout(e.cfg.RebalanceTimeout),
+		kgo.SessionTimeout(e.cfg.SessionTimeout),
+		kgo.FetchMaxBytes(e.cfg.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(e.cfg.FetchMaxPartitionBytes),
+		kgo.OnPartitionsAssigned(e.onAssigned),
+		kgo.OnPartitionsRevoked(e.onRevoked),
+		kgo.OnPartitionsLost(e.onLost),
+	)
+	if e.cfg.TopicRegex {
+		opts = append(opts, kgo.ConsumeRegex())
+	}
+	opts = append(opts, kgo.ConsumeTopics(e.cfg.Topics...))
+	if e.cfg.ResetOffset == ResetLatest {
+		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+	} else {
+		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	}
+	if e.cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(e.cfg.InstanceID))
+	}
+	if e.opts.clientMetrics {
+		opts = append(opts, kgo.WithHooks(kprom.NewMetrics("bridge",
+			kprom.Subsystem("kafka_consumer"), kprom.Registerer(e.opts.reg))))
+	}
+	return opts
+}
+
+// pollLoop fetches records while the engine has in-flight budget left and
+// hands them to their partitions. Handing over never blocks, so the
+// rebalance that BlockRebalanceOnPoll holds back while a poll is being
+// handed over is held only briefly; it guarantees that records fetched for a
+// partition never reach a later owner's state of the same partition.
+func (e *Engine) pollLoop(ctx context.Context, cl *kgo.Client) error {
+	for {
+		free := int64(e.cfg.MaxInFlight) - e.inflight.Load()
+		if free <= 0 {
+			select {
+			case <-e.capacityFree:
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		fetches := cl.PollRecords(ctx, int(free))
+		if ctx.Err() != nil {
+			cl.AllowRebalance()
+			return nil
+		}
+		var fatal error
+		fetches.EachError(func(topic string, partition int32, err error) {
+			switch {
+			case errors.Is(err, kgo.ErrClientClosed):
+				fatal = err
+			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			default:
+				e.metrics.errors.WithLabelValues("transient", "kafka").Inc()
+				e.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err, "retriable", kerr.IsRetriable(err))
+			}
+		})
+		e.mu.Lock()
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			p := e.owned[tp{fp.Topic, fp.Partition}]
+			if p == nil {
+				// Not ours (any more): the records are not committed by us
+				// and will be fetched again by whoever owns the partition.
+				return
+			}
+			p.enqueue(fp.Records, fp.HighWatermark)
+		})
+		e.mu.Unlock()
+		cl.AllowRebalance()
+		if fatal != nil {
+			return fmt.Errorf("polling: %w", fatal)
+		}
+	}
+}
+
+func (e *Engine) addInflight(n int) {
+	v := e.inflight.Add(int64(n))
+	e.metrics.inflight.Set(float64(v))
+	if n < 0 {
+		signal(e.capacityFree)
+	}
+}
+
+// backoff returns the wait before retry attempt n (1-based): exponential
+// from RetryBackoffMin to RetryBackoffMax with full jitter on the upper half.
+func (e *Engine) backoff(n int) time.Duration {
+	d := e.cfg.RetryBackoffMin
+	for i := 1; i < n && d < e.cfg.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, e.cfg.RetryBackoffMax)
+	half := d / 2
+	return half + rand.N(half+1) //nolint:gosec // jitter, not security
+}
+
+func (e *Engine) delivered(it *item) {
+	e.metrics.delivered.WithLabelValues(it.out.Entry.TopicARN, it.out.EventType).Inc()
+	if !it.out.EventTime.IsZero() {
+		e.metrics.endToEnd.Observe(time.Since(it.out.EventTime).Seconds())
+	}
+}
+
+func (e *Engine) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	defer e.ready.Store(true)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return
+	}
+	n := 0
+	for topic, ids := range assigned {
+		for _, id := range ids {
+			k := tp{topic, id}
+			if e.owned[k] != nil {
+				continue
+			}
+			e.owned[k] = newPartition(e, topic, id)
+			n++
+		}
+	}
+	if n > 0 {
+		e.metrics.rebalances.WithLabelValues("assigned").Inc()
+		e.log.Info("partitions assigned", "partitions", assigned)
+	}
+}
+
+func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if len(revoked) == 0 {
+		return
+	}
+	e.metrics.rebalances.WithLabelValues("revoked").Inc()
+	e.log.Info("partitions revoked", "partitions", revoked)
+	e.release(ctx, revoked, true)
+}
+
+func (e *Engine) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	if len(lost) == 0 {
+		return
+	}
+	e.metrics.rebalances.WithLabelValues("lost").Inc()
+	e.log.Warn("partitions lost; dropping their state without committing", "partitions", lost)
+	e.release(ctx, lost, false)
+}
+
+func (e *Engine) ownedTopicPartitions() map[string][]int32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := make(map[string][]int32)
+	for k := range e.owned {
+		m[k.topic] = append(m[k.topic], k.id)
+	}
+	return m
+}
+
+// release gives up partitions. For a revocation (commit true) it stops
+// dispatching them, lets in-flight publishes and dead letters finish until
+// the drain deadline, abandons what is left, commits the watermarks and
+// drops the state. For a loss it abandons at once and commits nothing. The
+// partitions leave the owned set first, so the periodic commit stops
+// covering them, and the final commit and the drop happen under commitMu,
+// after which this member never commits them again.
+func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit bool) {
+	var parts []*partition
+	e.mu.Lock()
+	for topic, ids := range tps {
+		for _, id := range ids {
+			k := tp{topic, id}
+			if p := e.owned[k]; p != nil {
+				parts = append(parts, p)
+				delete(e.owned, k)
+			}
+		}
+	}
+	e.mu.Unlock()
+	if len(parts) == 0 {
+		return
+	}
+	for _, p := range parts {
+		p.beginDrain()
+	}
+	if commit {
+		drainCtx, cancel := context.WithTimeout(ctx, e.cfg.DrainTimeout)
+		abandoned := 0
+		for _, p := range parts {
+			if !p.awaitIdle(drainCtx) {
+				abandoned++
+			}
+		}
+		cancel()
+		if abandoned > 0 {
+			e.log.Warn("drain deadline passed; abandoning in-flight work, it will be redelivered",
+				"partitions", abandoned, "drain_timeout", e.cfg.DrainTimeout)
+		}
+	}
+	for _, p := range parts {
+		p.cancel()
+	}
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if commit {
+		commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.CommitTimeout)
+		e.commit(commitCtx, parts)
+		cancel()
+	}
+	for _, p := range parts {
+		p.drop()
+	}
+}
+
+// commitLoop commits the watermarks of owned partitions every CommitInterval.
+func (e *Engine) commitLoop(ctx context.Context) {
+	t := time.NewTicker(e.cfg.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.commitMu.Lock()
+		commitCtx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
+		e.commit(commitCtx, e.partitions())
+		cancel()
+		e.commitMu.Unlock()
+	}
+}
+
+// commit commits the watermarks of parts that moved since their last
+// commit. The caller holds commitMu.
+func (e *Engine) commit(ctx context.Context, parts []*partition) {
+	offsets := make(map[string]map[int32]kgo.EpochOffset)
+	byTP := make(map[tp]*partition)
+	for _, p := range parts {
+		off, ok := p.commitPoint()
+		if !ok {
+			continue
+		}
+		if offsets[p.topic] == nil {
+			offsets[p.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		offsets[p.topic][p.id] = off
+		byTP[tp{p.topic, p.id}] = p
+	}
+	if len(offsets) == 0 {
+		return
+	}
+	var commitErr error
+	e.client().CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			commitErr = err
+			return
+		}
+		var errs []error
+		for _, t := range resp.Topics {
+			for _, rp := range t.Partitions {
+				if perr := kerr.ErrorForCode(rp.ErrorCode); perr != nil {
+					errs = append(errs, fmt.Errorf("%s/%d: %w", t.Topic, rp.Partition, perr))
+					continue
+				}
+				if p := byTP[tp{t.Topic, rp.Partition}]; p != nil {
+					p.markCommitted(offsets[t.Topic][rp.Partition].Offset)
+				}
+			}
+		}
+		commitErr = errors.Join(errs...)
+	})
+	if commitErr != nil {
+		e.metrics.commits.WithLabelValues("error").Inc()
+		e.log.Warn("offset commit failed; the next commit retries", "err", commitErr)
+		return
+	}
+	e.metrics.commits.WithLabelValues("ok").Inc()
+	e.log.Debug("offsets committed", "offsets", offsets)
+}

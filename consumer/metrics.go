@@ -1,0 +1,98 @@
+package consumer
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the engine's Prometheus series. Publish counts per topic ARN
+// belong to sns/; the engine's own count is bridge_events_delivered_total,
+// which counts events the engine saw acknowledged end to end.
+type metrics struct {
+	consumed     *prometheus.CounterVec // topic
+	delivered    *prometheus.CounterVec // topic_arn, event_type
+	endToEnd     prometheus.Histogram   //
+	deadLetters  *prometheus.CounterVec // reason
+	errors       *prometheus.CounterVec // class, reason
+	retries      *prometheus.CounterVec // reason
+	inflight     prometheus.Gauge       //
+	parkedKeys   prometheus.Gauge       //
+	committedLag *prometheus.GaugeVec   // topic, partition
+	rebalances   *prometheus.CounterVec // kind
+	paused       prometheus.Gauge       //
+	commits      *prometheus.CounterVec // result
+	all          []prometheus.Collector
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_records_consumed_total",
+			Help: "Records fetched from the source topics.",
+		}, []string{"topic"}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_events_delivered_total",
+			Help: "Events acknowledged by SNS as seen by the delivery engine, by topic ARN and event type.",
+		}, []string{"topic_arn", "event_type"}),
+		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "bridge_end_to_end_latency_seconds",
+			Help:    "Time from the event's timestamp to its SNS acknowledgement.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_dead_letters_total",
+			Help: "Records written to a dead-letter topic (acknowledged), by reason.",
+		}, []string{"reason"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_errors_total",
+			Help: "Errors seen by the delivery engine (translate, permanent publish results, dead-letter produce), by class and reason.",
+		}, []string{"class", "reason"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_retries_total",
+			Help: "Retries by the delivery engine: transient translate errors and failed dead-letter produces, by reason.",
+		}, []string{"reason"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bridge_inflight_events",
+			Help: "Records fetched and not yet finished (published or dead-lettered).",
+		}),
+		parkedKeys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bridge_parked_keys",
+			Help: "Ordering keys with records waiting behind an unfinished head.",
+		}),
+		committedLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bridge_committed_offset_lag",
+			Help: "High watermark minus the committed offset, per owned partition.",
+		}, []string{"topic", "partition"}),
+		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_rebalances_total",
+			Help: "Partition assignment changes seen by this member, by kind (assigned, revoked, lost).",
+		}, []string{"kind"}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bridge_paused_partitions",
+			Help: "Owned partitions whose fetching is paused (buffer full or target topic blocked).",
+		}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_offset_commits_total",
+			Help: "Offset commit requests, by result (ok, error).",
+		}, []string{"result"}),
+	}
+	m.all = []prometheus.Collector{m.consumed, m.delivered, m.endToEnd, m.deadLetters, m.errors, m.retries,
+		m.inflight, m.parkedKeys, m.committedLag, m.rebalances, m.paused, m.commits}
+	if reg == nil {
+		return m, nil
+	}
+	var errs []error
+	for _, c := range m.all {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func partitionLabel(p int32) string { return strconv.FormatInt(int64(p), 10) }
