@@ -1,0 +1,220 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// DefaultPlaceholder is the text that replaces a truncated field, as stated
+// by the Thena platform documentation.
+const DefaultPlaceholder = "Payload too large. Use API instead"
+
+// DefaultMaxMessageSize is SNS's default MaximumMessageSize (256 KiB), used for
+// a topic whose TopicInfo.MaxMessageSize is 0.
+const DefaultMaxMessageSize = 262144
+
+// DefaultLargeFields returns the field names truncated when an event is too
+// large: ticket description and the comment bodies. It returns a new slice on
+// every call.
+func DefaultLargeFields() []string {
+	return []string{"description", "content", "contentHtml", "contentJson", "contentMarkdown"}
+}
+
+// Route sends the events whose type matches Pattern to TopicARN.
+//
+// Pattern is an exact event type ("ticket:created") or a glob in which each
+// '*' matches any run of characters, ':' included ("ticket:*" matches
+// "ticket:comment:added"; "*:comment:*" matches every comment event). No other
+// character is special.
+type Route struct {
+	Pattern  string `yaml:"pattern"`
+	TopicARN string `yaml:"topic_arn"`
+}
+
+// Config is the mapping configuration. The zero value of LargeFields and
+// Placeholder means their defaults; see WithDefaults.
+//
+// Topic ARNs arrive here after the config loader has expanded ${VAR}
+// references; Validate rejects one that still contains "${".
+type Config struct {
+	// Routes are tried in order; the first match wins.
+	Routes []Route `yaml:"routes"`
+	// DefaultTopicARN receives events no route matches. Empty means such
+	// events fail as unroutable and are dead-lettered.
+	DefaultTopicARN string `yaml:"default_topic_arn"`
+	// LargeFields are the names of string fields, at any depth of payload or
+	// eventData, that may be replaced by Placeholder when a message is over its
+	// topic's size limit. nil means DefaultLargeFields(); an empty non-nil
+	// slice turns truncation off.
+	LargeFields []string `yaml:"large_fields"`
+	// Placeholder replaces a truncated field's value. Empty means
+	// DefaultPlaceholder.
+	Placeholder string `yaml:"placeholder"`
+}
+
+// StandardRoutes returns the routes of the Thena documentation (thena-events.md
+// §3): custom object events to customObjectTopicARN; ticket, account,
+// customer-contact, organization, comment and user events to ticketTopicARN.
+// Every documented event type matches one of them, so no default route is
+// needed; an undocumented family fails as unroutable instead of landing on the
+// wrong topic.
+func StandardRoutes(ticketTopicARN, customObjectTopicARN string) []Route {
+	return []Route{
+		{Pattern: "custom-object:*", TopicARN: customObjectTopicARN},
+		{Pattern: "ticket:*", TopicARN: ticketTopicARN},
+		{Pattern: "account:*", TopicARN: ticketTopicARN},
+		{Pattern: "account-*", TopicARN: ticketTopicARN}, // account-health:changed, account-task:comment:created, ...
+		{Pattern: "customer-contact:*", TopicARN: ticketTopicARN},
+		{Pattern: "organization:*", TopicARN: ticketTopicARN},
+		{Pattern: "user:*", TopicARN: ticketTopicARN},
+	}
+}
+
+// WithDefaults returns c with the defaults of LargeFields and Placeholder
+// filled in. It does not modify c.
+func (c Config) WithDefaults() Config {
+	if c.LargeFields == nil {
+		c.LargeFields = DefaultLargeFields()
+	}
+	if c.Placeholder == "" {
+		c.Placeholder = DefaultPlaceholder
+	}
+	return c
+}
+
+// TopicARNs returns every distinct topic ARN the configuration can publish
+// to, in order of first appearance: the set whose TopicInfo the sns package
+// reads at start-up.
+func (c Config) TopicARNs() []string {
+	var arns []string
+	seen := make(map[string]bool)
+	add := func(arn string) {
+		if arn != "" && !seen[arn] {
+			seen[arn] = true
+			arns = append(arns, arn)
+		}
+	}
+	for _, r := range c.Routes {
+		add(r.TopicARN)
+	}
+	add(c.DefaultTopicARN)
+	return arns
+}
+
+// Validate reports every problem in c, each naming the field, e.g.
+// `mapping: Routes[1].TopicARN "${TICKET_ARN}": contains an unexpanded "${"`.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("mapping: %s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if len(c.Routes) == 0 && c.DefaultTopicARN == "" {
+		bad("Routes", "no routes and no DefaultTopicARN: every event would be unroutable")
+	}
+	seen := make(map[string]int, len(c.Routes))
+	for i, r := range c.Routes {
+		field := fmt.Sprintf("Routes[%d]", i)
+		switch {
+		case r.Pattern == "":
+			bad(field+".Pattern", "empty")
+		case seen[r.Pattern] > 0:
+			bad(field+".Pattern", "%q repeats Routes[%d] and can never match", r.Pattern, seen[r.Pattern]-1)
+		default:
+			seen[r.Pattern] = i + 1
+		}
+		if err := checkTopicARN(r.TopicARN); err != nil {
+			bad(field+".TopicARN", "%q: %v", r.TopicARN, err)
+		}
+	}
+	if c.DefaultTopicARN != "" {
+		if err := checkTopicARN(c.DefaultTopicARN); err != nil {
+			bad("DefaultTopicARN", "%q: %v", c.DefaultTopicARN, err)
+		}
+	}
+	for i, name := range c.LargeFields {
+		if name == "" {
+			bad(fmt.Sprintf("LargeFields[%d]", i), "empty")
+		}
+	}
+	if c.Placeholder != "" {
+		if s := sanitize(c.Placeholder); s != c.Placeholder {
+			bad("Placeholder", "%q: not valid UTF-8 or has characters SNS refuses", c.Placeholder)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkTopicARN accepts arn:<partition>:sns:<region>:<12-digit account>:<name>,
+// where name is 1-256 letters, digits, '-' and '_', with a ".fifo" suffix
+// counted in the 256 for FIFO topics (the SNS CreateTopic rules).
+func checkTopicARN(arn string) error {
+	if arn == "" {
+		return errors.New("empty")
+	}
+	if strings.Contains(arn, "${") {
+		return errors.New(`contains an unexpanded "${": set the environment variable it names`)
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" {
+		return errors.New("not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
+	}
+	if !strings.HasPrefix(parts[1], "aws") {
+		return fmt.Errorf("partition %q is not an AWS partition", parts[1])
+	}
+	if !isRegion(parts[3]) {
+		return fmt.Errorf("region %q is not a region such as us-east-1", parts[3])
+	}
+	if len(parts[4]) != 12 || !allDigits(parts[4]) {
+		return fmt.Errorf("account %q is not a 12-digit account id", parts[4])
+	}
+	name := parts[5]
+	if len(name) > 256 {
+		return fmt.Errorf("topic name is %d characters, SNS allows 256", len(name))
+	}
+	base := strings.TrimSuffix(name, ".fifo")
+	if base == "" {
+		return errors.New("empty topic name")
+	}
+	for i := 0; i < len(base); i++ {
+		c := base[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("topic name %q has %q; SNS allows letters, digits, '-', '_' and a .fifo suffix", name, c)
+		}
+	}
+	return nil
+}
+
+// isRegion accepts lower-case words joined by '-' and ending in a number:
+// us-east-1, eu-central-2, us-gov-west-1.
+func isRegion(s string) bool {
+	words := strings.Split(s, "-")
+	if len(words) < 3 || !allDigits(words[len(words)-1]) {
+		return false
+	}
+	for _, w := range words[:len(words)-1] {
+		if w == "" {
+			return false
+		}
+		for i := 0; i < len(w); i++ {
+			if w[i] < 'a' || w[i] > 'z' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isFIFOARN(arn string) bool { return strings.HasSuffix(arn, ".fifo") }

@@ -1,0 +1,506 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/avro"
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
+)
+
+// The message attributes every message carries, in this order. All are of
+// SNS type String. Subscribers filter on them (thena-events.md §2).
+const (
+	AttrEventName      = "event_name"              // eventType
+	AttrEventID        = "event_id"                // eventId, generated for custom objects without one
+	AttrEventTimestamp = "event_timestamp"         // event time, ISO-8601 UTC with milliseconds, for every event type
+	AttrUserID         = "context_user_id"         // actor.id
+	AttrUserType       = "context_user_type"       // actor.type
+	AttrOrganizationID = "context_organization_id" // orgId
+)
+
+// attrNames is the fixed attribute order; attrOverhead what the names and
+// their type ("String") add to every message's size.
+var attrNames = [6]string{AttrEventName, AttrEventID, AttrEventTimestamp, AttrUserID, AttrUserType, AttrOrganizationID}
+
+const attrOverhead = len(AttrEventName) + len(AttrEventID) + len(AttrEventTimestamp) +
+	len(AttrUserID) + len(AttrUserType) + len(AttrOrganizationID) + 6*len(attrType)
+
+const attrType = "String"
+
+// TimestampLayout is the form of the event_timestamp attribute: ISO-8601 in
+// UTC with exactly three fractional digits, e.g. "2026-11-27T05:08:30.123Z".
+const TimestampLayout = "2006-01-02T15:04:05.000Z"
+
+// CustomObjectPrefix starts the type of every custom object event
+// ("custom-object:{type}:created|updated|deleted"). Those events get the
+// custom object envelope.
+const CustomObjectPrefix = "custom-object:"
+
+// TruncatedFieldsKey is the key Map adds to the envelope's metadata object
+// when it truncated fields: an array of their paths, e.g.
+// {"metadata": {"truncatedFields": ["payload.comment.content"]}}.
+const TruncatedFieldsKey = "truncatedFields"
+
+// Size returns the size of a message as SNS counts it against a topic's
+// MaximumMessageSize: the body's bytes plus, for every attribute, the bytes
+// of its name, its type ("String") and its value.
+func Size(body string, attrs []sns.Attribute) int {
+	n := len(body)
+	for _, a := range attrs {
+		n += len(a.Name) + len(attrType) + len(a.Value)
+	}
+	return n
+}
+
+// TopicInfo is what the sns package learnt about a topic at start-up.
+type TopicInfo struct {
+	// FIFO is true for a FIFO topic; its ARN must then end in ".fifo".
+	FIFO bool
+	// MaxMessageSize is the topic's MaximumMessageSize in bytes; 0 means
+	// DefaultMaxMessageSize.
+	MaxMessageSize int
+}
+
+// Source is where an event was read from. Map uses it for the FIFO group id
+// (Key) and for the eventId of custom object events that have none.
+type Source struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Key is the Kafka record key, the organization id by convention.
+	Key []byte
+}
+
+// Message is one mapped event: the SNS entry to publish and what the delivery
+// engine, the dead-letter headers and the metrics need to know about it. Its
+// strings are safe to keep; none aliases the input event.
+type Message struct {
+	Entry sns.Entry
+	// EventID is the eventId sent (the generated one for a custom object
+	// event without one). EventType and OrgID are as sent in the attributes.
+	EventID   string
+	EventType string
+	OrgID     string
+	// EventTime is the event's timestamp, in UTC.
+	EventTime time.Time
+	// Route is the route that matched; its Pattern is empty when the default
+	// route was used.
+	Route Route
+	// Truncated holds the paths of the fields replaced by the placeholder, in
+	// the order they were replaced (largest first), e.g.
+	// "payload.comment.content" or "payload.items[2].description". It is nil
+	// when nothing was truncated.
+	Truncated []string
+}
+
+// Mapper maps decoded events to SNS messages. It is immutable after
+// NewMapper and safe for concurrent use.
+type Mapper struct {
+	routes      []compiledRoute
+	def         *compiledRoute
+	large       map[string]struct{}
+	placeholder []byte // JSON text of the placeholder, quotes included
+}
+
+type topic struct {
+	arn     string
+	fifo    bool
+	maxSize int
+}
+
+// NewMapper validates cfg and builds a Mapper. topics holds what SNS reported
+// for each topic ARN (see Config.TopicARNs); an ARN absent from it is taken to
+// be FIFO when it ends in ".fifo", with DefaultMaxMessageSize.
+func NewMapper(cfg Config, topics map[string]TopicInfo) (*Mapper, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	resolve := func(field, arn string) (topic, error) {
+		info, ok := topics[arn]
+		if !ok {
+			info = TopicInfo{FIFO: isFIFOARN(arn)}
+		}
+		if info.FIFO != isFIFOARN(arn) {
+			return topic{}, fmt.Errorf("mapping: %s %q: TopicInfo.FIFO is %t but the name says otherwise (FIFO topic names end in .fifo)", field, arn, info.FIFO)
+		}
+		if info.MaxMessageSize < 0 {
+			return topic{}, fmt.Errorf("mapping: %s %q: TopicInfo.MaxMessageSize %d is negative", field, arn, info.MaxMessageSize)
+		}
+		if info.MaxMessageSize == 0 {
+			info.MaxMessageSize = DefaultMaxMessageSize
+		}
+		return topic{arn: arn, fifo: info.FIFO, maxSize: info.MaxMessageSize}, nil
+	}
+	m := &Mapper{large: make(map[string]struct{}, len(cfg.LargeFields))}
+	for i, r := range cfg.Routes {
+		t, err := resolve(fmt.Sprintf("Routes[%d].TopicARN", i), r.TopicARN)
+		if err != nil {
+			return nil, err
+		}
+		m.routes = append(m.routes, compileRoute(r, t))
+	}
+	if cfg.DefaultTopicARN != "" {
+		t, err := resolve("DefaultTopicARN", cfg.DefaultTopicARN)
+		if err != nil {
+			return nil, err
+		}
+		m.def = &compiledRoute{Route: Route{TopicARN: cfg.DefaultTopicARN}, topic: t}
+	}
+	for _, f := range cfg.LargeFields {
+		m.large[f] = struct{}{}
+	}
+	m.placeholder, _ = json.Marshal(cfg.Placeholder) // a string always marshals
+	return m, nil
+}
+
+// route returns the first route matching eventType, the default route, or nil.
+func (m *Mapper) route(eventType string) *compiledRoute {
+	for i := range m.routes {
+		if m.routes[i].matches(eventType) {
+			return &m.routes[i]
+		}
+	}
+	return m.def
+}
+
+// Map maps one decoded event read from src. Every error is a *failure.Error
+// of class Permanent: missing_field (a required envelope field is absent or
+// empty), unroutable, or too_large. Map does not modify ev and keeps no
+// reference to it.
+//
+// Required: eventType, orgId, timestamp, actor.id, actor.type, and eventId
+// except for custom object events. The values are taken from ev.Header; the
+// body is built from ev.Fields, which the decoder derived the header from.
+func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
+	h := &ev.Header
+	switch {
+	case h.EventType == "":
+		return Message{}, missing("eventType", h)
+	case h.OrgID == "":
+		return Message{}, missing("orgId", h)
+	case !h.HasTimestamp:
+		return Message{}, missing("timestamp", h)
+	case h.Actor.ID == "":
+		return Message{}, missing("actor.id", h)
+	case h.Actor.Type == "":
+		return Message{}, missing("actor.type", h)
+	}
+	custom := strings.HasPrefix(h.EventType, CustomObjectPrefix)
+	if h.EventID == "" && !custom {
+		return Message{}, missing("eventId", h)
+	}
+	r := m.route(h.EventType)
+	if r == nil {
+		return Message{}, failure.Permanentf(failure.ReasonUnroutable,
+			"no route matches event type %q and there is no default route", sanitize(h.EventType))
+	}
+
+	fields := ev.Fields
+	for i := range fields {
+		if !cleanBytes(fields[i].Value) {
+			fields = sanitizeFields(ev.Fields)
+			break
+		}
+	}
+	ts := h.Timestamp.UTC()
+	env := envelope{fields: fields, custom: custom, millis: ts.UnixMilli()}
+	var idBuf [uuidLen]byte
+	if h.EventID == "" {
+		env.genID = appendEventID(idBuf[:0], src)
+	}
+
+	// Attribute values that exist as strings already are used as they are;
+	// the strings Map must build share one allocation with the body.
+	eventType, orgID := sanitize(h.EventType), sanitize(h.OrgID)
+	actorID, actorType := sanitize(h.Actor.ID), sanitize(h.Actor.Type)
+	eventID := sanitize(h.EventID)
+	var tsBuf [len(TimestampLayout) + 8]byte
+	tsText := ts.AppendFormat(tsBuf[:0], TimestampLayout)
+
+	attrValueLen := len(eventType) + len(tsText) + len(actorID) + len(actorType) + len(orgID)
+	if env.genID != nil {
+		attrValueLen += len(env.genID)
+	} else {
+		attrValueLen += len(eventID)
+	}
+
+	bodyLen := env.len()
+	var truncated []string
+	if bodyLen+attrOverhead+attrValueLen > r.topic.maxSize {
+		var err error
+		truncated, bodyLen, err = m.truncate(&env, r.topic.maxSize, r.topic.maxSize-attrOverhead-attrValueLen)
+		if err != nil {
+			return Message{}, err
+		}
+	}
+
+	// One allocation for the body and every string built here.
+	var groupKey []byte
+	extra := len(tsText) + len(env.genID)
+	if r.topic.fifo {
+		groupKey = src.Key
+		if len(groupKey) == 0 {
+			groupKey = []byte(orgID) // does not escape: appended below
+		}
+		extra += snsIDLen(groupKey)
+		if env.genID == nil && !usableSNSID(h.EventID) {
+			extra += hashedIDLen
+		}
+	}
+	var b strings.Builder
+	b.Grow(bodyLen + extra)
+	env.writeTo(&b)
+	body := b.Len()
+	b.Write(tsText)
+	tsEnd := b.Len()
+	b.Write(env.genID)
+	idEnd := b.Len()
+	var groupEnd, dedupEnd int
+	if r.topic.fifo {
+		writeSNSID(&b, groupKey)
+		groupEnd = b.Len()
+		if env.genID == nil && !usableSNSID(h.EventID) {
+			writeSNSID(&b, []byte(h.EventID))
+		}
+		dedupEnd = b.Len()
+	}
+	all := b.String()
+
+	msg := Message{
+		EventType: eventType,
+		OrgID:     orgID,
+		EventID:   eventID,
+		EventTime: ts,
+		Route:     r.Route,
+		Truncated: truncated,
+	}
+	if env.genID != nil {
+		msg.EventID = all[tsEnd:idEnd]
+	}
+	msg.Entry = sns.Entry{
+		TopicARN: r.topic.arn,
+		Body:     all[:body],
+		Attributes: []sns.Attribute{
+			{Name: AttrEventName, Value: eventType},
+			{Name: AttrEventID, Value: msg.EventID},
+			{Name: AttrEventTimestamp, Value: all[body:tsEnd]},
+			{Name: AttrUserID, Value: actorID},
+			{Name: AttrUserType, Value: actorType},
+			{Name: AttrOrganizationID, Value: orgID},
+		},
+	}
+	if r.topic.fifo {
+		msg.Entry.GroupID = all[idEnd:groupEnd]
+		switch {
+		case env.genID != nil:
+			msg.Entry.DedupID = msg.EventID
+		case dedupEnd > groupEnd:
+			msg.Entry.DedupID = all[groupEnd:dedupEnd]
+		default:
+			msg.Entry.DedupID = h.EventID
+		}
+	}
+	msg.Entry.Size = len(msg.Entry.Body) + attrOverhead + attrValueLen
+	if msg.Entry.Size > r.topic.maxSize {
+		// truncate guarantees the fit; reaching this is a bug, and SNS would
+		// refuse the message anyway.
+		return Message{}, failure.Permanentf(failure.ReasonTooLarge,
+			"%s is %d bytes, over the topic's limit of %d", eventType, msg.Entry.Size, r.topic.maxSize)
+	}
+	return msg, nil
+}
+
+func writeSNSID(b *strings.Builder, s []byte) {
+	var buf [hashedIDLen]byte
+	if usableSNSID(string(s)) {
+		b.Write(s)
+		return
+	}
+	b.Write(appendSNSID(buf[:0], s))
+}
+
+func missing(field string, h *avro.Header) error {
+	return failure.Permanentf(failure.ReasonMissingField,
+		"required envelope field %s is absent or empty (eventType %q, eventId %q)",
+		field, sanitize(h.EventType), sanitize(h.EventID))
+}
+
+func sanitizeFields(in []avro.Field) []avro.Field {
+	out := make([]avro.Field, len(in))
+	for i, f := range in {
+		out[i] = avro.Field{Name: f.Name, Value: sanitizeBytes(f.Value)}
+	}
+	return out
+}
+
+// envelope writes the JSON body: the event's fields in order, with the
+// changes the contract asks for. Its len is exact, so that the body takes one
+// allocation and sizes are known before anything is written.
+type envelope struct {
+	fields []avro.Field
+	custom bool
+	millis int64
+	// genID is the generated eventId, nil when the event has one.
+	genID []byte
+	// override replaces fields' values by index (truncation only); nil on
+	// the common path.
+	override []json.RawMessage
+	// extraMetadata is appended as "metadata" when the event has no metadata
+	// field (truncation only).
+	extraMetadata json.RawMessage
+}
+
+// value returns what the body holds for field i, or nil when the field is
+// left out.
+func (e *envelope) value(i int) []byte {
+	f := &e.fields[i]
+	if e.override != nil && e.override[i] != nil {
+		return e.override[i]
+	}
+	if len(f.Value) == 0 {
+		return nil // not JSON; the decoder promises this never happens
+	}
+	if f.Name == "metadata" && isNull(f.Value) {
+		return nil
+	}
+	return f.Value
+}
+
+func (e *envelope) hasField(name string) bool {
+	for i := range e.fields {
+		if e.fields[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *envelope) len() int {
+	n := 2 // {}
+	members := 0
+	if e.genID != nil && !e.hasField("eventId") {
+		n += len(`"eventId":""`) + len(e.genID)
+		members++
+	}
+	for i := range e.fields {
+		f := &e.fields[i]
+		var vlen int
+		switch {
+		case f.Name == "eventId" && e.genID != nil:
+			vlen = len(e.genID) + 2
+		case f.Name == "timestamp" && e.custom:
+			vlen = intLen(e.millis)
+		default:
+			v := e.value(i)
+			if v == nil {
+				continue
+			}
+			vlen = len(v)
+		}
+		n += keyLen(f.Name) + 1 + vlen
+		members++
+	}
+	if e.extraMetadata != nil {
+		n += len(`"metadata":`) + len(e.extraMetadata)
+		members++
+	}
+	if members > 1 {
+		n += members - 1 // commas
+	}
+	return n
+}
+
+func (e *envelope) writeTo(b *strings.Builder) {
+	b.WriteByte('{')
+	comma := false
+	sep := func() {
+		if comma {
+			b.WriteByte(',')
+		}
+		comma = true
+	}
+	if e.genID != nil && !e.hasField("eventId") {
+		sep()
+		b.WriteString(`"eventId":"`)
+		b.Write(e.genID)
+		b.WriteByte('"')
+	}
+	for i := range e.fields {
+		f := &e.fields[i]
+		switch {
+		case f.Name == "eventId" && e.genID != nil:
+			sep()
+			writeKey(b, f.Name)
+			b.WriteByte('"')
+			b.Write(e.genID)
+			b.WriteByte('"')
+		case f.Name == "timestamp" && e.custom:
+			sep()
+			writeKey(b, f.Name)
+			var buf [20]byte
+			b.Write(strconv.AppendInt(buf[:0], e.millis, 10))
+		default:
+			v := e.value(i)
+			if v == nil {
+				continue
+			}
+			sep()
+			writeKey(b, f.Name)
+			b.Write(v)
+		}
+	}
+	if e.extraMetadata != nil {
+		sep()
+		b.WriteString(`"metadata":`)
+		b.Write(e.extraMetadata)
+	}
+	b.WriteByte('}')
+}
+
+// simpleKey reports whether name can be written between quotes as it is. Avro
+// names always can ([A-Za-z_][A-Za-z0-9_]*).
+func simpleKey(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// keyLen is the length of `"name":`.
+func keyLen(name string) int {
+	if simpleKey(name) {
+		return len(name) + 3
+	}
+	q, _ := json.Marshal(name)
+	return len(q) + 1
+}
+
+func writeKey(b *strings.Builder, name string) {
+	if simpleKey(name) {
+		b.WriteByte('"')
+		b.WriteString(name)
+		b.WriteString(`":`)
+		return
+	}
+	q, _ := json.Marshal(name) // replaces invalid UTF-8, escapes the rest
+	b.Write(q)
+	b.WriteByte(':')
+}
+
+func intLen(v int64) int {
+	var buf [20]byte
+	return len(strconv.AppendInt(buf[:0], v, 10))
+}
+
+func isNull(v []byte) bool {
+	return string(v) == "null" || string(bytes.TrimSpace(v)) == "null"
+}
