@@ -1,0 +1,265 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Region is the region of every AWS resource the tests make.
+const Region = "us-east-1"
+
+// AWSConfig returns an SDK config for SNSEndpoint(t): region us-east-1, static dummy credentials,
+// BaseEndpoint set, and no shared config or credential files read, so a developer's real AWS
+// profile can never be used by a test.
+func AWSConfig(t testing.TB) aws.Config {
+	t.Helper()
+	endpoint := SNSEndpoint(t)
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithBaseEndpoint(endpoint),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		t.Fatalf("testenv: aws config: %v", err)
+	}
+	return cfg
+}
+
+// SNSTopic creates an SNS topic with a name unique to this test, FIFO when fifo is true (the
+// name then ends in .fifo), and deletes it in t.Cleanup. It returns the topic ARN.
+// attributes are extra CreateTopic attributes (for example "ContentBasedDeduplication"); nil for
+// none.
+func SNSTopic(t testing.TB, fifo bool, attributes map[string]string) string {
+	t.Helper()
+	client := awssns.NewFromConfig(AWSConfig(t))
+	attrs := map[string]string{}
+	for k, v := range attributes {
+		attrs[k] = v
+	}
+	name := Name(t, "", 256-len(".fifo"))
+	if fifo {
+		name += ".fifo"
+		attrs["FifoTopic"] = "true"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := client.CreateTopic(ctx, &awssns.CreateTopicInput{Name: &name, Attributes: attrs})
+	if err != nil {
+		t.Fatalf("testenv: creating sns topic %s: %v", name, err)
+	}
+	arn := aws.ToString(out.TopicArn)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := client.DeleteTopic(ctx, &awssns.DeleteTopicInput{TopicArn: &arn}); err != nil {
+			t.Errorf("testenv: deleting sns topic %s: %v", arn, err)
+		}
+	})
+	return arn
+}
+
+// Queue is an SQS queue subscribed to an SNS topic.
+type Queue struct {
+	URL             string
+	ARN             string
+	SubscriptionARN string
+}
+
+// SubscribeQueue creates an SQS queue with a name unique to this test (FIFO when topicARN is a
+// FIFO topic), allows the topic to send to it, and subscribes it to the topic with raw message
+// delivery, so the queue receives the published body and message attributes unchanged.
+// filterPolicy, when not empty, is the subscription's FilterPolicy JSON on message attributes.
+// Queue and subscription are deleted in t.Cleanup.
+func SubscribeQueue(t testing.TB, topicARN, filterPolicy string) Queue {
+	t.Helper()
+	cfg := AWSConfig(t)
+	snsClient, sqsClient := awssns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	fifo := strings.HasSuffix(topicARN, ".fifo")
+	name := Name(t, "q", 80-len(".fifo"))
+	attrs := map[string]string{}
+	if fifo {
+		name += ".fifo"
+		attrs[string(sqstypes.QueueAttributeNameFifoQueue)] = "true"
+	}
+	created, err := sqsClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &name, Attributes: attrs})
+	if err != nil {
+		t.Fatalf("testenv: creating sqs queue %s: %v", name, err)
+	}
+	q := Queue{URL: aws.ToString(created.QueueUrl)}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := sqsClient.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &q.URL}); err != nil {
+			t.Errorf("testenv: deleting sqs queue %s: %v", q.URL, err)
+		}
+	})
+	got, err := sqsClient.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       &q.URL,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		t.Fatalf("testenv: reading arn of sqs queue %s: %v", name, err)
+	}
+	q.ARN = got.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+
+	// moto does not check queue policies; real SQS drops SNS deliveries without this one.
+	policy, err := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Effect":    "Allow",
+			"Principal": map[string]string{"Service": "sns.amazonaws.com"},
+			"Action":    "sqs:SendMessage",
+			"Resource":  q.ARN,
+			"Condition": map[string]any{"ArnEquals": map[string]string{"aws:SourceArn": topicARN}},
+		}},
+	})
+	if err != nil {
+		t.Fatalf("testenv: queue policy: %v", err)
+	}
+	if _, err := sqsClient.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
+		QueueUrl:   &q.URL,
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNamePolicy): string(policy)},
+	}); err != nil {
+		t.Fatalf("testenv: setting policy of sqs queue %s: %v", name, err)
+	}
+
+	subAttrs := map[string]string{"RawMessageDelivery": "true"}
+	if filterPolicy != "" {
+		subAttrs["FilterPolicy"] = filterPolicy
+	}
+	sub, err := snsClient.Subscribe(ctx, &awssns.SubscribeInput{
+		TopicArn:              &topicARN,
+		Protocol:              aws.String("sqs"),
+		Endpoint:              &q.ARN,
+		Attributes:            subAttrs,
+		ReturnSubscriptionArn: true,
+	})
+	if err != nil {
+		t.Fatalf("testenv: subscribing %s to %s: %v", q.ARN, topicARN, err)
+	}
+	q.SubscriptionARN = aws.ToString(sub.SubscriptionArn)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := snsClient.Unsubscribe(ctx, &awssns.UnsubscribeInput{SubscriptionArn: &q.SubscriptionARN}); err != nil {
+			t.Errorf("testenv: unsubscribing %s: %v", q.SubscriptionARN, err)
+		}
+	})
+	return q
+}
+
+// Message is one message as a subscriber of the SNS topic receives it through its SQS queue.
+type Message struct {
+	Body string
+	// Attributes are the message attributes by name: the string value of String and Number
+	// attributes, the raw bytes of Binary ones.
+	Attributes map[string]string
+	// AttributeTypes are the DataType of each attribute ("String", "Number", "Binary", or with a
+	// custom suffix such as "String.Array").
+	AttributeTypes map[string]string
+	// MessageGroupID, MessageDeduplicationID and SequenceNumber are set for FIFO queues.
+	MessageGroupID         string
+	MessageDeduplicationID string
+	SequenceNumber         string
+	// SentTimestamp is when SQS received the message.
+	SentTimestamp time.Time
+}
+
+// Receive reads messages from the queue at queueURL, deleting each, until n have arrived or wait
+// has passed, and returns those it got, in the order the queue handed them out. For a FIFO queue
+// that is the order of each message group. The test asserts on the count; Receive fails the test
+// only when SQS itself errs. Receive(t, url, 0, d) collects whatever arrives within d, which lets
+// a test check that nothing more came.
+func Receive(t testing.TB, queueURL string, n int, wait time.Duration) []Message {
+	t.Helper()
+	client := sqs.NewFromConfig(AWSConfig(t))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+
+	var got []Message
+	for n <= 0 || len(got) < n {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    &queueURL,
+			MaxNumberOfMessages:         10,
+			WaitTimeSeconds:             1,
+			MessageAttributeNames:       []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		})
+		if ctx.Err() != nil {
+			break // wait has passed; a receive cut short by it is not a failure
+		}
+		if err != nil {
+			t.Fatalf("testenv: receiving from %s: %v", queueURL, err)
+		}
+		if len(out.Messages) == 0 {
+			continue
+		}
+		entries := make([]sqstypes.DeleteMessageBatchRequestEntry, 0, len(out.Messages))
+		for i, m := range out.Messages {
+			got = append(got, toMessage(m))
+			entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{
+				Id:            aws.String(strconv.Itoa(i)),
+				ReceiptHandle: m.ReceiptHandle,
+			})
+		}
+		del, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &queueURL, Entries: entries})
+		if err == nil && len(del.Failed) > 0 {
+			err = fmt.Errorf("%d entries failed, first: %s", len(del.Failed), aws.ToString(del.Failed[0].Message))
+		}
+		if err != nil && ctx.Err() == nil {
+			t.Fatalf("testenv: deleting received messages from %s: %v", queueURL, err)
+		}
+	}
+	return got
+}
+
+func toMessage(m sqstypes.Message) Message {
+	msg := Message{
+		Body:                   aws.ToString(m.Body),
+		Attributes:             make(map[string]string, len(m.MessageAttributes)),
+		AttributeTypes:         make(map[string]string, len(m.MessageAttributes)),
+		MessageGroupID:         m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)],
+		MessageDeduplicationID: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)],
+		SequenceNumber:         m.Attributes[string(sqstypes.MessageSystemAttributeNameSequenceNumber)],
+	}
+	if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+		msg.SentTimestamp = time.UnixMilli(ms)
+	}
+	for name, v := range m.MessageAttributes {
+		msg.AttributeTypes[name] = aws.ToString(v.DataType)
+		if v.StringValue != nil {
+			msg.Attributes[name] = *v.StringValue
+		} else {
+			msg.Attributes[name] = string(v.BinaryValue)
+		}
+	}
+	return msg
+}
+
+// AttributeNames returns the sorted names of m's message attributes, for readable assertions.
+func (m Message) AttributeNames() []string {
+	names := make([]string, 0, len(m.Attributes))
+	for name := range m.Attributes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
