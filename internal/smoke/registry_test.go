@@ -1,0 +1,88 @@
+//go:build integration
+
+package smoke
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	havro "github.com/hamba/avro/v2"
+	"github.com/hamba/avro/v2/registry"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
+)
+
+const ticketSchema = `{
+  "type": "record",
+  "name": "TicketCreated",
+  "namespace": "ai.thena.smoke",
+  "fields": [
+    {"name": "eventId", "type": "string"},
+    {"name": "orgId", "type": "string"},
+    {"name": "priority", "type": ["null", "int"], "default": null}
+  ]
+}`
+
+type ticketCreated struct {
+	EventID  string `avro:"eventId"`
+	OrgID    string `avro:"orgId"`
+	Priority *int   `avro:"priority"`
+}
+
+// TestRegistryConfluentWireFormatRoundTrip: a schema registered under a subject gets an id; a
+// record written in Confluent wire format with that id (magic byte 0, 4-byte big-endian id, Avro
+// body) is decoded by hamba/avro's registry decoder, which fetches the schema by id. An id the
+// registry does not know comes back as a 404, the error the bridge dead-letters on.
+func TestRegistryConfluentWireFormatRoundTrip(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	client, err := registry.NewClient(testenv.Registry(t))
+	if err != nil {
+		t.Fatalf("registry client: %v", err)
+	}
+	subject := testenv.Name(t, "", 200) + "-value"
+	id, schema, err := client.CreateSchema(ctx, subject, ticketSchema)
+	if err != nil {
+		t.Fatalf("registering schema under %s: %v", subject, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := client.DeleteSubject(ctx, subject); err != nil {
+			t.Errorf("deleting subject %s: %v", subject, err)
+		}
+	})
+	if again, _, err := client.CreateSchema(ctx, subject, ticketSchema); err != nil || again != id {
+		t.Fatalf("registering the same schema again: id %d, err %v; want id %d", again, err, id)
+	}
+
+	priority := 3
+	in := ticketCreated{EventID: "e-1", OrgID: "org-1", Priority: &priority}
+	body, err := havro.Marshal(schema, in)
+	if err != nil {
+		t.Fatalf("encoding: %v", err)
+	}
+	wire := binary.BigEndian.AppendUint32([]byte{0}, uint32(id))
+	wire = append(wire, body...)
+
+	var out ticketCreated
+	if err := registry.NewDecoder(client).Decode(ctx, wire, &out); err != nil {
+		t.Fatalf("decoding wire format with schema id %d: %v", id, err)
+	}
+	if out.EventID != in.EventID || out.OrgID != in.OrgID || out.Priority == nil || *out.Priority != priority {
+		t.Fatalf("decoded %+v, want %+v", out, in)
+	}
+
+	const unknownID = 1 << 30
+	_, err = client.GetSchema(ctx, unknownID)
+	var regErr registry.Error
+	if !errors.As(err, &regErr) || regErr.StatusCode != http.StatusNotFound {
+		t.Fatalf("fetching unknown schema id %d: got %v, want a registry error with HTTP 404", unknownID, err)
+	}
+	t.Logf("unknown schema id: HTTP %d, error_code %d: %s", regErr.StatusCode, regErr.Code, regErr.Message)
+}
