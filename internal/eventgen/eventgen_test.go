@@ -1,0 +1,248 @@
+package eventgen_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/thena-ai/kafka-sns-bridge/avro"
+	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+)
+
+func newGen(t *testing.T, seed int64) (*eventgen.Generator, *avro.Decoder) {
+	t.Helper()
+	g, err := eventgen.New(seed, eventgen.Options{Orgs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := avro.NewDecoder(g.Source(), avro.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, d
+}
+
+// eventJSON reassembles a decoded event's fields into one JSON object.
+func eventJSON(ev *avro.Event) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range ev.Fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(f.Name)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(f.Value)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func normalize(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	return v
+}
+
+// checkRoundTrip asserts that the bridge renders exactly the event the
+// generator says an integrator receives, and that the header matches.
+func checkRoundTrip(t *testing.T, d *avro.Decoder, r eventgen.Record) *avro.Event {
+	t.Helper()
+	ev, err := d.Decode(context.Background(), r.Value)
+	if err != nil {
+		t.Fatalf("%s: %v", r.EventType, err)
+	}
+	want, _ := json.Marshal(r.Natural)
+	got := eventJSON(ev)
+	if !reflect.DeepEqual(normalize(t, got), normalize(t, want)) {
+		t.Fatalf("%s: decoded JSON differs from natural form\n got: %s\nwant: %s", r.EventType, got, want)
+	}
+	if ev.Header.EventType != r.EventType || ev.Header.OrgID != string(r.Key) {
+		t.Fatalf("%s: header %+v, key %s", r.EventType, ev.Header, r.Key)
+	}
+	if id, _ := r.Natural["eventId"].(string); ev.Header.EventID != id {
+		t.Fatalf("%s: header event id %q, want %q", r.EventType, ev.Header.EventID, id)
+	}
+	if !ev.Header.HasTimestamp || ev.Header.Actor.ID == "" || ev.Header.Actor.Type == "" || ev.Header.Actor.Email == "" {
+		t.Fatalf("%s: incomplete header %+v", r.EventType, ev.Header)
+	}
+	return ev
+}
+
+func TestEveryTypeRoundTrips(t *testing.T) {
+	g, d := newGen(t, 1)
+	types := eventgen.AllTypes()
+	if len(types) != 66 {
+		t.Errorf("AllTypes has %d types, want 66 (25 ticket, 17 account, 4 organization, 10 more comment, 4 user, 6 custom object)", len(types))
+	}
+	for _, typ := range types {
+		t.Run(typ, func(t *testing.T) {
+			for range 20 { // both the full and the sparse shapes, many orgs
+				r, err := g.Record(typ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkRoundTrip(t, d, r)
+			}
+		})
+	}
+}
+
+func TestAnyCustomObjectType(t *testing.T) {
+	g, d := newGen(t, 2)
+	r, err := g.Record("custom-object:subscription:updated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := checkRoundTrip(t, d, r)
+	if !bytes.Contains(ev.Field("eventData"), []byte(`"id":"subscription-`)) {
+		t.Errorf("eventData = %s", ev.Field("eventData"))
+	}
+	for _, bad := range []string{"custom-object:deal", "custom-object::created", "custom-object:deal:archived", "ticket:flew"} {
+		if _, err := g.Record(bad); err == nil {
+			t.Errorf("Record(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	a, _ := newGen(t, 42)
+	b, _ := newGen(t, 42)
+	c, _ := newGen(t, 43)
+	ra, rb, rc := a.Mixed(50), b.Mixed(50), c.Mixed(50)
+	same := 0
+	for i := range ra {
+		if !bytes.Equal(ra[i].Value, rb[i].Value) || !bytes.Equal(ra[i].Key, rb[i].Key) {
+			t.Fatalf("record %d differs for the same seed", i)
+		}
+		if bytes.Equal(ra[i].Value, rc[i].Value) {
+			same++
+		}
+	}
+	if same == len(ra) {
+		t.Fatal("different seeds give the same records")
+	}
+}
+
+var idPattern = regexp.MustCompile(`^[0-9A-Z]{25,29}$`)
+
+func TestMixedIsRealistic(t *testing.T) {
+	g, d := newGen(t, 3)
+	recs := g.Mixed(2000)
+	orgs, types := map[string]bool{}, map[string]int{}
+	for _, r := range recs {
+		if n := len(r.Value); n < 300 || n > 4096 {
+			t.Fatalf("%s is %d bytes, want 300..4096", r.EventType, n)
+		}
+		ev := checkRoundTrip(t, d, r)
+		orgs[ev.Header.OrgID] = true
+		types[r.EventType]++
+		for _, id := range []string{ev.Header.OrgID, ev.Header.Actor.ID} {
+			if !idPattern.MatchString(id) {
+				t.Fatalf("id %q is not Thena-style", id)
+			}
+		}
+	}
+	if len(orgs) < 15 {
+		t.Errorf("events from %d organizations, want most of 20", len(orgs))
+	}
+	if len(types) < 50 {
+		t.Errorf("%d distinct event types in 2000 events, want nearly all", len(types))
+	}
+	if types["ticket:updated"] < types["organization:created"] {
+		t.Errorf("mix is not realistic: %d ticket:updated, %d organization:created", types["ticket:updated"], types["organization:created"])
+	}
+}
+
+func TestTicketUpdatedSize(t *testing.T) {
+	g, d := newGen(t, 4)
+	r := g.TicketUpdated(2048)
+	if n := len(r.Value); n < 2048 || n > 2600 {
+		t.Errorf("TicketUpdated(2048) is %d bytes", n)
+	}
+	checkRoundTrip(t, d, r)
+}
+
+func TestEdgeCases(t *testing.T) {
+	g, d := newGen(t, 5)
+
+	t.Run("non-ASCII", func(t *testing.T) {
+		ev := checkRoundTrip(t, d, g.NonASCII())
+		if !bytes.Contains(ev.Field("payload"), []byte("überfällig")) {
+			t.Errorf("payload lost non-ASCII text: %s", ev.Field("payload"))
+		}
+	})
+	t.Run("null assignedAgent", func(t *testing.T) {
+		ev := checkRoundTrip(t, d, g.NullAssignedAgent())
+		if !bytes.Contains(ev.Field("payload"), []byte(`"assignedTo":null,"assignedAgent":null`)) {
+			t.Errorf("null assignee not rendered as null: %s", ev.Field("payload"))
+		}
+	})
+	t.Run("absent optionals", func(t *testing.T) {
+		ev := checkRoundTrip(t, d, g.AbsentOptionals())
+		for _, k := range []string{"subTeamId", "tags", "customFields", "aiGeneratedTitle", "lastVendorComment", "isProactive"} {
+			if bytes.Contains(ev.Field("payload"), []byte(`"`+k+`"`)) {
+				t.Errorf("absent optional %s rendered: %s", k, ev.Field("payload"))
+			}
+		}
+		if ev.Field("metadata") != nil {
+			t.Errorf("absent metadata rendered")
+		}
+	})
+	t.Run("huge comment", func(t *testing.T) {
+		r := g.HugeComment()
+		ev := checkRoundTrip(t, d, r)
+		var p struct {
+			Comment struct{ Content string }
+		}
+		if err := json.Unmarshal(ev.Field("payload"), &p); err != nil || len(p.Comment.Content) != eventgen.HugeCommentBytes {
+			t.Errorf("comment content is %d bytes (%v)", len(p.Comment.Content), err)
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		r := g.TooLarge()
+		ev := checkRoundTrip(t, d, r)
+		// Without any large text field the event is still over 256 KiB.
+		var p struct{ Ticket, PreviousTicket map[string]any }
+		if err := json.Unmarshal(ev.Field("payload"), &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range []map[string]any{p.Ticket, p.PreviousTicket} {
+			delete(tk, "description")
+			delete(tk, "aiGeneratedSummary")
+		}
+		rest, _ := json.Marshal(p)
+		if len(rest) <= 256<<10 {
+			t.Errorf("non-truncatable content is only %d bytes", len(rest))
+		}
+	})
+	t.Run("poison", func(t *testing.T) {
+		want := map[eventgen.Poison]string{
+			eventgen.PoisonBadMagic:      failure.ReasonBadMagic,
+			eventgen.PoisonUnknownSchema: failure.ReasonUnknownSchema,
+			eventgen.PoisonTruncated:     failure.ReasonUndecodable,
+		}
+		for _, kind := range eventgen.PoisonKinds() {
+			r := g.Poison(kind)
+			ev, err := d.Decode(context.Background(), r.Value)
+			if kind == eventgen.PoisonUnroutable {
+				if err != nil || ev.Header.EventType != eventgen.UnroutableEventType || !strings.Contains(string(ev.Field("eventType")), "billing") {
+					t.Errorf("unroutable: %v %+v", err, ev)
+				}
+				continue
+			}
+			if !failure.IsPermanent(err) || failure.ReasonOf(err) != want[kind] {
+				t.Errorf("%s: got %v, want permanent %s", kind, err, want[kind])
+			}
+		}
+	})
+}
