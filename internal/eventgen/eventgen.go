@@ -248,7 +248,7 @@ func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z")
 
 // past returns a time up to maxDays before the clock, at millisecond precision.
 func (g *Generator) past(maxDays int) string {
-	return iso(g.clock.Add(-time.Duration(g.rng.Int64N(int64(maxDays)*24*int64(time.Hour)))).Truncate(time.Millisecond))
+	return iso(g.clock.Add(-time.Duration(g.rng.Int64N(int64(maxDays) * 24 * int64(time.Hour)))).Truncate(time.Millisecond))
 }
 
 func slug(s string) string {
