@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,4 +248,33 @@ func TestEdgeCases(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSchemasReadmeMatchesCatalog keeps schemas/README.md's event table and
+// the generator's catalog the same list.
+func TestSchemasReadmeMatchesCatalog(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "schemas", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([^`]+)` \\| (\\w+) \\| `(\\w+|\\(eventData\\))` \\|")
+	var listed []string
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		kind, ok := eventgen.KindOf(m[1])
+		if !ok {
+			t.Errorf("README lists %s, which the generator does not know", m[1])
+			continue
+		}
+		payload := kind.Payload
+		if payload == "" {
+			payload = "(eventData)"
+		}
+		if "com.thena.events."+m[2] != kind.Schema || m[3] != payload {
+			t.Errorf("README: %s uses %s %s; generator: %s %s", m[1], m[2], m[3], kind.Schema, payload)
+		}
+		listed = append(listed, m[1])
+	}
+	if !slices.Equal(listed, eventgen.AllTypes()) {
+		t.Errorf("README lists %d types, generator %d; they must be the same list in the same order", len(listed), len(eventgen.AllTypes()))
+	}
 }
