@@ -1,0 +1,348 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/avro"
+	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/mapping"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
+)
+
+// settings is the configuration file's shape (config.yaml documents every
+// key). Each section becomes the Config of the package it belongs to; the
+// packages own their defaults and validation, this file only translates.
+type settings struct {
+	Kafka   kafkaSettings   `yaml:"kafka"`
+	Schemas schemaSettings  `yaml:"schemas"`
+	SNS     snsSettings     `yaml:"sns"`
+	Routing mapping.Config  `yaml:"routing"`
+	HTTP    httpSettings    `yaml:"http"`
+	Log     logSettings     `yaml:"log"`
+	// ShutdownTimeout bounds a graceful stop on SIGTERM: drain, commit, leave
+	// the group. It must exceed kafka.drain_timeout.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+type kafkaSettings struct {
+	Brokers                 []string      `yaml:"brokers"`
+	GroupID                 string        `yaml:"group_id"`
+	Topics                  []string      `yaml:"topics"`
+	TopicRegex              bool          `yaml:"topic_regex"`
+	ResetOffset             string        `yaml:"reset_offset"`
+	ClientID                string        `yaml:"client_id"`
+	InstanceID              string        `yaml:"instance_id"`
+	TLS                     tlsSettings   `yaml:"tls"`
+	SASL                    saslSettings  `yaml:"sasl"`
+	DeadLetterTopic         string        `yaml:"dead_letter_topic"`
+	CommitInterval          time.Duration `yaml:"commit_interval"`
+	CommitTimeout           time.Duration `yaml:"commit_timeout"`
+	MaxBufferedPerPartition int           `yaml:"max_buffered_per_partition"`
+	MaxInFlight             int           `yaml:"max_in_flight"`
+	DrainTimeout            time.Duration `yaml:"drain_timeout"`
+	RebalanceTimeout        time.Duration `yaml:"rebalance_timeout"`
+	SessionTimeout          time.Duration `yaml:"session_timeout"`
+	FetchMaxBytes           int32         `yaml:"fetch_max_bytes"`
+	FetchMaxPartitionBytes  int32         `yaml:"fetch_max_partition_bytes"`
+	RetryBackoffMin         time.Duration `yaml:"retry_backoff_min"`
+	RetryBackoffMax         time.Duration `yaml:"retry_backoff_max"`
+}
+
+type tlsSettings struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+type saslSettings struct {
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+type schemaSettings struct {
+	// RegistryURL is a Confluent-compatible Schema Registry; LocalDir a
+	// directory of .avsc files for development. Exactly one is set.
+	RegistryURL    string        `yaml:"registry_url"`
+	LocalDir       string        `yaml:"local_dir"`
+	Username       string        `yaml:"username"`
+	Password       string        `yaml:"password"`
+	TLS            tlsSettings   `yaml:"tls"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	RetryAttempts  int           `yaml:"retry_attempts"`
+	Limits         limitSettings `yaml:"limits"`
+}
+
+type limitSettings struct {
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	MaxStringBytes int `yaml:"max_string_bytes"`
+	MaxItems       int `yaml:"max_items"`
+	MaxDepth       int `yaml:"max_depth"`
+	MaxJSONBytes   int `yaml:"max_json_bytes"`
+	MaxSchemas     int `yaml:"max_schemas"`
+}
+
+type snsSettings struct {
+	Region               string        `yaml:"region"`
+	Endpoint             string        `yaml:"endpoint"`
+	Profile              string        `yaml:"profile"`
+	RequestTimeout       time.Duration `yaml:"request_timeout"`
+	Linger               time.Duration `yaml:"linger"`
+	MaxInflightBatches   int           `yaml:"max_inflight_batches"`
+	MaxQueuedEntries     int           `yaml:"max_queued_entries"`
+	CallTimeout          time.Duration `yaml:"call_timeout"`
+	BackoffBase          time.Duration `yaml:"backoff_base"`
+	BackoffMax           time.Duration `yaml:"backoff_max"`
+	BreakerFailures      uint32        `yaml:"breaker_failures"`
+	BreakerOpenTimeout   time.Duration `yaml:"breaker_open_timeout"`
+	BreakerHalfOpenCalls uint32        `yaml:"breaker_half_open_calls"`
+}
+
+type httpSettings struct {
+	// Listen is the address of /metrics, /healthz and /readyz.
+	Listen string `yaml:"listen"`
+}
+
+type logSettings struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+}
+
+// defaultSettings returns the settings a config file starts from: every
+// package's own defaults, so that a key left out of the file keeps them.
+func defaultSettings() settings {
+	kc := consumer.DefaultConfig()
+	lim := avro.DefaultConfig()
+	return settings{
+		Kafka: kafkaSettings{
+			ResetOffset:             kc.ResetOffset,
+			ClientID:                kc.ClientID,
+			DeadLetterTopic:         kc.DeadLetterTopic,
+			CommitInterval:          kc.CommitInterval,
+			CommitTimeout:           kc.CommitTimeout,
+			MaxBufferedPerPartition: kc.MaxBufferedPerPartition,
+			MaxInFlight:             kc.MaxInFlight,
+			DrainTimeout:            kc.DrainTimeout,
+			RebalanceTimeout:        kc.RebalanceTimeout,
+			SessionTimeout:          kc.SessionTimeout,
+			FetchMaxBytes:           kc.FetchMaxBytes,
+			FetchMaxPartitionBytes:  kc.FetchMaxPartitionBytes,
+			RetryBackoffMin:         kc.RetryBackoffMin,
+			RetryBackoffMax:         kc.RetryBackoffMax,
+		},
+		Schemas: schemaSettings{
+			RequestTimeout: 5 * time.Second,
+			RetryAttempts:  5,
+			Limits: limitSettings{
+				MaxRecordBytes: lim.MaxRecordBytes,
+				MaxStringBytes: lim.MaxStringBytes,
+				MaxItems:       lim.MaxItems,
+				MaxDepth:       lim.MaxDepth,
+				MaxJSONBytes:   lim.MaxJSONBytes,
+				MaxSchemas:     lim.MaxSchemas,
+			},
+		},
+		SNS: snsSettings{
+			RequestTimeout:       10 * time.Second,
+			Linger:               sns.DefaultLinger,
+			MaxInflightBatches:   sns.DefaultMaxInflightBatches,
+			MaxQueuedEntries:     sns.DefaultMaxQueuedEntries,
+			CallTimeout:          sns.DefaultCallTimeout,
+			BackoffBase:          sns.DefaultBackoffBase,
+			BackoffMax:           sns.DefaultBackoffMax,
+			BreakerFailures:      sns.DefaultBreakerFailures,
+			BreakerOpenTimeout:   sns.DefaultBreakerOpenTimeout,
+			BreakerHalfOpenCalls: sns.DefaultBreakerHalfOpenCalls,
+		},
+		HTTP:            httpSettings{Listen: "127.0.0.1:9090"},
+		Log:             logSettings{Level: "info"},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// loadSettings reads the config file at path over the defaults and
+// validates the result, naming the first bad field of each section.
+func loadSettings(path string, getenv func(string) string, environ []string) (settings, error) {
+	s := defaultSettings()
+	if err := readConfigFile(path, getenv, environ, &s); err != nil {
+		return s, err
+	}
+	return s, s.Validate()
+}
+
+// Validate checks what no package checks (the file's own keys and how
+// sections relate), then each package's Config.
+func (s settings) Validate() error {
+	var errs []error
+	if (s.Schemas.RegistryURL == "") == (s.Schemas.LocalDir == "") {
+		errs = append(errs, errors.New("schemas: set exactly one of schemas.registry_url and schemas.local_dir"))
+	}
+	if _, _, err := net.SplitHostPort(s.HTTP.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("http.listen: %q is not host:port", s.HTTP.Listen))
+	}
+	if _, err := parseLevel(s.Log.Level); err != nil {
+		errs = append(errs, fmt.Errorf("log.level: %w", err))
+	}
+	if s.ShutdownTimeout <= s.Kafka.DrainTimeout {
+		errs = append(errs, fmt.Errorf("shutdown_timeout (%s) must be longer than kafka.drain_timeout (%s)", s.ShutdownTimeout, s.Kafka.DrainTimeout))
+	}
+	if err := s.consumerConfig().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("kafka: %w", err))
+	}
+	if err := s.decoderConfig().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("schemas.limits: %w", err))
+	}
+	if err := s.Routing.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("routing: %w", err))
+	}
+	if err := s.clientConfig().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("sns: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (s settings) consumerConfig() consumer.Config {
+	k := s.Kafka
+	return consumer.Config{
+		Brokers:     k.Brokers,
+		GroupID:     k.GroupID,
+		Topics:      k.Topics,
+		TopicRegex:  k.TopicRegex,
+		ResetOffset: k.ResetOffset,
+		ClientID:    k.ClientID,
+		InstanceID:  k.InstanceID,
+		TLS: consumer.TLSConfig{
+			Enabled:            k.TLS.Enabled,
+			CAFile:             k.TLS.CAFile,
+			CertFile:           k.TLS.CertFile,
+			KeyFile:            k.TLS.KeyFile,
+			InsecureSkipVerify: k.TLS.InsecureSkipVerify,
+		},
+		SASL:                    consumer.SASLConfig{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password},
+		DeadLetterTopic:         k.DeadLetterTopic,
+		CommitInterval:          k.CommitInterval,
+		CommitTimeout:           k.CommitTimeout,
+		MaxBufferedPerPartition: k.MaxBufferedPerPartition,
+		MaxInFlight:             k.MaxInFlight,
+		DrainTimeout:            k.DrainTimeout,
+		RebalanceTimeout:        k.RebalanceTimeout,
+		SessionTimeout:          k.SessionTimeout,
+		FetchMaxBytes:           k.FetchMaxBytes,
+		FetchMaxPartitionBytes:  k.FetchMaxPartitionBytes,
+		RetryBackoffMin:         k.RetryBackoffMin,
+		RetryBackoffMax:         k.RetryBackoffMax,
+	}
+}
+
+func (s settings) decoderConfig() avro.Config {
+	l := s.Schemas.Limits
+	return avro.Config{
+		MaxRecordBytes: l.MaxRecordBytes,
+		MaxStringBytes: l.MaxStringBytes,
+		MaxItems:       l.MaxItems,
+		MaxDepth:       l.MaxDepth,
+		MaxJSONBytes:   l.MaxJSONBytes,
+		MaxSchemas:     l.MaxSchemas,
+	}
+}
+
+func (s settings) clientConfig() sns.ClientConfig {
+	return sns.ClientConfig{
+		Region:         s.SNS.Region,
+		Endpoint:       s.SNS.Endpoint,
+		Profile:        s.SNS.Profile,
+		RequestTimeout: s.SNS.RequestTimeout,
+	}
+}
+
+// publisherConfig is the publisher's Config without its client, topics and
+// hooks, which the caller adds once it has them.
+func (s settings) publisherConfig() sns.Config {
+	n := s.SNS
+	return sns.Config{
+		Linger:               n.Linger,
+		MaxInflightBatches:   n.MaxInflightBatches,
+		MaxQueuedEntries:     n.MaxQueuedEntries,
+		CallTimeout:          n.CallTimeout,
+		BackoffBase:          n.BackoffBase,
+		BackoffMax:           n.BackoffMax,
+		BreakerFailures:      n.BreakerFailures,
+		BreakerOpenTimeout:   n.BreakerOpenTimeout,
+		BreakerHalfOpenCalls: n.BreakerHalfOpenCalls,
+	}
+}
+
+// schemaSource builds the configured source of writer schemas.
+func (s settings) schemaSource() (avro.SchemaSource, error) {
+	if s.Schemas.LocalDir != "" {
+		src, err := avro.NewLocalSource(os.DirFS(s.Schemas.LocalDir))
+		if err != nil {
+			return nil, fmt.Errorf("schemas.local_dir: %w", err)
+		}
+		return src, nil
+	}
+	opts := []avro.RegistryOption{
+		avro.WithRequestTimeout(s.Schemas.RequestTimeout),
+		avro.WithRetry(s.Schemas.RetryAttempts, 100*time.Millisecond, 2*time.Second),
+	}
+	if s.Schemas.Username != "" {
+		opts = append(opts, avro.WithBasicAuth(s.Schemas.Username, s.Schemas.Password))
+	}
+	if s.Schemas.TLS.Enabled || strings.HasPrefix(s.Schemas.RegistryURL, "https://") {
+		cfg, err := tlsConfig(s.Schemas.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("schemas.tls: %w", err)
+		}
+		opts = append(opts, avro.WithTLSConfig(cfg))
+	}
+	src, err := avro.NewRegistrySource(s.Schemas.RegistryURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("schemas.registry_url: %w", err)
+	}
+	return src, nil
+}
+
+// tlsConfig builds a client TLS configuration from PEM files.
+func tlsConfig(t tlsSettings) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in, documented as never for production
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("cert_file and key_file: set both or neither")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cert_file/key_file: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+	}
+	return l, nil
+}
