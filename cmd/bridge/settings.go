@@ -21,12 +21,12 @@ import (
 // key). Each section becomes the Config of the package it belongs to; the
 // packages own their defaults and validation, this file only translates.
 type settings struct {
-	Kafka   kafkaSettings   `yaml:"kafka"`
-	Schemas schemaSettings  `yaml:"schemas"`
-	SNS     snsSettings     `yaml:"sns"`
-	Routing mapping.Config  `yaml:"routing"`
-	HTTP    httpSettings    `yaml:"http"`
-	Log     logSettings     `yaml:"log"`
+	Kafka   kafkaSettings  `yaml:"kafka"`
+	Schemas schemaSettings `yaml:"schemas"`
+	SNS     snsSettings    `yaml:"sns"`
+	Routing mapping.Config `yaml:"routing"`
+	HTTP    httpSettings   `yaml:"http"`
+	Log     logSettings    `yaml:"log"`
 	// ShutdownTimeout bounds a graceful stop on SIGTERM: drain, commit, leave
 	// the group. It must exceed kafka.drain_timeout.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
