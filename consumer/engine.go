@@ -284,7 +284,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.closing = true
 	e.mu.Unlock()
 	cl.AllowRebalance()
-	e.release(context.WithoutCancel(ctx), e.ownedTopicPartitions(), true)
+	if n := e.release(context.WithoutCancel(ctx), e.ownedTopicPartitions(), true); n > 0 {
+		e.log.Info("partitions released for shutdown", "partitions", n)
+	}
 	// Close leaves the group (dynamic members); the revoke callback it
 	// triggers finds nothing left to commit.
 	cl.Close()
@@ -343,7 +345,11 @@ func (e *Engine) pollLoop(ctx context.Context, cl *kgo.Client) error {
 				return nil
 			}
 		}
-		fetches := cl.PollRecords(ctx, int(free))
+		// One poll takes at most a partition's buffer, so a partition holds
+		// at most about twice MaxBufferedPerPartition before its pause
+		// takes effect (records kgo buffered for a paused partition are
+		// dropped and fetched again on resume).
+		fetches := cl.PollRecords(ctx, int(min(free, int64(e.cfg.MaxBufferedPerPartition))))
 		if ctx.Err() != nil {
 			cl.AllowRebalance()
 			return nil
@@ -432,18 +438,20 @@ func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if len(revoked) == 0 {
 		return
 	}
-	e.metrics.rebalances.WithLabelValues("revoked").Inc()
-	e.log.Info("partitions revoked", "partitions", revoked)
-	e.release(ctx, revoked, true)
+	if n := e.release(ctx, revoked, true); n > 0 {
+		e.metrics.rebalances.WithLabelValues("revoked").Inc()
+		e.log.Info("partitions revoked", "partitions", revoked)
+	}
 }
 
 func (e *Engine) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
 	if len(lost) == 0 {
 		return
 	}
-	e.metrics.rebalances.WithLabelValues("lost").Inc()
-	e.log.Warn("partitions lost; dropping their state without committing", "partitions", lost)
-	e.release(ctx, lost, false)
+	if n := e.release(ctx, lost, false); n > 0 {
+		e.metrics.rebalances.WithLabelValues("lost").Inc()
+		e.log.Warn("partitions lost; dropped their state without committing", "partitions", lost)
+	}
 }
 
 func (e *Engine) ownedTopicPartitions() map[string][]int32 {
@@ -463,7 +471,7 @@ func (e *Engine) ownedTopicPartitions() map[string][]int32 {
 // partitions leave the owned set first, so the periodic commit stops
 // covering them, and the final commit and the drop happen under commitMu,
 // after which this member never commits them again.
-func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit bool) {
+func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit bool) int {
 	var parts []*partition
 	e.mu.Lock()
 	for topic, ids := range tps {
@@ -477,7 +485,7 @@ func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit boo
 	}
 	e.mu.Unlock()
 	if len(parts) == 0 {
-		return
+		return 0
 	}
 	for _, p := range parts {
 		p.beginDrain()
@@ -509,6 +517,7 @@ func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit boo
 	for _, p := range parts {
 		p.drop()
 	}
+	return len(parts)
 }
 
 // commitLoop commits the watermarks of owned partitions every CommitInterval.
