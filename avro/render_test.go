@@ -85,7 +85,7 @@ func sinkValue() map[string]any {
 		"dec": "-12345678901234567.89", "decf": "3.1400", "uuid": "0b5d8f9e-52b5-4c8b-9c47-1c7f4f0a2b11",
 		"arr": []int{1, -2, 3}, "mp": map[string]string{"b": "2", "a": "1"},
 		"u": map[string]any{"x": "inner"}, "nl": nil,
-		"jv": map[string]any{"n": nil, "t": true, "i": 42, "f": 2.5, "s": "x", "a": []any{1, "two", []any{}}, "o": map[string]any{"k": map[string]any{}}},
+		"jv":        map[string]any{"n": nil, "t": true, "i": 42, "f": 2.5, "s": "x", "a": []any{1, "two", []any{}}, "o": map[string]any{"k": map[string]any{}}},
 		"timestamp": time.Date(2026, 11, 27, 5, 8, 30, 123_456_000, time.UTC),
 	}
 }
