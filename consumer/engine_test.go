@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"fmt"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 	"testing"
 	"time"
 
@@ -51,4 +52,249 @@ func TestDeliversEveryEventOnceInKeyOrder(t *testing.T) {
 			t.Error("engine still ready after Run returned")
 		}
 	})
+}
+
+// A key whose publish does not finish (the publisher keeps retrying it)
+// parks only that key: other keys of the partition keep flowing, the commit
+// never passes the stuck record, and once it recovers the key's events
+// arrive in order.
+func TestStuckKeyParksOnlyThatKey(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		recs := []*kgo.Record{rec("B", 0, ""), rec("C", 0, ""), rec("A", 0, "")} // A0 is offset 2
+		for i := 1; i < 10; i++ {
+			recs = append(recs, rec("B", i, ""), rec("C", i, ""))
+		}
+		recs = append(recs, rec("A", 1, ""), rec("A", 2, ""))
+		h.produce(recs...)
+		r := h.start("a", h.config(), func(p *fakePublisher) { p.hold("A") })
+
+		h.eventually("B and C published", func() bool { return h.sink.count() == 20 })
+		time.Sleep(10 * time.Second) // many commit intervals
+		for _, p := range h.sink.snapshot() {
+			if p.key == "A" {
+				t.Errorf("A%d published while A0 is stuck", p.seq)
+			}
+		}
+		if got := h.committed()[0]; got != 2 {
+			t.Errorf("committed offset %d while offset 2 is stuck, want 2", got)
+		}
+		if got := metricValue(r.e.metrics.parkedKeys); got != 1 {
+			t.Errorf("bridge_parked_keys = %v, want 1", got)
+		}
+
+		r.pub.release("A")
+		h.eventually("everything published", func() bool { return h.sink.count() == 23 })
+		h.eventually("commits at the end", h.committedToEnd)
+		var order []int
+		for _, p := range h.sink.snapshot() {
+			if p.key == "A" {
+				order = append(order, p.seq)
+			}
+		}
+		if fmt.Sprint(order) != "[0 1 2]" {
+			t.Errorf("A published in order %v, want [0 1 2]", order)
+		}
+		if got := metricValue(r.e.metrics.parkedKeys); got != 0 {
+			t.Errorf("bridge_parked_keys = %v after recovery, want 0", got)
+		}
+	})
+}
+
+// Permanent translate and publish errors are dead-lettered with the original
+// key, value, headers and timestamp and every bridge header; the partition
+// keeps flowing, and the key's next event goes only after the dead letter
+// is acknowledged.
+func TestPermanentFailuresAreDeadLettered(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		ts := time.Date(2026, 11, 2, 9, 30, 0, 123_000_000, time.UTC)
+		undecodable := rec("k1", 1, "tperm")
+		undecodable.Timestamp = ts
+		undecodable.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-01")}, {Key: HeaderErrorClass, Value: []byte("stale")}}
+		noKey := rec("org-x", 0, "tperm")
+		noKey.Key = nil
+		h.produce(
+			rec("k1", 0, ""),      // 0
+			undecodable,           // 1
+			rec("k1", 2, ""),      // 2
+			rec("k2", 0, "pperm"), // 3
+			rec("k2", 1, ""),      // 4
+			noKey,                 // 5
+		)
+		var dlqEndAtK1Seq2 int64 = -1
+		r := h.start("a", h.config(), func(p *fakePublisher) {
+			p.onPublish = func(e *sns.Entry) {
+				if k, seq, _ := parseValue(e.Body); k == "k1" && seq == 2 {
+					dlqEndAtK1Seq2 = h.c.PartitionInfo(dlqTopic, 0).HighWatermark
+				}
+			}
+		})
+		h.eventually("good events published", func() bool { return h.sink.count() == 3 })
+		h.eventually("commits at the end", h.committedToEnd)
+
+		dls := h.deadLetters()
+		if len(dls) != 3 {
+			t.Fatalf("%d dead letters, want 3", len(dls))
+		}
+		byOffset := make(map[string]*kgo.Record)
+		for _, d := range dls {
+			byOffset[headerMap(d)[HeaderSourceOffset]] = d
+		}
+		if d := byOffset["1"]; d == nil || d.Offset >= dlqEndAtK1Seq2 {
+			t.Errorf("k1 seq 2 was published before the dead letter of k1 seq 1 was acknowledged (dead-letter end then: %d)", dlqEndAtK1Seq2)
+		}
+		wants := map[string]map[string]string{
+			"1": {HeaderErrorClass: "permanent", HeaderErrorReason: "undecodable", HeaderErrorSNSCode: "",
+				HeaderEventID: "ev-k1-1", HeaderEventOrgID: "k1", HeaderTargetTopicARN: "", HeaderAttempts: "1",
+				HeaderSourceTimestamp: "2026-11-02T09:30:00.123Z"},
+			"3": {HeaderErrorClass: "permanent", HeaderErrorReason: "sns_rejected", HeaderErrorSNSCode: "InvalidParameter",
+				HeaderEventID: "ev-k2-0", HeaderEventOrgID: "k2", HeaderTargetTopicARN: arnA, HeaderAttempts: "1"},
+			"5": {HeaderErrorReason: "undecodable", HeaderEventID: "ev-org-x-0", HeaderEventOrgID: "org-x"},
+		}
+		for off, want := range wants {
+			d := byOffset[off]
+			if d == nil {
+				t.Errorf("no dead letter for offset %s", off)
+				continue
+			}
+			hm := headerMap(d)
+			for _, name := range []string{HeaderErrorClass, HeaderErrorReason, HeaderErrorMessage, HeaderErrorSNSCode,
+				HeaderSourceTopic, HeaderSourcePartition, HeaderSourceOffset, HeaderSourceTimestamp, HeaderEventID,
+				HeaderEventType, HeaderEventOrgID, HeaderTargetTopicARN, HeaderAttempts, HeaderFailedAt, HeaderInstance, HeaderVersion} {
+				if _, ok := hm[name]; !ok {
+					t.Errorf("offset %s: header %s missing", off, name)
+				}
+			}
+			want[HeaderSourceTopic], want[HeaderSourcePartition], want[HeaderVersion], want[HeaderEventType] = srcTopic, "0", "test", "ticket.created"
+			for k, v := range want {
+				if hm[k] != v {
+					t.Errorf("offset %s: header %s = %q, want %q", off, k, hm[k], v)
+				}
+			}
+			if _, err := time.Parse(TimestampLayout, hm[HeaderFailedAt]); err != nil {
+				t.Errorf("offset %s: %s: %v", off, HeaderFailedAt, err)
+			}
+			if hm[HeaderInstance] == "" || hm[HeaderErrorMessage] == "" {
+				t.Errorf("offset %s: empty instance or message header", off)
+			}
+			n := 0
+			for _, hd := range d.Headers {
+				if hd.Key == HeaderErrorClass {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("offset %s: %d %s headers, want the source's stale one replaced", off, n, HeaderErrorClass)
+			}
+		}
+		if d := byOffset["1"]; d != nil {
+			if string(d.Key) != "k1" || string(d.Value) != "k1|1|tperm" || !d.Timestamp.Equal(ts) {
+				t.Errorf("dead letter lost the original record: key %q value %q timestamp %v", d.Key, d.Value, d.Timestamp)
+			}
+			if headerMap(d)["traceparent"] != "00-abc-01" {
+				t.Error("dead letter lost the original traceparent header")
+			}
+		}
+		if d := byOffset["5"]; d != nil && d.Key != nil {
+			t.Errorf("dead letter of a keyless record has key %q", d.Key)
+		}
+		if got := metricValue(r.e.metrics.deadLetters.WithLabelValues("undecodable")); got != 2 {
+			t.Errorf("bridge_dead_letters_total{reason=undecodable} = %v, want 2", got)
+		}
+	})
+}
+
+// When the dead-letter topic cannot be written, the failing record's key
+// stays blocked and nothing is committed past it; once the topic exists the
+// dead letter is written and the commit moves on.
+func TestDeadLetterTopicUnavailable(t *testing.T) {
+	bubble(t, 1, false, func(t *testing.T, h *harness) {
+		h.produce(rec("k1", 0, ""), rec("k1", 1, "tperm"), rec("k1", 2, ""), rec("k2", 0, ""), rec("k2", 1, ""), rec("k2", 2, ""))
+		r := h.start("a", h.config())
+		h.eventually("k1 seq 0 and k2 published", func() bool { return h.sink.count() == 4 })
+		time.Sleep(20 * time.Second)
+		for _, p := range h.sink.snapshot() {
+			if p.key == "k1" && p.seq == 2 {
+				t.Error("k1 seq 2 published while the dead letter of k1 seq 1 is not written")
+			}
+		}
+		if got := h.committed()[0]; got != 1 {
+			t.Errorf("committed %d while offset 1 is not dead-lettered, want 1", got)
+		}
+		if got := metricValue(r.e.metrics.retries.WithLabelValues("kafka")); got == 0 {
+			t.Error("no dead-letter produce retries counted")
+		}
+
+		if err := h.c.CreateTopic(dlqTopic, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("k1 seq 2 published", func() bool { return h.sink.count() == 5 })
+		h.eventually("commits at the end", h.committedToEnd)
+		if dls := h.deadLetters(); len(dls) != 1 || headerMap(dls[0])[HeaderSourceOffset] != "1" {
+			t.Errorf("dead letters %v, want the record at offset 1", dls)
+		}
+	})
+}
+
+// Stopping halfway and starting a new member in the same group: every
+// record is published at least once, and a record published by both runs
+// is one the first run had not committed.
+func TestRestartResumesFromCommittedWatermark(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		drain time.Duration
+	}{
+		{"graceful", 5 * time.Second},
+		{"drain deadline passes", 10 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, 2, true, func(t *testing.T, h *harness) {
+				const keys, perKey = 10, 40
+				var recs []*kgo.Record
+				for seq := range perKey {
+					for k := range keys {
+						recs = append(recs, rec(fmt.Sprintf("org-%d", k), seq, ""))
+					}
+				}
+				h.produce(recs...)
+				cfg := h.config()
+				cfg.DrainTimeout = tc.drain
+				slow := func(p *fakePublisher) { p.delay = 50 * time.Millisecond }
+				r1 := h.start("run1", cfg, slow)
+				h.eventually("a third published", func() bool { return h.sink.count() >= keys*perKey/3 })
+				r1.stop()
+				committed := h.committed()
+				first := h.sink.count()
+				if first >= keys*perKey {
+					t.Fatal("run 1 finished everything; the test stops it too late")
+				}
+
+				h.start("run2", cfg, slow)
+				h.eventually("every event published", func() bool {
+					seen := make(map[string]bool)
+					for _, p := range h.sink.snapshot() {
+						seen[p.position] = true
+					}
+					return len(seen) == keys*perKey
+				})
+				h.eventually("commits at the end", h.committedToEnd)
+
+				inRun1 := make(map[string]bool)
+				for _, p := range h.sink.snapshot() {
+					if p.stream == "run1" {
+						inRun1[p.position] = true
+						continue
+					}
+					if !inRun1[p.position] {
+						continue
+					}
+					var part int32
+					var off int64
+					fmt.Sscanf(p.position, srcTopic+"/%d/%d", &part, &off)
+					if off < committed[part] {
+						t.Errorf("%s published again although run 1 committed %d", p.position, committed[part])
+					}
+				}
+			})
+		})
+	}
 }

@@ -140,9 +140,10 @@ type fakePublisher struct {
 
 	mu       sync.Mutex
 	wg       sync.WaitGroup
-	out      map[string]bool
-	held     map[string]chan struct{}
-	attempts int
+	out  map[string]bool
+	held map[string]chan struct{}
+	// onPublish, when set, sees every entry as Publish is called.
+	onPublish func(*sns.Entry)
 }
 
 func newPublisher(stream string, s *sink) *fakePublisher {
@@ -164,6 +165,9 @@ func (p *fakePublisher) release(key string) {
 
 func (p *fakePublisher) Publish(ctx context.Context, e *sns.Entry, done func(sns.Result)) {
 	key, seq, beh := parseValue(e.Body)
+	if p.onPublish != nil {
+		p.onPublish(e)
+	}
 	p.mu.Lock()
 	if p.out[key] {
 		p.sink.mu.Lock()
