@@ -32,8 +32,9 @@ type ClientConfig struct {
 	// config, web identity, container and instance roles). Leave nil in
 	// production; local stacks use static credentials.
 	Credentials aws.CredentialsProvider
-	// HTTPClient replaces the HTTP client NewClient builds. Tests pass the
-	// in-process double's client here.
+	// HTTPClient replaces the HTTP client NewClient builds (and with it
+	// RequestTimeout, DialTimeout, MaxIdleConnsPerHost and AWS_CA_BUNDLE).
+	// Tests pass the in-process double's client here.
 	HTTPClient *http.Client
 	// RequestTimeout bounds one HTTP request, connection included. Default 10s.
 	RequestTimeout time.Duration
@@ -106,11 +107,9 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*awssns.Client, error) {
 	if cfg.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
 	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
-	} else {
-		opts = append(opts, config.WithHTTPClient(newHTTPClient(cfg)))
-	}
+	// The buildable client lets the chain apply AWS_CA_BUNDLE; a caller's
+	// own client replaces it on the SNS client below.
+	opts = append(opts, config.WithHTTPClient(newHTTPClient(cfg)))
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS config: %w", err)
@@ -121,6 +120,9 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*awssns.Client, error) {
 	return awssns.NewFromConfig(awsCfg, func(o *awssns.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		if cfg.HTTPClient != nil {
+			o.HTTPClient = cfg.HTTPClient
 		}
 	}), nil
 }

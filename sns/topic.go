@@ -328,6 +328,9 @@ func (t *topic) send(batch []*item, cbDone func(error)) {
 
 	var finished []outcome
 	var retry []*item
+	// wait, when set, is the one backoff shared by a batch that failed as a
+	// whole, so that its entries come back together as one batch.
+	var wait time.Duration
 	retryWith := func(it *item, fe *failure.Error) {
 		p.metrics.failed(fe, 1)
 		if fe.Class == failure.Permanent {
@@ -335,7 +338,11 @@ func (t *topic) send(batch []*item, cbDone func(error)) {
 			return
 		}
 		p.metrics.retried(fe.Code)
-		it.readyAt = now.Add(p.backoff(it.failures, fe.Class))
+		d := wait
+		if d == 0 {
+			d = p.backoff(it.failures, fe.Class)
+		}
+		it.readyAt = now.Add(d)
 		it.failures++
 		retry = append(retry, it)
 	}
@@ -363,6 +370,11 @@ func (t *topic) send(batch []*item, cbDone func(error)) {
 				p.cfg.Logger.Error("sns topic unusable; retrying slowly",
 					slog.String("topic_arn", t.arn), slog.String("code", fe.Code), slog.String("error", err.Error()))
 			}
+			n := 0
+			for _, it := range batch {
+				n = max(n, it.failures)
+			}
+			wait = max(p.backoff(n, fe.Class), time.Nanosecond)
 			for _, it := range batch {
 				retryWith(it, fe)
 			}

@@ -78,6 +78,10 @@ type Fault struct {
 	// listed as Failed with Code, Message and SenderFault while the others go
 	// through; a matching Publish fails as a whole.
 	Entry func(Message) bool
+	// WholeRequest, with Entry, fails a PublishBatch that holds a matching
+	// entry as a whole, the way SNS answers some validation errors (e.g. an
+	// empty attribute value) with a 400 for the entire request.
+	WholeRequest bool
 	// Code, Message and Status describe the failure. Status defaults from the
 	// code (400 for most, 404 NotFound, 403 AuthorizationError, 429
 	// Throttled, 500 InternalError). An empty Code with a Status of 5xx is a
@@ -582,6 +586,10 @@ func (s *Server) acceptLocked(t *topic, m *Message) {
 	}
 }
 
+func anyFault(*Fault) bool        { return true }
+func wholeFault(f *Fault) bool    { return f.WholeRequest }
+func perEntryFault(f *Fault) bool { return !f.WholeRequest }
+
 func contentHash(body string) string { return "content:" + body }
 
 func (s *Server) newID() string {
@@ -589,10 +597,11 @@ func (s *Server) newID() string {
 	return fmt.Sprintf("00000000-0000-4000-8000-%012x", n)
 }
 
-// entryFaultLocked returns the first entry fault that selects m.
-func (s *Server) entryFaultLocked(action string, m *Message) *Fault {
+// entryFaultLocked returns the first entry fault that selects m, among the
+// faults keep allows.
+func (s *Server) entryFaultLocked(action string, m *Message, keep func(*Fault) bool) *Fault {
 	for _, f := range s.faults {
-		if f.Entry == nil || !f.matches(action, m.TopicARN) || !f.Entry(*m) {
+		if f.Entry == nil || !keep(f) || !f.matches(action, m.TopicARN) || !f.Entry(*m) {
 			continue
 		}
 		if f.Times > 0 && f.hits.Add(1) > int64(f.Times) {
@@ -622,7 +631,7 @@ func (s *Server) publish(form url.Values) ([]byte, error) {
 	if ae := t.validate(&m); ae != nil {
 		return nil, ae
 	}
-	if f := s.entryFaultLocked("Publish", &m); f != nil {
+	if f := s.entryFaultLocked("Publish", &m, anyFault); f != nil {
 		return nil, &apiError{status: errorStatus(f.Code), code: f.Code, message: f.Message, sender: f.SenderFault}
 	}
 	s.acceptLocked(t, &m)
@@ -688,6 +697,19 @@ func (s *Server) publishBatch(form url.Values) ([]byte, error) {
 	if total > t.maxSize {
 		return nil, invalid("BatchRequestTooLong", "The length of all the messages put together is more than the limit")
 	}
+	for i := range msgs {
+		if f := s.entryFaultLocked("PublishBatch", &msgs[i], wholeFault); f != nil {
+			msg := f.Message
+			if msg == "" {
+				msg = "injected failure"
+			}
+			st := f.Status
+			if st == 0 {
+				st = errorStatus(f.Code)
+			}
+			return nil, &apiError{status: st, code: f.Code, message: msg, sender: f.SenderFault}
+		}
+	}
 	var failed []batchFailure
 	for i := range msgs {
 		m := &msgs[i]
@@ -695,7 +717,7 @@ func (s *Server) publishBatch(form url.Values) ([]byte, error) {
 			failed = append(failed, batchFailure{m.BatchEntryID, ae.code, ae.message, true})
 			continue
 		}
-		if f := s.entryFaultLocked("PublishBatch", m); f != nil {
+		if f := s.entryFaultLocked("PublishBatch", m, perEntryFault); f != nil {
 			msg := f.Message
 			if msg == "" {
 				msg = "injected failure"
