@@ -69,7 +69,8 @@ spawn() {
 	[[ -f $log ]] && mv -f "$log" "$log.prev"
 	# Without job control a background child is not a process-group leader, so setsid execs in
 	# place and $! is the service's own pid.
-	setsid "$@" >"$log" 2>&1 </dev/null &
+	# 9>&-: the service must not inherit (and so hold forever) the lock of this script.
+	setsid "$@" >"$log" 2>&1 </dev/null 9>&- &
 	echo $! >"$pidfile"
 }
 
@@ -121,7 +122,26 @@ fail_with_log() {
 	printf 'stack: error: %s: %s\n--- last 40 lines of %s ---\n' "$1" "$3" "${2#"$ROOT"/}" >&2
 	tail -n 40 "$2" >&2 || true
 	printf -- '--- end of log ---\n' >&2
+	if [[ $1 == kafka* ]]; then
+		printf 'stack: if the Kafka data under .stack/kafka is damaged, scripts/stack.sh clean starts over\n' >&2
+	fi
 	exit 1
+}
+
+# await NAME LOG SECS PIDFILE MARKER READY...: wait until the command READY... succeeds. When the
+# process exits or SECS pass, stop it (a half-started service would be reused by the next `up`)
+# and fail with the end of its log.
+await() {
+	local name=$1 log=$2 secs=$3 pidfile=$4 marker=$5 deadline
+	shift 5
+	deadline=$((SECONDS + secs))
+	while ((SECONDS < deadline)); do
+		ours "$pidfile" "$marker" || fail_with_log "$name" "$log" "exited while starting"
+		"$@" && return 0
+		sleep 0.5
+	done
+	stop "$name" "$pidfile" "$marker" >&2
+	fail_with_log "$name" "$log" "not ready after ${secs}s"
 }
 
 # require_port_free NAME PORT: a port we want that something else holds is a clear error, not a
@@ -245,6 +265,7 @@ kafka_start() {
 	id=$(<"$dir/cluster.id")
 	for ((n = 1; n <= size; n++)); do
 		if kafka_node_up "$size" "$n"; then
+			kafka_await "$size" "$n"
 			say "kafka node $n: running (pid $(<"$(kafka_pidfile "$size" "$n")")), reused"
 			continue
 		fi
@@ -264,24 +285,21 @@ kafka_start() {
 	done
 	# Nodes of a multi-node cluster are started together above: none can finish starting before
 	# the controller quorum has a majority.
-	for n in "${started[@]}"; do kafka_wait "$size" "$n"; done
+	for n in "${started[@]}"; do
+		kafka_await "$size" "$n"
+		say "kafka node $n: ready on $HOST:$(kafka_port "$size" "$n")"
+	done
 }
 
-# kafka_wait SIZE NODE: ready when the broker logged "Kafka Server started" (after it caught up
-# with the metadata log and opened its listener) and the port accepts connections.
-kafka_wait() {
-	local size=$1 n=$2 log deadline
-	log=$(kafka_log "$size" "$n")
-	deadline=$((SECONDS + KAFKA_READY_SECS))
-	while ((SECONDS < deadline)); do
-		kafka_node_up "$size" "$n" || fail_with_log "kafka node $n" "$log" "the broker exited while starting"
-		if grep -q 'Kafka Server started' "$log" 2>/dev/null && port_open "$(kafka_port "$size" "$n")"; then
-			say "kafka node $n: ready on $HOST:$(kafka_port "$size" "$n")"
-			return
-		fi
-		sleep 0.5
-	done
-	fail_with_log "kafka node $n" "$log" "not ready after ${KAFKA_READY_SECS}s"
+# kafka_ready SIZE NODE: the broker logged "Kafka Server started" (it has caught up with the
+# metadata log and opened its listener) and its port accepts connections.
+kafka_ready() {
+	grep -q 'Kafka Server started' "$(kafka_log "$1" "$2")" 2>/dev/null && port_open "$(kafka_port "$1" "$2")"
+}
+
+kafka_await() {
+	await "kafka node $2" "$(kafka_log "$1" "$2")" "$KAFKA_READY_SECS" \
+		"$(kafka_pidfile "$1" "$2")" "$(kafka_config "$1" "$2")" kafka_ready "$1" "$2"
 }
 
 kafka_stop() {
@@ -317,25 +335,18 @@ moto_install() {
 	echo "$MOTO_VERSION" >"$stamp"
 }
 
+moto_ready() { [[ $(http_code "http://$HOST:$MOTO_PORT/moto-api/data.json") == 200 ]]; }
+
 moto_start() {
-	local log=$STACK/moto/moto.log deadline
-	if moto_up; then
-		say "moto: running (pid $(<"$RUN/moto.pid")), reused"
-		return
+	local log=$STACK/moto/moto.log verb=running
+	if ! moto_up; then
+		require_port_free moto "$MOTO_PORT"
+		say "moto: starting on $HOST:$MOTO_PORT"
+		spawn "$RUN/moto.pid" "$log" "$MOTO_VENV/bin/python" "$(moto_marker)" -H "$HOST" -p "$MOTO_PORT"
+		verb=started
 	fi
-	require_port_free moto "$MOTO_PORT"
-	say "moto: starting on $HOST:$MOTO_PORT"
-	spawn "$RUN/moto.pid" "$log" "$MOTO_VENV/bin/python" "$(moto_marker)" -H "$HOST" -p "$MOTO_PORT"
-	deadline=$((SECONDS + MOTO_READY_SECS))
-	while ((SECONDS < deadline)); do
-		moto_up || fail_with_log moto "$log" "moto_server exited while starting"
-		if [[ $(http_code "http://$HOST:$MOTO_PORT/moto-api/data.json") == 200 ]]; then
-			say "moto: ready on http://$HOST:$MOTO_PORT"
-			return
-		fi
-		sleep 0.5
-	done
-	fail_with_log moto "$log" "no HTTP 200 from /moto-api/data.json after ${MOTO_READY_SECS}s"
+	await moto "$log" "$MOTO_READY_SECS" "$RUN/moto.pid" "$(moto_marker)" moto_ready
+	say "moto: $verb (pid $(<"$RUN/moto.pid")), ready on http://$HOST:$MOTO_PORT"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -364,30 +375,23 @@ registry_install() {
 	rm -f "$dl/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz" # Maven's cache keeps a copy
 }
 
+registry_ready() { [[ $(http_code "http://$HOST:$REGISTRY_PORT$REGISTRY_PATH/subjects") == 200 ]]; }
+
 registry_start() {
-	local log=$STACK/registry/registry.log deadline url=http://$HOST:$REGISTRY_PORT$REGISTRY_PATH
-	if registry_up; then
-		say "registry: running (pid $(<"$RUN/registry.pid")), reused"
-		return
+	local log=$STACK/registry/registry.log verb=running
+	if ! registry_up; then
+		require_port_free registry "$REGISTRY_PORT"
+		say "registry: starting Apicurio Registry on $HOST:$REGISTRY_PORT"
+		# In-memory (H2) storage: schemas are gone after down/up, and ids start again at 1. Tests
+		# register what they need under unique subjects.
+		spawn "$RUN/registry.pid" "$log" java -Xms128m -Xmx512m -XX:+UseSerialGC \
+			-Dquarkus.http.host="$HOST" -Dquarkus.http.port="$REGISTRY_PORT" \
+			-Dquarkus.console.color=false \
+			-jar "$(registry_jar)"
+		verb=started
 	fi
-	require_port_free registry "$REGISTRY_PORT"
-	say "registry: starting Apicurio Registry on $HOST:$REGISTRY_PORT"
-	# In-memory (H2) storage: schemas are gone after down/up, and ids restart at 1. Tests register
-	# what they need under unique subjects.
-	spawn "$RUN/registry.pid" "$log" java -Xms128m -Xmx512m -XX:+UseSerialGC \
-		-Dquarkus.http.host="$HOST" -Dquarkus.http.port="$REGISTRY_PORT" \
-		-Dquarkus.log.console.color=false \
-		-jar "$(registry_jar)"
-	deadline=$((SECONDS + REGISTRY_READY_SECS))
-	while ((SECONDS < deadline)); do
-		registry_up || fail_with_log registry "$log" "the registry exited while starting"
-		if [[ $(http_code "$url/subjects") == 200 ]]; then
-			say "registry: ready on $url"
-			return
-		fi
-		sleep 0.5
-	done
-	fail_with_log registry "$log" "no HTTP 200 from $url/subjects after ${REGISTRY_READY_SECS}s"
+	await registry "$log" "$REGISTRY_READY_SECS" "$RUN/registry.pid" "$(registry_jar)" registry_ready
+	say "registry: $verb (pid $(<"$RUN/registry.pid")), ready on http://$HOST:$REGISTRY_PORT$REGISTRY_PATH"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -501,13 +505,23 @@ cmd_clean() {
 	rm -rf "$STACK"/kafka/cluster-* "$STACK/moto" "$STACK/registry"/*.log* "$RUN"
 }
 
+# lock: one changing command at a time, so two engineers (or make targets) running `up` together
+# do not both start Kafka. status and env only read.
+lock() {
+	mkdir -p "$STACK"
+	exec 9>"$STACK/.lock"
+	if command -v flock >/dev/null; then
+		flock -w 900 9 || die "another scripts/stack.sh up/down has held the lock for 15 minutes"
+	fi
+}
+
 case ${1:-} in
-up) shift && cmd_up "$@" ;;
-down) cmd_down ;;
+up) shift && lock && cmd_up "$@" ;;
+down) lock && cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
-stop-broker) shift && cmd_stop_broker "$@" ;;
-clean) cmd_clean ;;
+stop-broker) shift && lock && cmd_stop_broker "$@" ;;
+clean) lock && cmd_clean ;;
 *)
 	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
