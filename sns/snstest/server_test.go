@@ -1,0 +1,117 @@
+package snstest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func post(s *Server, form url.Values) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec
+}
+
+func publishForm(arn, body, group, dedup string) url.Values {
+	return url.Values{"Action": {"Publish"}, "TopicArn": {arn}, "Message": {body},
+		"MessageGroupId": {group}, "MessageDeduplicationId": {dedup}}
+}
+
+func TestFIFODeduplicatesWithinFiveMinutes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Options{})
+		arn, err := s.CreateTopic("t.fifo", map[string]string{"FifoTopic": "true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := post(s, publishForm(arn, "a", "g", "d1"))
+		time.Sleep(4 * time.Minute)
+		again := post(s, publishForm(arn, "a", "g", "d1"))
+		if first.Code != 200 || again.Code != 200 || first.Body.String() == "" {
+			t.Fatalf("answers %d %d", first.Code, again.Code)
+		}
+		if s.Count(arn) != 1 {
+			t.Fatalf("repeat inside the window delivered: count %d", s.Count(arn))
+		}
+		time.Sleep(2 * time.Minute)
+		post(s, publishForm(arn, "a", "g", "d1"))
+		if s.Count(arn) != 2 {
+			t.Fatalf("repeat after the window dropped: count %d", s.Count(arn))
+		}
+		if rec := post(s, publishForm(arn, "a", "", "d2")); rec.Code != 400 || !strings.Contains(rec.Body.String(), "MessageGroupId") {
+			t.Fatalf("FIFO publish without a group: %d %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+func TestCountOnlyKeepsNoMessages(t *testing.T) {
+	s := New(Options{CountOnly: true})
+	arn, _ := s.CreateTopic("t", nil)
+	for range 3 {
+		if rec := post(s, publishForm(arn, "a", "", "")); rec.Code != 200 {
+			t.Fatalf("publish: %d %s", rec.Code, rec.Body)
+		}
+	}
+	if s.Count(arn) != 3 || len(s.Messages(arn)) != 0 {
+		t.Fatalf("count %d, messages %d", s.Count(arn), len(s.Messages(arn)))
+	}
+}
+
+func TestFaultTimesAndTopic(t *testing.T) {
+	s := New(Options{})
+	a, _ := s.CreateTopic("a", nil)
+	b, _ := s.CreateTopic("b", nil)
+	s.Inject(&Fault{TopicARN: a, Code: "NotFound", Times: 2})
+	codes := []int{}
+	for _, arn := range []string{a, b, a, a} {
+		codes = append(codes, post(s, publishForm(arn, "x", "", "")).Code)
+	}
+	if want := []int{404, 200, 404, 200}; !equal(codes, want) {
+		t.Fatalf("codes %v, want %v", codes, want)
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzServeHTTP feeds the double arbitrary request bodies: it must answer
+// every one with a status and never panic.
+func FuzzServeHTTP(f *testing.F) {
+	f.Add("Action=PublishBatch&TopicArn=arn:aws:sns:us-east-1:123456789012:t&PublishBatchRequestEntries.member.1.Id=a&PublishBatchRequestEntries.member.1.Message=x")
+	f.Add("Action=Publish&TopicArn=arn:aws:sns:us-east-1:123456789012:t&Message=x&MessageAttributes.entry.1.Name=n&MessageAttributes.entry.1.Value.DataType=Binary&MessageAttributes.entry.1.Value.BinaryValue=%%%")
+	f.Add("Action=CreateTopic&Name=x.fifo&Attributes.entry.1.key=FifoTopic&Attributes.entry.1.value=true")
+	f.Add("Action=GetTopicAttributes&TopicArn=nope")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, body string) {
+		s := New(Options{})
+		if _, err := s.CreateTopic("t", nil); err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code < 200 || rec.Code >= 600 {
+			t.Fatalf("status %d", rec.Code)
+		}
+	})
+}
