@@ -1,6 +1,7 @@
 package avro
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
 	"strconv"
@@ -18,6 +19,23 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainWord reports whether the eight bytes of x are all printable ASCII other
+// than '"' and '\\', that is, need no escaping or UTF-8 checking.
+func plainWord(x uint64) bool {
+	q := x ^ (lsb * '"')               // zero bytes where x has '"'
+	b := x ^ (lsb * '\\')              // zero bytes where x has '\\'
+	special := ((x - lsb*0x20) &^ x) | // a byte < 0x20
+		((q - lsb) &^ q) | // a '"'
+		((b - lsb) &^ b) | // a '\\'
+		x // a byte >= 0x80
+	return special&msb == 0
+}
+
 // appendString appends s as a quoted JSON string. Invalid UTF-8 becomes
 // U+FFFD; U+2028 and U+2029 are escaped so the output is also valid
 // JavaScript.
@@ -25,6 +43,14 @@ func appendString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time: no control byte, quote,
+		// backslash or byte >= 0x80 among them.
+		for i+8 <= len(s) && plainWord(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if safeASCII[c] {

@@ -267,3 +267,29 @@ func TestAppendNaturalRejects(t *testing.T) {
 	}
 	var _ havro.Schema = schema
 }
+
+// TestStringEscapingMatchesEncodingJSON compares the renderer's string
+// escaping, fast path included, with encoding/json on strings that put every
+// interesting byte at every offset of an 8-byte word.
+func TestStringEscapingMatchesEncodingJSON(t *testing.T) {
+	src := sinkSource(t)
+	specials := []string{"\"", "\\", "\x00", "\x1f", "\x7f", "é", "\xff", "\u2028", "🎉", "<", " "}
+	for _, sp := range specials {
+		for off := range 17 {
+			s := strings.Repeat("a", off) + sp + strings.Repeat("b", 17-off)
+			v := sinkValue()
+			v["s"] = s
+			ev, err := decodeNatural(t, src, "com.thena.test.KitchenSink", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			if err := json.Unmarshal(ev.Field("s"), &got); err != nil {
+				t.Fatalf("%q: invalid JSON %s", s, ev.Field("s"))
+			}
+			if want := strings.ToValidUTF8(s, "\uFFFD"); got != want {
+				t.Fatalf("%q rendered as %s", s, ev.Field("s"))
+			}
+		}
+	}
+}
