@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 
@@ -44,14 +46,7 @@ func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := sns.NewClient(t.Context(), sns.ClientConfig{
-		Region: "us-east-1", Endpoint: "http://snstest.invalid",
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:  f.srv.HTTPClient(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := newDoubleClient(t, f.srv)
 	if f.metrics, err = sns.NewMetrics(f.reg); err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +57,8 @@ func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 		BackoffBase: 100 * time.Millisecond,
 		BackoffMax:  5 * time.Second,
 		OnStateChange: func(arn string, from, to gobreaker.State) {
+			// The hook may ask for the state: the consumer does.
+			_ = f.pub.BreakerState(arn)
 			f.mu.Lock()
 			f.transitions = append(f.transitions, from.String()+">"+to.String())
 			f.mu.Unlock()
@@ -459,4 +456,57 @@ func TestFIFOEntriesCarryGroupAndDedupIDs(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestEntryInFlightWhenContextEndsReportsTheCallOutcome(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.srv.Inject(&snstest.Fault{Latency: time.Second})
+		ctx, cancel := context.WithCancel(t.Context())
+		f.publish(ctx, "e0")
+		time.Sleep(100 * time.Millisecond) // the call is on the wire
+		cancel()
+		time.Sleep(2 * time.Second)
+		// SNS took it: reporting it abandoned would only cause a duplicate.
+		f.checkPublished(t, []string{"e0"})
+	})
+}
+
+func TestTopicsValidatesAtStartUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, nil)
+		big, err := f.srv.CreateTopic("big", map[string]string{"MaximumMessageSize": "1048576"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		forbidden, _ := f.srv.CreateTopic("forbidden", nil)
+		f.srv.Inject(&snstest.Fault{Action: "GetTopicAttributes", TopicARN: forbidden, Code: "AuthorizationError"})
+		client := newDoubleClient(t, f.srv)
+
+		infos, err := sns.Topics(t.Context(), client, []string{f.topic, big})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if infos[big].MaxMessageSize != 1048576 || infos[f.topic].MaxMessageSize != sns.DefaultMaxMessageSize {
+			t.Errorf("Topics = %+v", infos)
+		}
+		_, err = sns.Topics(t.Context(), client, []string{f.topic, forbidden, "arn:aws:sns:us-east-1:123456789012:gone"})
+		if !errors.Is(err, sns.ErrTopicUnusable) || !strings.Contains(err.Error(), forbidden) ||
+			!strings.Contains(err.Error(), "gone") || !strings.Contains(err.Error(), "AuthorizationError") {
+			t.Errorf("Topics with a forbidden and a missing topic = %v; want both named", err)
+		}
+	})
+}
+
+func newDoubleClient(t *testing.T, srv *snstest.Server) *awssns.Client {
+	t.Helper()
+	client, err := sns.NewClient(t.Context(), sns.ClientConfig{
+		Region: "us-east-1", Endpoint: "http://snstest.invalid",
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:  srv.HTTPClient(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }

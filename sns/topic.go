@@ -206,7 +206,11 @@ func (t *topic) start(batch []*item, now time.Time) {
 		t.mu.Lock()
 		t.ready = append(batch, t.ready...)
 		t.inflight--
-		t.blockedUntil = now.Add(t.p.backoff(t.rejections, failure.Transient))
+		// Asking the breaker is free; look again soon enough to probe
+		// shortly after it turns half-open. A close unblocks at once
+		// (flushTransitions).
+		wait := min(t.p.backoff(t.rejections, failure.Transient), max(t.p.cfg.BreakerOpenTimeout/4, 10*time.Millisecond))
+		t.blockedUntil = now.Add(wait)
 		t.rejections++
 		t.mu.Unlock()
 		t.flushTransitions(err)
@@ -541,6 +545,12 @@ func (t *topic) flushTransitions(cause error) {
 		}
 		for _, tr := range trs {
 			t.p.metrics.breaker(t.arn, tr.to)
+			if tr.to == gobreaker.StateClosed {
+				t.mu.Lock()
+				t.blockedUntil, t.rejections = time.Time{}, 0
+				t.mu.Unlock()
+				t.poke()
+			}
 			attrs := []any{slog.String("topic_arn", t.arn), slog.String("from", tr.from.String()), slog.String("to", tr.to.String())}
 			if cause != nil && tr.to == gobreaker.StateOpen {
 				attrs = append(attrs, slog.String("cause", cause.Error()))
