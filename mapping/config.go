@@ -103,7 +103,7 @@ func (c Config) TopicARNs() []string {
 }
 
 // Validate reports every problem in c, each naming the field, e.g.
-// `mapping: Routes[1].TopicARN "${TICKET_ARN}": contains an unexpanded "${"`.
+// `mapping: Routes[1].TopicARN: "${TICKET_ARN}": contains an unexpanded "${" ...`.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {

@@ -137,9 +137,17 @@ func checkInvariants(t testing.TB, m *Mapper, msg Message) {
 	if got := Size(e.Body, e.Attributes); e.Size != got {
 		t.Errorf("Entry.Size = %d, Size() = %d", e.Size, got)
 	}
-	route := m.route(msg.EventType)
-	if route == nil || route.topic.arn != e.TopicARN {
-		t.Errorf("TopicARN %q is not the route of %q", e.TopicARN, msg.EventType)
+	var route *compiledRoute
+	for i := range m.routes {
+		if m.routes[i].Route == msg.Route {
+			route = &m.routes[i]
+		}
+	}
+	if route == nil && msg.Route.Pattern == "" {
+		route = m.def
+	}
+	if route == nil || route.topic.arn != e.TopicARN || msg.Route.TopicARN != e.TopicARN {
+		t.Errorf("TopicARN %q is not that of route %+v", e.TopicARN, msg.Route)
 	} else {
 		if e.Size > route.topic.maxSize {
 			t.Errorf("size %d is over the topic's limit %d", e.Size, route.topic.maxSize)

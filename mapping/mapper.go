@@ -172,33 +172,40 @@ func (m *Mapper) route(eventType string) *compiledRoute {
 
 // Map maps one decoded event read from src. Every error is a *failure.Error
 // of class Permanent: missing_field (a required envelope field is absent or
-// empty), unroutable, or too_large. Map does not modify ev and keeps no
-// reference to it.
+// empty), unroutable, or too_large. With an error, the Message still carries
+// what is known of EventID, EventType, OrgID and EventTime (for the
+// dead-letter headers); its Entry is empty. Map does not modify ev and keeps
+// no reference to it.
 //
 // Required: eventType, orgId, timestamp, actor.id, actor.type, and eventId
 // except for custom object events. The values are taken from ev.Header; the
 // body is built from ev.Fields, which the decoder derived the header from.
 func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	h := &ev.Header
+	var field string
+	custom := strings.HasPrefix(h.EventType, CustomObjectPrefix)
 	switch {
 	case h.EventType == "":
-		return Message{}, missing("eventType", h)
+		field = "eventType"
 	case h.OrgID == "":
-		return Message{}, missing("orgId", h)
+		field = "orgId"
 	case !h.HasTimestamp:
-		return Message{}, missing("timestamp", h)
+		field = "timestamp"
 	case h.Actor.ID == "":
-		return Message{}, missing("actor.id", h)
+		field = "actor.id"
 	case h.Actor.Type == "":
-		return Message{}, missing("actor.type", h)
+		field = "actor.type"
+	case h.EventID == "" && !custom:
+		field = "eventId"
 	}
-	custom := strings.HasPrefix(h.EventType, CustomObjectPrefix)
-	if h.EventID == "" && !custom {
-		return Message{}, missing("eventId", h)
+	if field != "" {
+		return known(h), failure.Permanentf(failure.ReasonMissingField,
+			"required envelope field %s is absent or empty (eventType %q, eventId %q)",
+			field, sanitize(h.EventType), sanitize(h.EventID))
 	}
 	r := m.route(h.EventType)
 	if r == nil {
-		return Message{}, failure.Permanentf(failure.ReasonUnroutable,
+		return known(h), failure.Permanentf(failure.ReasonUnroutable,
 			"no route matches event type %q and there is no default route", sanitize(h.EventType))
 	}
 
@@ -222,7 +229,7 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	actorID, actorType := sanitize(h.Actor.ID), sanitize(h.Actor.Type)
 	eventID := sanitize(h.EventID)
 	var tsBuf [len(TimestampLayout) + 8]byte
-	tsText := ts.AppendFormat(tsBuf[:0], TimestampLayout)
+	tsText := appendTimestamp(tsBuf[:0], ts)
 
 	attrValueLen := len(eventType) + len(tsText) + len(actorID) + len(actorType) + len(orgID)
 	if env.genID != nil {
@@ -237,7 +244,9 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 		var err error
 		truncated, bodyLen, err = m.truncate(&env, r.topic.maxSize, r.topic.maxSize-attrOverhead-attrValueLen)
 		if err != nil {
-			return Message{}, err
+			msg := known(h)
+			msg.EventID, msg.Route = eventIDOr(msg.EventID, env.genID), r.Route
+			return msg, err
 		}
 	}
 
@@ -311,10 +320,29 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	if msg.Entry.Size > r.topic.maxSize {
 		// truncate guarantees the fit; reaching this is a bug, and SNS would
 		// refuse the message anyway.
-		return Message{}, failure.Permanentf(failure.ReasonTooLarge,
+		return known(h), failure.Permanentf(failure.ReasonTooLarge,
 			"%s is %d bytes, over the topic's limit of %d", eventType, msg.Entry.Size, r.topic.maxSize)
 	}
 	return msg, nil
+}
+
+// appendTimestamp appends t (in UTC) in TimestampLayout. It formats by hand:
+// time.Time.AppendFormat costs more than the rest of the attributes together.
+func appendTimestamp(dst []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimestampLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	return append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 func writeSNSID(b *strings.Builder, s []byte) {
@@ -326,10 +354,21 @@ func writeSNSID(b *strings.Builder, s []byte) {
 	b.Write(appendSNSID(buf[:0], s))
 }
 
-func missing(field string, h *avro.Header) error {
-	return failure.Permanentf(failure.ReasonMissingField,
-		"required envelope field %s is absent or empty (eventType %q, eventId %q)",
-		field, sanitize(h.EventType), sanitize(h.EventID))
+// known returns the Message fields Map knows from the header alone, for the
+// dead-letter headers of an event that fails.
+func known(h *avro.Header) Message {
+	msg := Message{EventID: sanitize(h.EventID), EventType: sanitize(h.EventType), OrgID: sanitize(h.OrgID)}
+	if h.HasTimestamp {
+		msg.EventTime = h.Timestamp.UTC()
+	}
+	return msg
+}
+
+func eventIDOr(id string, generated []byte) string {
+	if generated != nil {
+		return string(generated)
+	}
+	return id
 }
 
 func sanitizeFields(in []avro.Field) []avro.Field {
@@ -404,7 +443,7 @@ func (e *envelope) len() int {
 			}
 			vlen = len(v)
 		}
-		n += keyLen(f.Name) + 1 + vlen
+		n += keyLen(f.Name) + vlen
 		members++
 	}
 	if e.extraMetadata != nil {
