@@ -214,10 +214,11 @@ func (p *program) run(m *machine) (*Event, error) {
 			fn = f.branch
 		}
 		start := len(m.out)
-		if err := fn(m); err != nil {
+		var err error
+		if m.out, err = fn(m, m.out); err != nil {
 			return nil, fmt.Errorf("field %s: %w", f.name, err)
 		}
-		if err := m.checkOut(); err != nil {
+		if err := m.checkOut(m.out); err != nil {
 			return nil, err
 		}
 		spans[i] = span{start: start, end: len(m.out), set: true}

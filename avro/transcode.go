@@ -140,8 +140,8 @@ func (m *machine) enter() error {
 	return nil
 }
 
-func (m *machine) checkOut() error {
-	if len(m.out) > m.lim.maxOut {
+func (m *machine) checkOut(out []byte) error {
+	if len(out) > m.lim.maxOut {
 		return fmt.Errorf("%w: rendered JSON exceeds MaxJSONBytes %d", ErrLimit, m.lim.maxOut)
 	}
 	return nil
@@ -171,7 +171,7 @@ func (m *machine) readBlockCount(total *int64) (int64, error) {
 }
 
 // decodeFn reads one value of its schema from m.in and appends its JSON to m.out.
-type decodeFn func(m *machine) error
+type decodeFn func(m *machine, out []byte) ([]byte, error)
 
 // program is a compiled writer schema: one decoder per top-level field.
 type program struct {
@@ -310,11 +310,11 @@ func (c *compiler) record(rec *havro.RecordSchema, slots map[string]int) (*recor
 	return rp, nil
 }
 
-func (rp *recordProg) decode(m *machine) error {
+func (rp *recordProg) decode(m *machine, out []byte) ([]byte, error) {
 	if err := m.enter(); err != nil {
-		return err
+		return out, err
 	}
-	m.out = append(m.out, '{')
+	out = append(out, '{')
 	first := true
 	for i := range rp.fields {
 		f := &rp.fields[i]
@@ -322,28 +322,29 @@ func (rp *recordProg) decode(m *machine) error {
 		if f.optional {
 			idx, err := m.readLong()
 			if err != nil {
-				return err
+				return out, err
 			}
 			if idx == f.nullIdx {
 				continue
 			}
 			if idx != f.valIdx {
-				return fmt.Errorf("%w: union branch %d out of range", ErrMalformed, idx)
+				return out, fmt.Errorf("%w: union branch %d out of range", ErrMalformed, idx)
 			}
 			fn = f.branch
 		}
 		if !first {
-			m.out = append(m.out, ',')
+			out = append(out, ',')
 		}
 		first = false
-		m.out = append(m.out, f.key...)
-		if err := fn(m); err != nil {
-			return err
+		out = append(out, f.key...)
+		var err error
+		if out, err = fn(m, out); err != nil {
+			return out, err
 		}
 	}
-	m.out = append(m.out, '}')
+	out = append(out, '}')
 	m.depth--
-	return nil
+	return out, nil
 }
 
 func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
@@ -351,7 +352,7 @@ func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
 	case *havro.RefSchema:
 		return c.compile(s.Schema(), slot)
 	case *havro.NullSchema:
-		return func(m *machine) error { m.out = append(m.out, "null"...); return nil }, nil
+		return func(m *machine, out []byte) ([]byte, error) { return append(out, "null"...), nil }, nil
 	case *havro.RecordSchema:
 		var slots map[string]int
 		rp, err := c.record(s, slots)
@@ -359,22 +360,22 @@ func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
 			return nil, err
 		}
 		// rp.fn may not be set yet for a recursive reference: call through rp.
-		return func(m *machine) error { return rp.fn(m) }, nil
+		return func(m *machine, out []byte) ([]byte, error) { return rp.fn(m, out) }, nil
 	case *havro.EnumSchema:
 		symbols := make([][]byte, len(s.Symbols()))
 		for i, sym := range s.Symbols() {
 			symbols[i] = appendString(nil, []byte(sym))
 		}
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			i, err := m.readInt()
 			if err != nil {
-				return err
+				return out, err
 			}
 			if i < 0 || i >= int64(len(symbols)) {
-				return fmt.Errorf("%w: enum index %d out of range", ErrMalformed, i)
+				return out, fmt.Errorf("%w: enum index %d out of range", ErrMalformed, i)
 			}
-			m.out = append(m.out, symbols[i]...)
-			return nil
+			out = append(out, symbols[i]...)
+			return out, nil
 		}, nil
 	case *havro.ArraySchema:
 		return c.array(s)
@@ -386,22 +387,22 @@ func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
 		size := s.Size()
 		if dec, ok := s.Logical().(*havro.DecimalLogicalSchema); ok {
 			scale := dec.Scale()
-			return func(m *machine) error {
+			return func(m *machine, out []byte) ([]byte, error) {
 				b, err := m.readFixed(size)
 				if err != nil {
-					return err
+					return out, err
 				}
-				m.out = appendDecimal(m.out, b, scale)
-				return nil
+				out = appendDecimal(out, b, scale)
+				return out, nil
 			}, nil
 		}
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			b, err := m.readFixed(size)
 			if err != nil {
-				return err
+				return out, err
 			}
-			m.out = appendBase64(m.out, b)
-			return nil
+			out = appendBase64(out, b)
+			return out, nil
 		}, nil
 	case *havro.PrimitiveSchema:
 		return c.primitive(s, slot)
@@ -423,44 +424,44 @@ func (c *compiler) primitive(s *havro.PrimitiveSchema, slot int) (decodeFn, erro
 	}
 	switch s.Type() {
 	case havro.Boolean:
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			if m.pos >= len(m.in) {
-				return ErrTruncated
+				return out, ErrTruncated
 			}
 			switch m.in[m.pos] {
 			case 0:
-				m.out = append(m.out, "false"...)
+				out = append(out, "false"...)
 			case 1:
-				m.out = append(m.out, "true"...)
+				out = append(out, "true"...)
 			default:
-				return fmt.Errorf("%w: boolean byte 0x%02x", ErrMalformed, m.in[m.pos])
+				return out, fmt.Errorf("%w: boolean byte 0x%02x", ErrMalformed, m.in[m.pos])
 			}
 			m.pos++
-			return nil
+			return out, nil
 		}, nil
 	case havro.Int:
 		switch logical {
 		case havro.Date:
-			return func(m *machine) error {
+			return func(m *machine, out []byte) ([]byte, error) {
 				v, err := m.readInt()
-				m.out = appendDate(m.out, v)
-				return err
+				out = appendDate(out, v)
+				return out, err
 			}, nil
 		case havro.TimeMillis:
-			return func(m *machine) error {
+			return func(m *machine, out []byte) ([]byte, error) {
 				v, err := m.readInt()
 				if err != nil {
-					return err
+					return out, err
 				}
 				_, v = floorDiv(v, msPerDay)
-				m.out = append(appendClock(append(m.out, '"'), v), '"')
-				return nil
+				out = append(appendClock(append(out, '"'), v), '"')
+				return out, nil
 			}, nil
 		}
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			v, err := m.readInt()
-			m.out = appendInt(m.out, v)
-			return err
+			out = appendInt(out, v)
+			return out, err
 		}, nil
 	case havro.Long:
 		unit, zone := int64(0), "Z"
@@ -474,106 +475,106 @@ func (c *compiler) primitive(s *havro.PrimitiveSchema, slot int) (decodeFn, erro
 		case havro.LocalTimestampMicros:
 			unit, zone = 1000, ""
 		case havro.TimeMicros:
-			return func(m *machine) error {
+			return func(m *machine, out []byte) ([]byte, error) {
 				v, err := m.readLong()
 				if err != nil {
-					return err
+					return out, err
 				}
 				_, v = floorDiv(v/1000, msPerDay)
-				m.out = append(appendClock(append(m.out, '"'), v), '"')
-				return nil
+				out = append(appendClock(append(out, '"'), v), '"')
+				return out, nil
 			}, nil
 		}
 		capture := slot == slotTimestamp
 		if unit == 0 {
 			// A plain long. A top-level "timestamp" that is a plain long is
 			// Unix milliseconds (custom object events carry a number).
-			return func(m *machine) error {
+			return func(m *machine, out []byte) ([]byte, error) {
 				v, err := m.readLong()
 				if err != nil {
-					return err
+					return out, err
 				}
 				if capture {
 					m.ts, m.tsUnit, m.hasTS = v, 1, true
 				}
-				m.out = appendInt(m.out, v)
-				return nil
+				out = appendInt(out, v)
+				return out, nil
 			}, nil
 		}
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			v, err := m.readLong()
 			if err != nil {
-				return err
+				return out, err
 			}
 			if capture {
 				m.ts, m.tsUnit, m.hasTS = v, unit, true
 			}
 			ms, _ := floorDiv(v, unit)
-			m.out = appendTimestamp(m.out, ms, zone)
-			return nil
+			out = appendTimestamp(out, ms, zone)
+			return out, nil
 		}, nil
 	case havro.Float:
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			b, err := m.readFixed(4)
 			if err != nil {
-				return err
+				return out, err
 			}
-			m.out = appendFloat(m.out, float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 32)
-			return nil
+			out = appendFloat(out, float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 32)
+			return out, nil
 		}, nil
 	case havro.Double:
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			b, err := m.readFixed(8)
 			if err != nil {
-				return err
+				return out, err
 			}
-			m.out = appendFloat(m.out, math.Float64frombits(binary.LittleEndian.Uint64(b)), 64)
-			return nil
+			out = appendFloat(out, math.Float64frombits(binary.LittleEndian.Uint64(b)), 64)
+			return out, nil
 		}, nil
 	case havro.String:
 		if slot >= 0 && slot < numSlots {
-			return func(m *machine) error {
+			return func(m *machine, out []byte) ([]byte, error) {
 				b, err := m.readBytes()
 				if err != nil {
-					return err
+					return out, err
 				}
 				start := len(m.hdr)
 				m.hdr = append(m.hdr, b...)
 				m.spans[slot] = span{start: start, end: len(m.hdr), set: true}
-				m.out = appendString(m.out, b)
-				return nil
+				out = appendString(out, b)
+				return out, nil
 			}, nil
 		}
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			b, err := m.readBytes()
 			if err != nil {
-				return err
+				return out, err
 			}
-			m.out = appendString(m.out, b)
-			return nil
+			out = appendString(out, b)
+			return out, nil
 		}, nil
 	case havro.Bytes:
 		if dec, ok := s.Logical().(*havro.DecimalLogicalSchema); ok {
 			scale := dec.Scale()
-			return func(m *machine) error {
+			return func(m *machine, out []byte) ([]byte, error) {
 				b, err := m.readBytes()
 				if err != nil {
-					return err
+					return out, err
 				}
-				m.out = appendDecimal(m.out, b, scale)
-				return nil
+				out = appendDecimal(out, b, scale)
+				return out, nil
 			}, nil
 		}
-		return func(m *machine) error {
+		return func(m *machine, out []byte) ([]byte, error) {
 			b, err := m.readBytes()
 			if err != nil {
-				return err
+				return out, err
 			}
-			m.out = appendBase64(m.out, b)
-			return nil
+			out = appendBase64(out, b)
+			return out, nil
 		}, nil
 	case havro.Null:
-		return func(m *machine) error { m.out = append(m.out, "null"...); return nil }, nil
+		return func(m *machine, out []byte) ([]byte, error) { return append(out, "null"...), nil }, nil
 	}
 	return nil, fmt.Errorf("unsupported primitive type %s", s.Type())
 }
@@ -590,36 +591,37 @@ func (c *compiler) array(s *havro.ArraySchema) (decodeFn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(m *machine) error {
+	return func(m *machine, out []byte) ([]byte, error) {
 		if err := m.enter(); err != nil {
-			return err
+			return out, err
 		}
-		m.out = append(m.out, '[')
+		out = append(out, '[')
 		var total int64
 		for first := true; ; {
 			n, err := m.readBlockCount(&total)
 			if err != nil {
-				return err
+				return out, err
 			}
 			if n == 0 {
 				break
 			}
 			for ; n > 0; n-- {
 				if !first {
-					m.out = append(m.out, ',')
+					out = append(out, ',')
 				}
 				first = false
-				if err := item(m); err != nil {
-					return err
+				var err error
+				if out, err = item(m, out); err != nil {
+					return out, err
 				}
-				if err := m.checkOut(); err != nil {
-					return err
+				if err := m.checkOut(out); err != nil {
+					return out, err
 				}
 			}
 		}
-		m.out = append(m.out, ']')
+		out = append(out, ']')
 		m.depth--
-		return nil
+		return out, nil
 	}, nil
 }
 
@@ -628,41 +630,41 @@ func (c *compiler) mapOf(s *havro.MapSchema) (decodeFn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(m *machine) error {
+	return func(m *machine, out []byte) ([]byte, error) {
 		if err := m.enter(); err != nil {
-			return err
+			return out, err
 		}
-		m.out = append(m.out, '{')
+		out = append(out, '{')
 		var total int64
 		for first := true; ; {
 			n, err := m.readBlockCount(&total)
 			if err != nil {
-				return err
+				return out, err
 			}
 			if n == 0 {
 				break
 			}
 			for ; n > 0; n-- {
 				if !first {
-					m.out = append(m.out, ',')
+					out = append(out, ',')
 				}
 				first = false
 				k, err := m.readBytes()
 				if err != nil {
-					return err
+					return out, err
 				}
-				m.out = append(appendString(m.out, k), ':')
-				if err := value(m); err != nil {
-					return err
+				out = append(appendString(out, k), ':')
+				if out, err = value(m, out); err != nil {
+					return out, err
 				}
-				if err := m.checkOut(); err != nil {
-					return err
+				if err := m.checkOut(out); err != nil {
+					return out, err
 				}
 			}
 		}
-		m.out = append(m.out, '}')
+		out = append(out, '}')
 		m.depth--
-		return nil
+		return out, nil
 	}, nil
 }
 
@@ -676,14 +678,14 @@ func (c *compiler) union(s *havro.UnionSchema, slot int) (decodeFn, error) {
 		}
 		branches[i] = fn
 	}
-	return func(m *machine) error {
+	return func(m *machine, out []byte) ([]byte, error) {
 		i, err := m.readLong()
 		if err != nil {
-			return err
+			return out, err
 		}
 		if i < 0 || i >= int64(len(branches)) {
-			return fmt.Errorf("%w: union branch %d out of range", ErrMalformed, i)
+			return out, fmt.Errorf("%w: union branch %d out of range", ErrMalformed, i)
 		}
-		return branches[i](m)
+		return branches[i](m, out)
 	}, nil
 }
