@@ -144,3 +144,55 @@ func checkPerKeyOrder(t *testing.T, records []*kgo.Record, firstSeq int) {
 		t.Fatalf("got records of %d keys, want %d", len(next), smokeKeys)
 	}
 }
+
+// TestKafkaTopicsAreReplicatedAcrossTheCluster: topics made by testenv.Topic get the cluster's
+// production-like durability: one replica on a single node; on the three-node cluster
+// (scripts/stack.sh up --brokers 3) three replicas, all in sync, and min.insync.replicas 2, so
+// failover tests really lose a replica, not the only copy.
+func TestKafkaTopicsAreReplicatedAcrossTheCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	adm := kadm.NewClient(testenv.KafkaClient(t))
+	topic := testenv.Topic(t, 3, nil)
+
+	// The cluster's size is what the stack says it started, not how many brokers answer now: a
+	// node that is down must fail this test, not lower its expectations.
+	brokers := testenv.Kafka(t)
+	wantReplicas, wantMinISR := 1, "1"
+	if len(brokers) >= 3 {
+		wantReplicas, wantMinISR = 3, "2"
+	}
+
+	details, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		t.Fatalf("describing %s: %v", topic, err)
+	}
+	td := details[topic]
+	if td.Err != nil || len(td.Partitions) != 3 {
+		t.Fatalf("topic %s: %d partitions, err %v; want 3 partitions", topic, len(td.Partitions), td.Err)
+	}
+	for _, p := range td.Partitions.Sorted() {
+		if len(p.Replicas) != wantReplicas || len(p.ISR) != wantReplicas {
+			t.Errorf("partition %d: replicas %v, in sync %v; want %d of each on a %d-broker cluster",
+				p.Partition, p.Replicas, p.ISR, wantReplicas, len(brokers))
+		}
+	}
+
+	configs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		t.Fatalf("describing configs of %s: %v", topic, err)
+	}
+	rc, err := configs.On(topic, nil)
+	if err != nil || rc.Err != nil {
+		t.Fatalf("configs of %s: %v %v", topic, err, rc.Err)
+	}
+	for _, c := range rc.Configs {
+		if c.Key == "min.insync.replicas" {
+			if got := c.MaybeValue(); got != wantMinISR {
+				t.Fatalf("min.insync.replicas = %s, want %s on a %d-broker cluster", got, wantMinISR, len(brokers))
+			}
+			return
+		}
+	}
+	t.Fatal("topic config has no min.insync.replicas")
+}
