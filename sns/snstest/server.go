@@ -109,7 +109,13 @@ type topic struct {
 	messages   []Message
 	count      int
 	dedup      map[string]dedupEntry
+	dedupOrder []dedupKey
 	seq        uint64
+}
+
+type dedupKey struct {
+	key string
+	at  time.Time
 }
 
 type dedupEntry struct {
@@ -569,12 +575,15 @@ func (s *Server) acceptLocked(t *topic, m *Message) {
 		m.SequenceNumber = fmt.Sprintf("%020d", t.seq)
 		m.MessageID = s.newID()
 		t.dedup[key] = dedupEntry{m.MessageID, m.SequenceNumber, now}
-		if len(t.dedup) > 4096 {
-			for k, d := range t.dedup {
-				if now.Sub(d.at) >= DedupWindow {
-					delete(t.dedup, k)
-				}
+		t.dedupOrder = append(t.dedupOrder, dedupKey{key, now})
+		// Forget ids whose window passed, oldest first: O(1) per message.
+		for len(t.dedupOrder) > 0 && now.Sub(t.dedupOrder[0].at) >= DedupWindow {
+			k := t.dedupOrder[0]
+			if d, ok := t.dedup[k.key]; ok && d.at.Equal(k.at) {
+				delete(t.dedup, k.key)
 			}
+			t.dedupOrder[0] = dedupKey{}
+			t.dedupOrder = t.dedupOrder[1:]
 		}
 	} else {
 		m.MessageID = s.newID()
