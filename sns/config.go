@@ -39,7 +39,8 @@ type Config struct {
 	// MaxQueuedEntries caps entries accepted and not yet done across all
 	// topics; Publish blocks while it is reached. Default 4096.
 	MaxQueuedEntries int
-	// CallTimeout bounds one PublishBatch call. Default 10s.
+	// CallTimeout bounds one PublishBatch call, and so how long an entry
+	// already on the wire can outlive its context. Default 5s.
 	CallTimeout time.Duration
 
 	// BackoffBase and BackoffMax shape the retry delay: attempt n waits a
@@ -76,7 +77,7 @@ const (
 	DefaultMaxBatchEntries      = 10
 	DefaultMaxInflightBatches   = 16
 	DefaultMaxQueuedEntries     = 4096
-	DefaultCallTimeout          = 10 * time.Second
+	DefaultCallTimeout          = 5 * time.Second
 	DefaultBackoffBase          = 50 * time.Millisecond
 	DefaultBackoffMax           = 30 * time.Second
 	DefaultBreakerFailures      = 5
