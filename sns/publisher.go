@@ -229,15 +229,10 @@ func (p *Publisher) BreakerState(topicARN string) gobreaker.State {
 	if !ok {
 		return gobreaker.StateClosed
 	}
-	tp := t.(*topic)
-	st := tp.cb.State()
-	// Reading the state can move open to half-open; report it, unless this
-	// is OnStateChange itself asking.
-	if tp.hookMu.TryLock() {
-		tp.hookMu.Unlock()
-		tp.flushTransitions(nil)
-	}
-	return st
+	// Reading the state can move open to half-open; the topic's dispatcher
+	// reports that change, so that OnStateChange never runs on the caller's
+	// goroutine.
+	return t.(*topic).cb.State()
 }
 
 // Close stops accepting entries (Publish then reports ErrClosed), keeps
