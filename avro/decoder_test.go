@@ -347,3 +347,41 @@ func TestLocalSource(t *testing.T) {
 		t.Errorf("subdirectory: %v", err)
 	}
 }
+
+// TestUnrolledJsonValueDepth: the event schemas' JsonValue is unrolled to
+// eight levels (registries such as Apicurio 2.x cannot store a recursive
+// schema), so a free-form map's values nest up to seven arrays or objects
+// deep. Those round-trip; deeper ones are refused when encoding, never
+// silently cut.
+func TestUnrolledJsonValueDepth(t *testing.T) {
+	g, _ := eventgen.New(12, eventgen.Options{})
+	d, _ := avro.NewDecoder(g.Source(), avro.DefaultConfig())
+	_, _, nat := g.Event("custom-object:deal:created")
+	nest := func(n int) any {
+		var v any = map[string]any{"leaf": true}
+		for i := range n - 1 {
+			if i%2 == 0 {
+				v = []any{v}
+			} else {
+				v = map[string]any{"k": v}
+			}
+		}
+		return v
+	}
+	nat["metadata"] = map[string]any{"deep": nest(7)}
+	b, err := g.Source().Encode(eventgen.CustomObjectEvent, nat)
+	if err != nil {
+		t.Fatalf("seven levels: %v", err)
+	}
+	ev, err := d.Decode(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := mustJSON(map[string]any{"deep": nest(7)}); string(ev.Field("metadata")) != string(want) {
+		t.Errorf("metadata = %s, want %s", ev.Field("metadata"), want)
+	}
+	nat["metadata"] = map[string]any{"deep": nest(8)}
+	if _, err := g.Source().Encode(eventgen.CustomObjectEvent, nat); err == nil {
+		t.Error("eight levels encoded")
+	}
+}

@@ -119,7 +119,7 @@ func appendValue(dst []byte, s havro.Schema, v any, at string) ([]byte, error) {
 
 func appendRecord(dst []byte, s *havro.RecordSchema, v any, at string) ([]byte, error) {
 	fields := s.Fields()
-	if s.Name() == "JsonValue" && len(fields) == 1 {
+	if isJSONValue(s) {
 		return appendValue(dst, fields[0].Type(), v, at)
 	}
 	m, ok := v.(map[string]any)
@@ -392,7 +392,7 @@ func fits(s havro.Schema, v any) bool {
 		return false
 	case *havro.RecordSchema:
 		fields := s.Fields()
-		if s.Name() == "JsonValue" && len(fields) == 1 {
+		if isJSONValue(s) {
 			return fits(fields[0].Type(), v)
 		}
 		m, ok := v.(map[string]any)

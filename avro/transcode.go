@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	havro "github.com/hamba/avro/v2"
 )
@@ -246,6 +247,19 @@ func compile(s havro.Schema) (*program, error) {
 	return p, nil
 }
 
+// isJSONValue reports whether rec is a free-form JSON value wrapper, which
+// renders as its one field's value: a record named JsonValue, or JsonValue
+// followed by digits (the levels of an unrolled, non-recursive JsonValue),
+// with exactly one field, named value.
+func isJSONValue(rec *havro.RecordSchema) bool {
+	fields := rec.Fields()
+	if len(fields) != 1 || fields[0].Name() != "value" {
+		return false
+	}
+	rest, ok := strings.CutPrefix(rec.Name(), "JsonValue")
+	return ok && strings.Trim(rest, "0123456789") == ""
+}
+
 func deref(s havro.Schema) havro.Schema {
 	if r, ok := s.(*havro.RefSchema); ok {
 		return r.Schema()
@@ -290,7 +304,7 @@ func (c *compiler) record(rec *havro.RecordSchema, slots map[string]int) (*recor
 		c.records[rec.FullName()] = rp
 	}
 	fields := rec.Fields()
-	rp.inline = rec.Name() == "JsonValue" && len(fields) == 1
+	rp.inline = isJSONValue(rec)
 	for _, f := range fields {
 		slot := slotNone
 		if s, ok := slots[f.Name()]; ok {
