@@ -128,6 +128,10 @@ func checkAgainstNatural(t *testing.T, msg Message, natural map[string]any) {
 	if want["metadata"] == nil {
 		delete(want, "metadata")
 	}
+	// The attribute holds the same ISO-8601 text as a non-custom body.
+	if ts, _ := want["timestamp"].(string); ts != msg.Entry.Attributes[2].Value {
+		t.Errorf("event_timestamp %q, event timestamp %q", msg.Entry.Attributes[2].Value, ts)
+	}
 	if strings.HasPrefix(msg.EventType, CustomObjectPrefix) {
 		want["timestamp"] = float64(msg.EventTime.UnixMilli())
 		if id, _ := want["eventId"].(string); id == "" {

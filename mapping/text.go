@@ -23,10 +23,12 @@ const (
 func cleanBytes(b []byte) bool {
 	for i := 0; i < len(b); {
 		if i+8 <= len(b) {
+			// Skip eight bytes at a time while they are all printable ASCII:
+			// no byte >= 0x80 and no byte < 0x20 (the "hasless" bit trick: a
+			// borrow into a byte's high bit that was not set in w). Unrolling
+			// further measured no faster.
 			w := binary.LittleEndian.Uint64(b[i:])
-			// No byte >= 0x80 and no byte < 0x20 (the "hasless" bit trick: a
-			// borrow into a byte's high bit that was not set in w).
-			if w&asciiHigh == 0 && (w-ones*0x20)&^w&asciiHigh == 0 {
+			if (w|(w-ones*0x20)&^w)&asciiHigh == 0 {
 				i += 8
 				continue
 			}
