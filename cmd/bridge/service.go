@@ -67,9 +67,6 @@ type service struct {
 // registry, SNS topics) and builds the pipeline. Each failure names what to
 // fix.
 func startService(ctx context.Context, s settings, log *slog.Logger) (*service, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
 	src, err := s.schemaSource()
 	if err != nil {
 		return nil, err
@@ -77,11 +74,9 @@ func startService(ctx context.Context, s settings, log *slog.Logger) (*service, 
 	if err := checkSchemaSource(ctx, src); err != nil {
 		return nil, fmt.Errorf("schemas.registry_url %s: %w", s.Schemas.RegistryURL, err)
 	}
-	dec, err := avro.NewDecoder(src, s.decoderConfig())
-	if err != nil {
-		return nil, fmt.Errorf("schemas.limits: %w", err)
+	if err := consumer.Ping(ctx, s.consumerConfig(), startupTimeout); err != nil {
+		return nil, fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err)
 	}
-
 	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
 	client, err := sns.NewClient(checkCtx, s.clientConfig())
@@ -91,6 +86,19 @@ func startService(ctx context.Context, s settings, log *slog.Logger) (*service, 
 	topics, err := sns.Topics(checkCtx, client, s.Routing.TopicARNs())
 	if err != nil {
 		return nil, fmt.Errorf("routing: SNS topics are not usable: %w", err)
+	}
+	return assemble(ctx, s, src, client, topics, log)
+}
+
+// assemble builds the pipeline from checked parts: decoder, mapper,
+// publisher with its breakers wired to the engine, engine, HTTP listener.
+// The demo calls it too, with an embedded Kafka and the SNS double.
+func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, log *slog.Logger) (*service, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	dec, err := avro.NewDecoder(src, s.decoderConfig())
+	if err != nil {
+		return nil, fmt.Errorf("schemas.limits: %w", err)
 	}
 	mapTopics := make(map[string]mapping.TopicInfo, len(topics))
 	for arn, t := range topics {
@@ -238,8 +246,4 @@ func (b *breakerBoard) allOpen() bool {
 		}
 	}
 	return true
-}
-
-func runDemo(ctx context.Context, args []string, env commandEnv) error {
-	return fmt.Errorf("bridge demo: not wired yet")
 }
