@@ -133,17 +133,30 @@ func (d *Decoder) Decode(ctx context.Context, value []byte) (*Event, error) {
 		return nil, err
 	}
 	m := d.machines.Get().(*machine)
-	defer d.machines.Put(m)
+	defer d.release(m)
 	m.reset(body, d.lim)
 	ev, err := p.run(m)
 	if err != nil {
 		return nil, failure.Permanentf(failure.ReasonUndecodable, "decoding %s (schema id %d) at body byte %d: %w", p.name, id, m.pos, err)
 	}
 	ev.SchemaID = id
-	if cap(m.out) > 4*d.cfg.MaxRecordBytes/16 && cap(m.out) > 64<<10 {
-		m.out = nil // do not keep a huge buffer in the pool
-	}
 	return ev, nil
+}
+
+// maxPooledBuffer is the largest scratch buffer a pooled machine keeps; the
+// rare huge event (a 400 KiB comment) gets a fresh one, so the pool does not
+// pin megabytes per P.
+const maxPooledBuffer = 256 << 10
+
+func (d *Decoder) release(m *machine) {
+	if cap(m.out) > maxPooledBuffer {
+		m.out = nil
+	}
+	if cap(m.hdr) > maxPooledBuffer {
+		m.hdr = nil
+	}
+	m.in = nil
+	d.machines.Put(m)
 }
 
 func (d *Decoder) program(ctx context.Context, id int) (*program, error) {

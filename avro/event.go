@@ -12,6 +12,8 @@ import (
 //
 // Fields hold the top-level fields in the writer schema's order. Each Value is
 // a complete JSON value; all Values of one Event share one backing buffer.
+// A top-level field marked "thena.optional" (such as metadata) that is null is
+// left out, as it is inside records.
 type Event struct {
 	SchemaID   int    // registry schema id from the wire format (0 for local schemas read without a registry)
 	SchemaName string // full name of the writer schema, e.g. "com.thena.events.TicketEvent"

@@ -20,8 +20,10 @@ import (
 
 // RegistrySource is a SchemaSource backed by a Confluent-compatible Schema
 // Registry (GET /schemas/ids/{id}), using hamba's registry client. Schemas are
-// immutable per id, so the Decoder's cache of compiled schemas in front of it
-// means the registry is asked once per id. It is safe for concurrent use.
+// immutable per id, so the Decoder's bounded cache of compiled schemas in
+// front of it means the registry is asked once per id; hamba's client also
+// keeps every parsed schema it fetched (a few KiB each, one per id ever seen).
+// It is safe for concurrent use.
 type RegistrySource struct {
 	client      *registry.Client
 	maxAttempts int
