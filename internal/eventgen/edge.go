@@ -49,23 +49,24 @@ func (g *Generator) AbsentOptionals() Record {
 // HugeCommentBytes is the size of the comment content HugeComment makes.
 const HugeCommentBytes = 400 << 10
 
-// HugeComment returns a ticket:comment:added whose content is 400 KiB and
-// whose HTML and markdown bodies are as large: over the SNS limit until
-// mapping replaces the large content fields, then well under it.
+// HugeComment returns a ticket:comment:added whose content is 400 KiB: over
+// the 256 KiB SNS limit until mapping replaces the content, then well under
+// it. The HTML, markdown and JSON bodies are left out, so the record (about
+// 401 KiB) stays under Kafka's default 1 MiB message size.
 func (g *Generator) HugeComment() Record {
 	o := g.pick()
 	c := g.comment(o, "ticket", 100, true)
-	body := g.text(HugeCommentBytes)[:HugeCommentBytes]
-	c["content"] = body
-	c["contentHtml"] = "<p>" + body + "</p>"
-	c["contentMarkdown"] = body
-	c["contentJson"] = `{"type":"doc","content":[{"type":"text","text":"` + body + `"}]}`
+	c["content"] = g.text(HugeCommentBytes)[:HugeCommentBytes]
+	delete(c, "contentHtml")
+	delete(c, "contentMarkdown")
+	delete(c, "contentJson")
 	return g.must(CommentEvent, g.envelope(o, "ticket:comment:added", map[string]any{"comment": c}, false))
 }
 
-// TooLarge returns a ticket:updated that stays over 256 KiB even after the
-// large text fields are replaced: its tickets carry about 300 KiB of tags and
-// custom field values, which are not truncated.
+// TooLarge returns a ticket:tag:updated that stays over 256 KiB even after
+// the large text fields are replaced: each of its two tickets carries about
+// 300 KiB of tags and custom field values, which are not truncated. The record
+// is about 700 KiB, under Kafka's default 1 MiB message size.
 func (g *Generator) TooLarge() Record {
 	o := g.pick()
 	t := g.ticket(o, 200, true)

@@ -210,6 +210,9 @@ func TestEdgeCases(t *testing.T) {
 		if err := json.Unmarshal(ev.Field("payload"), &p); err != nil || len(p.Comment.Content) != eventgen.HugeCommentBytes {
 			t.Errorf("comment content is %d bytes (%v)", len(p.Comment.Content), err)
 		}
+		if n := len(r.Value); n > 1<<20-1024 {
+			t.Errorf("record is %d bytes, over Kafka's default message size", n)
+		}
 	})
 	t.Run("too large", func(t *testing.T) {
 		r := g.TooLarge()
@@ -226,6 +229,9 @@ func TestEdgeCases(t *testing.T) {
 		rest, _ := json.Marshal(p)
 		if len(rest) <= 256<<10 {
 			t.Errorf("non-truncatable content is only %d bytes", len(rest))
+		}
+		if n := len(r.Value); n > 1<<20-1024 {
+			t.Errorf("record is %d bytes, over Kafka's default message size", n)
 		}
 	})
 	t.Run("poison", func(t *testing.T) {
