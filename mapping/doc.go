@@ -15,10 +15,7 @@
 //     ARN; otherwise the default ARN; otherwise a Permanent "unroutable" error.
 //   - Envelope: the JSON body is the event's top-level fields in schema order
 //     (eventId, eventType, timestamp, orgId, actor, payload, metadata, then any
-//     extra fields), metadata left out when absent or null. Custom object
-//     events (custom-object:*) carry eventData instead of payload, their
-//     timestamp as Unix milliseconds, and a deterministic eventId when the
-//     event has none (see NewEventID).
+//     extra fields), metadata left out when absent or null.
 //   - Attributes: the six String attributes subscribers filter on, in a fixed
 //     order (AttrEventName ... AttrOrganizationID).
 //   - Size: measured exactly as SNS counts it (see Size). An event over its
@@ -30,7 +27,47 @@
 // never returns a transient or systemic error, because nothing it does can
 // succeed on a retry.
 //
-// Text that reaches SNS obeys SNS's character rules: invalid UTF-8 and
-// characters outside the XML character range are replaced with U+FFFD in
-// attribute values and in the body.
+// # Decisions the Thena documentation leaves open
+//
+// Custom object events (type custom-object:*) carry eventData instead of
+// payload and their timestamp as a JSON number of Unix milliseconds (the
+// documentation says "Unix time"; milliseconds is what the platform's
+// JavaScript produces and loses no precision). The event_timestamp attribute
+// is the same ISO-8601 text for every event type (TimestampLayout), so one
+// filter or parser serves all subscribers.
+//
+// A custom object event without an eventId gets one from GeneratedEventID: a
+// UUID derived from the record's Kafka position, so that a replayed record
+// keeps its id. It is written first in the body (or in place of a null
+// eventId) and sent as the event_id attribute and FIFO deduplication id.
+//
+// All six attributes come from required fields: eventType, eventId (except
+// custom objects), the timestamp, actor.id, actor.type and orgId must be
+// present and non-empty, otherwise Map fails with missing_field naming the
+// field. There is no placeholder for an empty attribute value: SNS refuses
+// empty values, and a guessed actor type would mislead subscribers' filters.
+//
+// Truncation replaces string values only, of the configured field names
+// (DefaultLargeFields), at any depth of payload or eventData, with the
+// placeholder (DefaultPlaceholder), largest first, one at a time, until the
+// message fits. It splices bytes, so key order and everything else in the
+// body stay as they were. The paths of the replaced fields (e.g.
+// "payload.comment.content", "payload.items[2].description") are returned
+// in Message.Truncated and added to the body as metadata.truncatedFields
+// (TruncatedFieldsKey), creating the metadata object when the event has none;
+// metadata that is not an object is left as it is.
+//
+// On FIFO topics the message group id is the Kafka record key, or orgId when
+// the key is empty (the delivery engine's ordering key), and the
+// deduplication id is the eventId. An id SNS would refuse (empty, over 128
+// characters, or with characters outside ASCII 0x21-0x7E) is replaced by its
+// hex SHA-256, so equal ids still give equal group and deduplication ids.
+//
+// # Characters
+//
+// SNS accepts only XML 1.0 characters in valid UTF-8. Map replaces invalid
+// UTF-8, C0 control characters other than tab, LF and CR, and U+FFFE and
+// U+FFFF with U+FFFD, in attribute values and in the body. It relies on the
+// decoder for the JSON structure of avro.Field values (it does not re-parse
+// them on the common path), and guarantees only the character rules.
 package mapping

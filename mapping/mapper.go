@@ -78,8 +78,8 @@ type Source struct {
 }
 
 // Message is one mapped event: the SNS entry to publish and what the delivery
-// engine, the dead-letter headers and the metrics need to know about it. Its
-// strings are safe to keep; none aliases the input event.
+// engine, the dead-letter headers and the metrics need to know about it. It
+// shares no mutable memory with the input event: the body is a copy.
 type Message struct {
 	Entry sns.Entry
 	// EventID is the eventId sent (the generated one for a custom object
