@@ -171,7 +171,9 @@ func (m *machine) readBlockCount(total *int64) (int64, error) {
 	return n, nil
 }
 
-// decodeFn reads one value of its schema from m.in and appends its JSON to m.out.
+// decodeFn reads one value of its schema from m.in and appends its JSON to
+// out. The output buffer is passed and returned rather than kept in m, so the
+// hot path stores no pointers to the heap (no GC write barriers).
 type decodeFn func(m *machine, out []byte) ([]byte, error)
 
 // program is a compiled writer schema: one decoder per top-level field.
@@ -368,8 +370,7 @@ func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
 	case *havro.NullSchema:
 		return func(m *machine, out []byte) ([]byte, error) { return append(out, "null"...), nil }, nil
 	case *havro.RecordSchema:
-		var slots map[string]int
-		rp, err := c.record(s, slots)
+		rp, err := c.record(s, nil)
 		if err != nil {
 			return nil, err
 		}
