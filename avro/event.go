@@ -15,7 +15,7 @@ import (
 // A top-level field marked "thena.optional" (such as metadata) that is null is
 // left out, as it is inside records.
 type Event struct {
-	SchemaID   int    // registry schema id from the wire format (0 for local schemas read without a registry)
+	SchemaID   int    // schema id from the wire format: the registry's id, or LocalID for the local directory source
 	SchemaName string // full name of the writer schema, e.g. "com.thena.events.TicketEvent"
 	Fields     []Field
 	Header     Header
