@@ -42,7 +42,7 @@ func TestRegistryConfluentWireFormatRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	client, err := registry.NewClient(testenv.Registry(t))
+	client, err := registry.NewClient(testenv.Registry(t), registry.WithHTTPClient(testenv.HTTPClient(t)))
 	if err != nil {
 		t.Fatalf("registry client: %v", err)
 	}
@@ -115,7 +115,7 @@ func TestRegistryAcceptsSelfReferencingSchemas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	client, err := registry.NewClient(testenv.Registry(t))
+	client, err := registry.NewClient(testenv.Registry(t), registry.WithHTTPClient(testenv.HTTPClient(t)))
 	if err != nil {
 		t.Fatalf("registry client: %v", err)
 	}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
@@ -23,11 +26,32 @@ const Region = "us-east-1"
 
 // AWSConfig returns an SDK config for SNSEndpoint(t): region us-east-1, static dummy credentials,
 // BaseEndpoint set, and no shared config or credential files read, so a developer's real AWS
-// profile can never be used by a test.
+// profile can never be used by a test. Its HTTP connections are closed in t.Cleanup, so packages
+// that check for leaked goroutines (goleak) do not see idle keep-alive connections.
 func AWSConfig(t testing.TB) aws.Config {
 	t.Helper()
 	endpoint := SNSEndpoint(t)
+	// The SDK's buildable client, not a plain *http.Client: config loading adds options to it
+	// (AWS_CA_BUNDLE, for one). Every transport it builds is remembered so its idle connections
+	// can be closed.
+	var (
+		mu         sync.Mutex
+		transports []*http.Transport
+	)
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		mu.Lock()
+		defer mu.Unlock()
+		transports = append(transports, tr)
+	})
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tr := range transports {
+			tr.CloseIdleConnections()
+		}
+	})
 	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithHTTPClient(httpClient),
 		config.WithRegion(Region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
 		config.WithBaseEndpoint(endpoint),

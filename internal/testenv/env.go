@@ -3,10 +3,12 @@ package testenv
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Environment variables read by this package; scripts/stack.sh env prints them.
@@ -82,4 +84,12 @@ func Name(t testing.TB, prefix string, maxLen int) string {
 		base = base[:max(room, 0)]
 	}
 	return strings.Trim(base, "-") + suffix
+}
+
+// HTTPClient returns an HTTP client for talking to the stack (the registry, say) whose idle
+// keep-alive connections are closed in t.Cleanup, so goleak does not report their goroutines.
+func HTTPClient(t testing.TB) *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport, Timeout: 30 * time.Second}
 }
