@@ -169,7 +169,7 @@ kafka_port() { echo $((9091 + $2)); }
 kafka_controller_port() { echo $((19091 + $2)); }
 
 kafka_brokers() {
-	local size=$1 n out=
+	local size=$1 n out=''
 	for ((n = 1; n <= size; n++)); do out+="${out:+,}$HOST:$(kafka_port "$size" "$n")"; done
 	echo "$out"
 }
@@ -213,7 +213,7 @@ kafka_java() { "${KAFKA_JAVA[@]}" "$@"; }
 
 # kafka_write_config SIZE NODE
 kafka_write_config() {
-	local size=$1 n=$2 voters= i rf isr
+	local size=$1 n=$2 voters='' i rf isr
 	for ((i = 1; i <= size; i++)); do
 		voters+="${voters:+,}$i@$HOST:$(kafka_controller_port "$size" "$i")"
 	done
@@ -429,7 +429,7 @@ check_java() {
 }
 
 cmd_up() {
-	local want= running
+	local want='' running
 	while (($#)); do
 		case $1 in
 		--brokers)
@@ -519,7 +519,9 @@ cmd_stop_broker() {
 	local n=${1:-} size
 	size=$(kafka_running_size)
 	[[ -n $size ]] || die "stop-broker: no Kafka cluster is running"
-	[[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= size)) || die "stop-broker: node must be 1..$size"
+	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > size)); then
+		die "stop-broker: node must be 1..$size"
+	fi
 	stop "kafka node $n" "$(kafka_pidfile "$size" "$n")" "$(kafka_config "$size" "$n")"
 }
 
