@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,14 +275,4 @@ func toMessage(m sqstypes.Message) Message {
 		}
 	}
 	return msg
-}
-
-// AttributeNames returns the sorted names of m's message attributes, for readable assertions.
-func (m Message) AttributeNames() []string {
-	names := make([]string, 0, len(m.Attributes))
-	for name := range m.Attributes {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -14,5 +14,19 @@
 // Every fixture gets a name made from the test's name plus a random suffix, so tests (and
 // several engineers) can share one running stack, and is deleted in t.Cleanup.
 //
+// A typical integration test (files tagged `//go:build integration`):
+//
+//	topic := testenv.Topic(t, 6, nil)                        // Kafka topic, 6 partitions
+//	producer := testenv.KafkaClient(t, kgo.DefaultProduceTopic(topic))
+//	arn := testenv.SNSTopic(t, true, nil)                    // FIFO SNS topic
+//	queue := testenv.SubscribeQueue(t, arn, `{"event_name":["ticket:created"]}`)
+//	snsClient := awssns.NewFromConfig(testenv.AWSConfig(t))
+//	// ... run the code under test ...
+//	msgs := testenv.Receive(t, queue.URL, 10, 30*time.Second) // body + attributes as subscribers see them
+//
+// Run them with the local stack:
+//
+//	scripts/stack.sh up && eval "$(scripts/stack.sh env)" && go test -tags integration ./...
+//
 // This package is only for tests; the bridge itself never imports it.
 package testenv
