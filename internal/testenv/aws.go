@@ -83,7 +83,7 @@ func SNSTopic(t testing.TB, fifo bool, attributes map[string]string) string {
 	defer cancel()
 	out, err := client.CreateTopic(ctx, &awssns.CreateTopicInput{Name: &name, Attributes: attrs})
 	if err != nil {
-		t.Fatalf("testenv: creating sns topic %s: %v", name, err)
+		t.Fatalf("testenv: creating sns topic %s at %s: %v (is the stack up? scripts/stack.sh status)", name, SNSEndpoint(t), err)
 	}
 	arn := aws.ToString(out.TopicArn)
 	t.Cleanup(func() {

@@ -34,7 +34,7 @@ func Topic(t testing.TB, partitions int32, configs map[string]*string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := adm.CreateTopic(ctx, partitions, -1, configs, name); err != nil {
-		t.Fatalf("testenv: creating kafka topic %s: %v", name, err)
+		t.Fatalf("testenv: creating kafka topic %s on %v: %v (is the stack up? scripts/stack.sh status)", name, Kafka(t), err)
 	}
 	// Registered before waiting, so a topic that never becomes ready is still deleted.
 	t.Cleanup(func() {
