@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
@@ -108,5 +109,26 @@ func BenchmarkCleanBytes(b *testing.B) {
 		if !cleanBytes(body) {
 			b.Fatal("not clean")
 		}
+	}
+}
+
+// BenchmarkCleanBytesScripts checks the character rule over text in several
+// scripts; non-ASCII text is the slow path of the check.
+func BenchmarkCleanBytesScripts(b *testing.B) {
+	for _, tc := range []struct{ name, text string }{
+		{"ascii", `{"title":"Cannot log in after the password reset","n":1},`},
+		{"latin", "Ünïcödé comment text. "},
+		{"cyrillic", "Ошибка входа в систему "},
+		{"cjk", "ログインできません。パスワード"},
+	} {
+		text := []byte(strings.Repeat(tc.text, 4096/len(tc.text)))
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				if !cleanBytes(text) {
+					b.Fatal("not clean")
+				}
+			}
+		})
 	}
 }

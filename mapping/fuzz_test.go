@@ -76,3 +76,17 @@ func FuzzMap(f *testing.F) {
 		checkInvariants(t, m, msg)
 	})
 }
+
+// FuzzCleanBytes checks the fast character check against the plain rule:
+// utf8.DecodeRune and the XML character ranges.
+func FuzzCleanBytes(f *testing.F) {
+	for _, s := range []string{"", "ascii only, long enough to be skipped", "a\xef\xbf\xbe", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\xe0\x80\xaf", "\xc0\xaf", "Zoë 日本 😀 \uFFFD\uE000", "tab\tnl\n\x01", "\xf0\x9f\x98"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := cleanBytes(b), cleanString(string(b)); got != want {
+			t.Fatalf("cleanBytes(%q) = %t, the plain rule says %t", b, got, want)
+		}
+	})
+}

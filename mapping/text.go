@@ -19,33 +19,55 @@ const (
 )
 
 // cleanBytes reports whether b is valid UTF-8 made only of characters SNS
-// accepts. It is the common path, so it checks eight ASCII bytes at a time.
+// accepts. It is the common path over every body, so it skips eight ASCII
+// bytes at a time and decodes UTF-8 inline: utf8.DecodeRune made text in
+// Cyrillic or CJK scripts two to three times slower.
 func cleanBytes(b []byte) bool {
-	for i := 0; i < len(b); {
-		if i+8 <= len(b) {
-			// Skip eight bytes at a time while they are all printable ASCII:
-			// no byte >= 0x80 and no byte < 0x20 (the "hasless" bit trick: a
-			// borrow into a byte's high bit that was not set in w). Unrolling
-			// further measured no faster.
+	n := len(b)
+	for i := 0; i < n; {
+		if i+8 <= n {
+			// No byte >= 0x80 and no byte < 0x20 (the "hasless" bit trick: a
+			// borrow into a byte's high bit that was not set in w).
 			w := binary.LittleEndian.Uint64(b[i:])
 			if (w|(w-ones*0x20)&^w)&asciiHigh == 0 {
 				i += 8
 				continue
 			}
 		}
+		// The ranges are those of RFC 3629's UTF8-octets grammar, which
+		// excludes overlong forms and surrogates; EF BF BE/BF are U+FFFE/U+FFFF.
 		c := b[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+		switch {
+		case c < 0x20:
+			if c != '\t' && c != '\n' && c != '\r' {
 				return false
 			}
 			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+		case c < 0x80:
+			i++
+		case c < 0xC2:
+			return false
+		case c < 0xE0:
+			if i+1 >= n || b[i+1]&0xC0 != 0x80 {
+				return false
+			}
+			i += 2
+		case c < 0xF0:
+			if i+2 >= n || b[i+1]&0xC0 != 0x80 || b[i+2]&0xC0 != 0x80 ||
+				c == 0xE0 && b[i+1] < 0xA0 || c == 0xED && b[i+1] > 0x9F ||
+				c == 0xEF && b[i+1] == 0xBF && b[i+2] >= 0xBE {
+				return false
+			}
+			i += 3
+		case c < 0xF5:
+			if i+3 >= n || b[i+1]&0xC0 != 0x80 || b[i+2]&0xC0 != 0x80 || b[i+3]&0xC0 != 0x80 ||
+				c == 0xF0 && b[i+1] < 0x90 || c == 0xF4 && b[i+1] > 0x8F {
+				return false
+			}
+			i += 4
+		default:
 			return false
 		}
-		i += size
 	}
 	return true
 }

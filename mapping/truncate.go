@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -91,7 +92,11 @@ func (m *Mapper) truncate(env *envelope, limit, budget int) ([]string, int, erro
 	for i := 0; i < len(chosen); {
 		f := chosen[i].field
 		src := env.fields[f].Value
-		out := make([]byte, 0, len(src))
+		n := len(src)
+		for j := i; j < len(chosen) && chosen[j].field == f; j++ {
+			n += len(m.placeholder) - (chosen[j].end - chosen[j].start)
+		}
+		out := make([]byte, 0, n)
 		last := 0
 		for ; i < len(chosen) && chosen[i].field == f; i++ {
 			out = append(out, src[last:chosen[i].start]...)
@@ -283,14 +288,23 @@ func (w *walker) walk(i int, path string, depth int) (int, error) {
 }
 
 // scanString returns the index just past the JSON string starting at d[i].
+// It jumps from quote to quote (bytes.IndexByte is vectorized) and counts the
+// backslashes before each to tell an escaped quote from the closing one.
 func scanString(d []byte, i int) (int, error) {
-	for i++; i < len(d); i++ {
-		switch d[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, nil
+	for i++; i <= len(d); {
+		j := bytes.IndexByte(d[i:], '"')
+		if j < 0 {
+			break
 		}
+		q := i + j
+		k := q
+		for k > i && d[k-1] == '\\' {
+			k--
+		}
+		if (q-k)%2 == 0 {
+			return q + 1, nil
+		}
+		i = q + 1
 	}
 	return 0, errMalformed
 }

@@ -507,3 +507,32 @@ func TestEnvelopeLen(t *testing.T) {
 		}
 	}
 }
+
+func TestScanString(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int // -1: malformed
+	}{
+		{`""`, 2},
+		{`"abc",`, 5},
+		{`"a\"b"`, 6},
+		{`"a\\"b"`, 5},
+		{`"a\\\"b"x`, 8},
+		{`"\\\\"`, 6},
+		{`"unterminated`, -1},
+		{`"escaped at end\"`, -1},
+		{`"`, -1},
+	}
+	for _, tt := range tests {
+		got, err := scanString([]byte(tt.in), 0)
+		if tt.want < 0 {
+			if err == nil {
+				t.Errorf("scanString(%s) = %d, want malformed", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("scanString(%s) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+}
