@@ -536,3 +536,26 @@ func TestScanString(t *testing.T) {
 		}
 	}
 }
+
+// TestMapAllocs holds the common path to its two allocations: one for the
+// body and the strings built with it, one for the attribute slice.
+func TestMapAllocs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ev   *avro.Event
+	}{
+		{"standard", standardConfig(), fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
+		{"fifo", Config{DefaultTopicARN: ticketFIFOARN}, fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
+		{"generated id", standardConfig(), fromFields(replaceField(envelopeFields("custom-object:deal:created", map[string]any{"deal": map[string]any{}}), "eventId", nil)...)},
+	} {
+		m := newTestMapper(t, tc.cfg, nil)
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := m.Map(tc.ev, testSource); err != nil {
+				t.Fatal(err)
+			}
+		}); n > 2 {
+			t.Errorf("%s: %.0f allocations per Map, want 2", tc.name, n)
+		}
+	}
+}
