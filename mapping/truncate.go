@@ -62,9 +62,13 @@ func (m *Mapper) truncate(env *envelope, limit, budget int) ([]string, int, erro
 	saved := 0
 	for n := 0; size > budget; n++ {
 		if n == len(cands) {
+			shown := paths
+			if len(shown) > 5 { // the message goes into a dead-letter header
+				shown = append(shown[:5:5], "...")
+			}
 			return nil, 0, failure.Permanentf(failure.ReasonTooLarge,
 				"message is %d bytes, over its topic's limit of %d, after truncating %d of %d large fields %v",
-				size+limit-budget, limit, len(paths), len(cands), paths)
+				size+limit-budget, limit, len(paths), len(cands), shown)
 		}
 		c := cands[n]
 		paths = append(paths, c.path)
