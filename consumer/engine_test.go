@@ -1,8 +1,12 @@
 package consumer
 
 import (
+	"context"
 	"fmt"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,4 +301,135 @@ func TestRestartResumesFromCommittedWatermark(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Members join and leave during the flow: nothing is lost, every publish
+// stream keeps key order, and no member's commit rewinds a partition (which
+// is what a commit for a partition the member no longer owns would do).
+func TestRebalanceLosesNothingAndNeverRewindsCommits(t *testing.T) {
+	realTime(t, 6, true, func(t *testing.T, h *harness) {
+		var mu sync.Mutex
+		var rewinds []string
+		last := make(map[int32]int64)
+		h.c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Observe: true, Count: -1, When: func(req kmsg.Request) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, tt := range req.(*kmsg.OffsetCommitRequest).Topics {
+				for _, p := range tt.Partitions {
+					if p.Offset < last[p.Partition] {
+						rewinds = append(rewinds, fmt.Sprintf("partition %d: %d after %d", p.Partition, p.Offset, last[p.Partition]))
+					}
+					last[p.Partition] = p.Offset
+				}
+			}
+			return true
+		}})
+
+		const keys, perKey = 24, 40
+		var recs []*kgo.Record
+		for seq := range perKey {
+			for k := range keys {
+				recs = append(recs, rec(fmt.Sprintf("org-%02d", k), seq, ""))
+			}
+		}
+		h.produce(recs...)
+		slow := func(p *fakePublisher) { p.delay = 50 * time.Millisecond }
+		a := h.start("a", h.config(), slow)
+		h.start("b", h.config(), slow)
+		if _, err := h.c.WaitGroupStable(context.Background(), group, 2); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("a fifth published", func() bool { return h.sink.count() >= keys*perKey/5 })
+		h.start("c", h.config(), slow)
+		if _, err := h.c.WaitGroupStable(context.Background(), group, 3); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("half published", func() bool { return h.sink.count() >= keys*perKey/2 })
+		a.stop()
+		h.eventually("every event published", func() bool {
+			seen := make(map[string]bool)
+			for _, p := range h.sink.snapshot() {
+				seen[p.position] = true
+			}
+			return len(seen) == keys*perKey
+		})
+		h.eventually("commits at the end", h.committedToEnd)
+
+		streams := make(map[string]int)
+		for _, p := range h.sink.snapshot() {
+			streams[p.stream]++
+		}
+		if len(streams) != 3 {
+			t.Errorf("publishes per member %v, want all three members to have published", streams)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rewinds {
+			t.Errorf("commit rewound %s", r)
+		}
+	})
+}
+
+// A full buffer pauses the partition's fetching; it resumes once the stuck
+// key recovers, and every record is then delivered in order.
+func TestFullBufferPausesPartition(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		const n = 60
+		var recs []*kgo.Record
+		for i := range n {
+			recs = append(recs, rec("A", i, ""))
+		}
+		h.produce(recs...)
+		cfg := h.config()
+		cfg.MaxBufferedPerPartition = 10
+		cfg.MaxInFlight = 100
+		r := h.start("a", cfg, func(p *fakePublisher) { p.hold("A") })
+		h.eventually("partition paused", func() bool { return metricValue(r.e.metrics.paused) == 1 })
+		time.Sleep(10 * time.Second)
+		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got > 2*10 {
+			t.Errorf("%v records consumed while paused with a buffer of 10", got)
+		}
+		if got := r.e.client().PauseFetchPartitions(nil); len(got[srcTopic]) != 1 {
+			t.Errorf("paused partitions %v, want %s/0", got, srcTopic)
+		}
+
+		r.pub.release("A")
+		h.eventually("everything published", func() bool { return h.sink.count() == n })
+		h.eventually("commits at the end", h.committedToEnd)
+		if got := metricValue(r.e.metrics.paused); got != 0 {
+			t.Errorf("bridge_paused_partitions = %v after draining", got)
+		}
+		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got != n {
+			t.Errorf("%v records consumed, want %d", got, n)
+		}
+	})
+}
+
+// A blocked target topic pauses the partitions with work for it, and only
+// while that work is pending.
+func TestTopicBlockedPausesPartitionsFeedingIt(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		h.produce(rec("A", 0, "arnB"), rec("B", 0, ""))
+		r := h.start("a", h.config(), func(p *fakePublisher) { p.hold("A") })
+		h.eventually("B published", func() bool { return h.sink.count() == 1 })
+
+		r.e.TopicBlocked(arnA, true)
+		if got := metricValue(r.e.metrics.paused); got != 0 {
+			t.Errorf("paused for a blocked topic it has no pending work for")
+		}
+		r.e.TopicBlocked(arnB, true)
+		if got := metricValue(r.e.metrics.paused); got != 1 {
+			t.Fatalf("not paused while its pending work targets a blocked topic")
+		}
+		r.e.TopicBlocked(arnB, false)
+		if got := metricValue(r.e.metrics.paused); got != 0 {
+			t.Errorf("still paused after the topic was unblocked")
+		}
+		r.e.TopicBlocked(arnB, true)
+		r.pub.release("A")
+		h.eventually("A published", func() bool { return h.sink.count() == 2 })
+		h.eventually("resumed once nothing targets the blocked topic", func() bool { return metricValue(r.e.metrics.paused) == 0 })
+		h.produce(rec("C", 0, ""))
+		h.eventually("C published", func() bool { return h.sink.count() == 3 })
+	})
 }
