@@ -433,3 +433,42 @@ func TestTopicBlockedPausesPartitionsFeedingIt(t *testing.T) {
 		h.eventually("C published", func() bool { return h.sink.count() == 3 })
 	})
 }
+
+// A transient translate error is retried with backoff and then delivered;
+// one that never clears holds its partition (nothing is committed past it)
+// and does not keep the engine from shutting down.
+func TestTransientTranslateErrorsRetry(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		h.produce(rec("A", 0, ""), rec("A", 1, "ttrans3"), rec("B", 0, ""), rec("C", 0, "ttrans1000000"), rec("D", 0, ""))
+		r := h.start("a", h.config())
+		h.eventually("A, B published", func() bool { return h.sink.count() == 3 })
+		h.eventually("committed up to the stuck record", func() bool { return h.committed()[0] == 3 })
+		time.Sleep(10 * time.Second)
+		if got := h.committed()[0]; got != 3 {
+			t.Errorf("committed %d, want 3 (offset 3 never translates)", got)
+		}
+		if got := metricValue(r.e.metrics.retries.WithLabelValues("registry")); got < 6 {
+			t.Errorf("bridge_retries_total{reason=registry} = %v, want at least 6", got)
+		}
+		if h.sink.count() != 3 {
+			t.Errorf("%d published; D is behind the stuck record in offset order and must wait", h.sink.count())
+		}
+		r.stop() // returns although the translate retry loop never succeeds
+	})
+}
+
+// With an empty record key the event's orgId is the ordering key.
+func TestEmptyKeyOrdersByOrgID(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		noKey := func(org string, seq int) *kgo.Record { r := rec(org, seq, ""); r.Key = nil; return r }
+		h.produce(noKey("org-z", 0), noKey("org-y", 0), noKey("org-z", 1))
+		r := h.start("a", h.config(), func(p *fakePublisher) { p.hold("org-z") })
+		h.eventually("org-y published", func() bool { return h.sink.count() == 1 })
+		time.Sleep(5 * time.Second)
+		if h.sink.count() != 1 {
+			t.Fatal("org-z seq 1 published while org-z seq 0 is held")
+		}
+		r.pub.release("org-z")
+		h.eventually("all published", func() bool { return h.sink.count() == 3 })
+	})
+}
