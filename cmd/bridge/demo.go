@@ -30,6 +30,9 @@ import (
 const (
 	demoTopic      = "thena.events"
 	demoPartitions = 12
+	// demoEndlessPoisonEvery spaces the -poison records in endless mode
+	// (-events 0), so dead letters show on /metrics within seconds.
+	demoEndlessPoisonEvery = 1000
 )
 
 // demoOptions are the demo's flags.
@@ -229,6 +232,9 @@ func (p *demoProducer) produce(ctx context.Context, brokers []string, o demoOpti
 	poisonEvery := 0
 	if o.poison > 0 && o.events > 0 {
 		poisonEvery = o.events / o.poison
+	}
+	if o.poison > 0 && o.events == 0 { // endless mode: the first -poison records spread over the first events
+		poisonEvery = demoEndlessPoisonEvery
 	}
 	for n, poisoned := 0, 0; o.events == 0 || n < o.events; {
 		size := batch
