@@ -44,6 +44,14 @@ type Options struct {
 	// CountOnly keeps counts but not messages (Messages returns nothing), so
 	// the double can sink benchmark traffic cheaply.
 	CountOnly bool
+	// OnAccept, when set, is called for every message a topic accepts (with
+	// or without CountOnly), at the moment it is accepted, which is when the
+	// answer that acknowledges it is being written: after any injected
+	// Latency, before the response is sent. A FIFO repeat the topic drops as
+	// a duplicate is not passed. It runs with the server's lock held, so it
+	// must be quick and must not call the Server; m is valid only during
+	// the call. Benchmarks use it to time end-to-end latency.
+	OnAccept func(m *Message)
 }
 
 // Attribute is one message attribute as received.
@@ -589,6 +597,10 @@ func (s *Server) acceptLocked(t *topic, m *Message) {
 		m.MessageID = s.newID()
 	}
 	t.count++
+	if s.opts.OnAccept != nil {
+		m.TopicARN = t.arn
+		s.opts.OnAccept(m)
+	}
 	if !s.opts.CountOnly {
 		m.TopicARN = t.arn
 		t.messages = append(t.messages, *m)

@@ -115,3 +115,29 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+func TestOnAcceptSeesEveryAcceptedMessageInCountOnlyMode(t *testing.T) {
+	var got []string
+	s := New(Options{CountOnly: true, OnAccept: func(m *Message) {
+		got = append(got, m.TopicARN+" "+m.Body+" "+m.Attributes["event_timestamp"].StringValue)
+	}})
+	arn, _ := s.CreateTopic("t", nil)
+	s.FailEntries(func(m Message) bool { return m.Body == "bad" }, "InternalError", false)
+	form := publishForm(arn, "one", "", "")
+	form.Set("MessageAttributes.entry.1.Name", "event_timestamp")
+	form.Set("MessageAttributes.entry.1.Value.DataType", "String")
+	form.Set("MessageAttributes.entry.1.Value.StringValue", "2026-11-27T05:00:00.000Z")
+	if rec := post(s, form); rec.Code != 200 {
+		t.Fatalf("publish: %d %s", rec.Code, rec.Body)
+	}
+	batch := url.Values{"Action": {"PublishBatch"}, "TopicArn": {arn},
+		"PublishBatchRequestEntries.member.1.Id": {"a"}, "PublishBatchRequestEntries.member.1.Message": {"two"},
+		"PublishBatchRequestEntries.member.2.Id": {"b"}, "PublishBatchRequestEntries.member.2.Message": {"bad"}}
+	if rec := post(s, batch); rec.Code != 200 {
+		t.Fatalf("batch: %d %s", rec.Code, rec.Body)
+	}
+	want := []string{arn + " one 2026-11-27T05:00:00.000Z", arn + " two "}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("OnAccept saw %q, want %q", got, want)
+	}
+}
