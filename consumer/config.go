@@ -96,8 +96,10 @@ type Config struct {
 	MaxInFlight int
 
 	// DrainTimeout is how long revocation and shutdown wait for in-flight
-	// publishes and dead letters before abandoning them (default 20s). It must
-	// be shorter than RebalanceTimeout.
+	// publishes and dead letters before abandoning them (default 20s).
+	// DrainTimeout plus twice CommitTimeout must be shorter than
+	// RebalanceTimeout: a revocation may wait for a periodic commit, then
+	// drains, then commits.
 	DrainTimeout time.Duration
 	// RebalanceTimeout and SessionTimeout are the group's timeouts
 	// (defaults 60s and 45s).
@@ -229,8 +231,10 @@ func (c Config) Validate() error {
 		return bad("DrainTimeout", "must be positive")
 	case c.RebalanceTimeout < 0:
 		return bad("RebalanceTimeout", "must be positive")
-	case c.DrainTimeout+c.CommitTimeout >= c.RebalanceTimeout:
-		return bad("DrainTimeout", "%v plus CommitTimeout %v must be shorter than RebalanceTimeout %v", c.DrainTimeout, c.CommitTimeout, c.RebalanceTimeout)
+	case c.DrainTimeout+2*c.CommitTimeout >= c.RebalanceTimeout:
+		// A revocation may wait for a periodic commit in progress, then
+		// drains, then commits: all of it must fit in the rebalance.
+		return bad("DrainTimeout", "%v plus twice CommitTimeout %v must be shorter than RebalanceTimeout %v", c.DrainTimeout, c.CommitTimeout, c.RebalanceTimeout)
 	case c.SessionTimeout < 0:
 		return bad("SessionTimeout", "must be positive")
 	case c.FetchMaxBytes < 0:
