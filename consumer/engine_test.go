@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"sync"
@@ -303,9 +304,10 @@ func TestRestartResumesFromCommittedWatermark(t *testing.T) {
 	}
 }
 
-// Members join and leave during the flow: nothing is lost, every publish
-// stream keeps key order, and no member's commit rewinds a partition (which
-// is what a commit for a partition the member no longer owns would do).
+// Members join and leave during the flow: nothing is lost, no event is
+// published before the earlier events of its key (across members), and no
+// member's commit rewinds a partition (which is what a commit for a
+// partition the member no longer owns would do).
 func TestRebalanceLosesNothingAndNeverRewindsCommits(t *testing.T) {
 	realTime(t, 6, true, func(t *testing.T, h *harness) {
 		var mu sync.Mutex
@@ -470,5 +472,53 @@ func TestEmptyKeyOrdersByOrgID(t *testing.T) {
 		}
 		r.pub.release("org-z")
 		h.eventually("all published", func() bool { return h.sink.count() == 3 })
+	})
+}
+
+// A member that loses its partitions (a fatal group error) drops their
+// state without committing; after it rejoins, the records it had not
+// finished are delivered, and the commit never passed the stuck record.
+func TestLostPartitionsAreRedeliveredNotCommitted(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		var mu sync.Mutex
+		maxCommitBeforeRelease := int64(-1)
+		released := false
+		h.c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Observe: true, Count: -1, When: func(req kmsg.Request) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, tt := range req.(*kmsg.OffsetCommitRequest).Topics {
+				for _, p := range tt.Partitions {
+					if !released {
+						maxCommitBeforeRelease = max(maxCommitBeforeRelease, p.Offset)
+					}
+				}
+			}
+			return true
+		}})
+		h.produce(rec("B", 0, ""), rec("A", 0, ""), rec("B", 1, ""))
+		r := h.start("a", h.config(), func(p *fakePublisher) { p.hold("A") })
+		h.eventually("B published", func() bool { return h.sink.count() == 2 })
+		h.eventually("committed up to A0", func() bool { return h.committed()[0] == 1 })
+
+		h.c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Err: kerr.UnknownMemberID})
+		h.eventually("partitions lost", func() bool { return metricValue(r.e.metrics.rebalances.WithLabelValues("lost")) == 1 })
+		h.eventually("reassigned and B1 fetched again", func() bool { return h.sink.count() == 3 })
+		mu.Lock()
+		released = true
+		before := maxCommitBeforeRelease
+		mu.Unlock()
+		if before != 1 {
+			t.Errorf("highest commit while A0 was unfinished: %d, want 1", before)
+		}
+		r.pub.release("A")
+		h.eventually("A0 published", func() bool {
+			for _, p := range h.sink.snapshot() {
+				if p.key == "A" {
+					return true
+				}
+			}
+			return false
+		})
+		h.eventually("commits at the end", h.committedToEnd)
 	})
 }
