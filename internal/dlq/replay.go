@@ -1,0 +1,563 @@
+package dlq
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+)
+
+// Destination receives replayed dead letters: the source topic, or SNS.
+type Destination interface {
+	// Send hands d over and returns; it may block while the destination is
+	// full. done receives the outcome exactly once, possibly from another
+	// goroutine and before Send returns: nil when the destination
+	// acknowledged d; a *failure.Error of class Permanent when it rejected d
+	// for good (the replay counts d as failed and goes on); any other error
+	// stops the replay. ctx ending abandons d (done gets ctx's error).
+	Send(ctx context.Context, d DeadLetter, done func(error))
+	// Close waits until every Send's done has run, at most until ctx ends.
+	Close(ctx context.Context) error
+}
+
+// Check translates a dead letter again, as the bridge would now: nil means
+// it would be published; otherwise a classified error (internal/failure)
+// says why not.
+type Check func(ctx context.Context, d DeadLetter) error
+
+// Defaults of Options.
+const (
+	DefaultMaxInFlight  = 256
+	DefaultSaveEvery    = 200 * time.Millisecond
+	DefaultDrainTimeout = 30 * time.Second
+)
+
+// Options configure Replay.
+type Options struct {
+	// Topics are the dead-letter topics to replay from.
+	Topics []string
+	Filter Filter
+	// Limit stops the replay after this many selected records (replayed,
+	// skipped or failed); 0 means no limit. A limited run leaves a
+	// checkpoint that the next run continues from.
+	Limit int
+
+	// Check is required: every selected record is translated before it is
+	// sent, and one that would fail the same permanent way again (the
+	// reason of its bridge.error.reason) is skipped unless Force.
+	Check Check
+	// Destination is required unless DryRun.
+	Destination Destination
+	// Translated says the destination carries translated events (SNS): a
+	// record that fails translation in any way cannot be sent and is
+	// skipped, Force or not. Otherwise (the source topic) a record that now
+	// fails for another reason is sent, and the bridge dead-letters it again
+	// with the new reason.
+	Translated bool
+	// Force sends records that would fail the same way again (source topic
+	// only), and sends them when the check itself fails transiently.
+	Force bool
+	// DryRun reports per record what would happen and changes nothing: no
+	// send, no checkpoint written. It still starts after the checkpoint.
+	DryRun bool
+	// OrderByKey sends a record only after the previous record with the same
+	// key (DeadLetter.Key) was acknowledged, for destinations that do not
+	// keep order between records in flight (SNS).
+	OrderByKey bool
+	// MaxInFlight bounds records sent and not yet acknowledged (default 256).
+	MaxInFlight int
+
+	// CheckpointPath is the checkpoint file; required unless DryRun.
+	CheckpointPath string
+	// Selection identifies this replay in the checkpoint (destination,
+	// cluster, topics, filters as given); a checkpoint written for another
+	// selection is refused.
+	Selection string
+	// Restart ignores an existing checkpoint and starts from the beginning.
+	Restart bool
+	// SaveEvery is how often acknowledged progress is written (default
+	// 200ms); it is also written when the replay stops.
+	SaveEvery time.Duration
+	// DrainTimeout bounds the wait for records in flight once the replay
+	// stops (interrupt, error, limit), default 30s. What is still
+	// unacknowledged then is abandoned and sent again by the next run.
+	DrainTimeout time.Duration
+
+	// Report gets one line per record that is skipped or failed, and in a
+	// dry run one line per selected record. Nil discards them.
+	Report io.Writer
+	// Progress, when set, shows progress (on stderr).
+	Progress *Progress
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Result is what a replay did.
+type Result struct {
+	// Total is how many records the run covered: the offsets from the
+	// checkpoint (or the start) to the end offsets captured at start, plus
+	// the earlier skipped or failed records it considered again.
+	Total int64
+	// Scanned records were looked at; Selected matched the filter.
+	Scanned, Selected int64
+	// Replayed were acknowledged by the destination (in a dry run: would be
+	// sent); Skipped would fail the same way again (SkippedBy counts them by
+	// reason); Failed were rejected by the destination.
+	Replayed, Skipped, Failed int64
+	SkippedBy                 map[string]int64
+	// Resumed says the run started from an existing checkpoint.
+	Resumed bool
+	// Completed says every covered record was handled: running the same
+	// replay again sends only what is new (or was skipped and now passes).
+	Completed bool
+	// Limited says the run stopped at Options.Limit.
+	Limited bool
+}
+
+// ErrCheckpointMismatch is returned when the checkpoint file belongs to
+// another replay.
+var ErrCheckpointMismatch = errors.New("checkpoint belongs to another replay")
+
+// partState is the replay's view of one dead-letter partition.
+type partState struct {
+	// from is the first offset of the checkpoint's range for this run.
+	from, end int64
+	// again are earlier skipped or failed offsets (below from) to consider again.
+	again map[int64]bool
+	// pending are offsets >= from sent and not yet acknowledged, ascending.
+	pending []int64
+	// handled is one past the highest offset >= from handled so far (from
+	// when none).
+	handled int64
+	// unreplayed are offsets skipped or failed, below the watermark or not.
+	unreplayed map[int64]bool
+}
+
+// next is the checkpoint's watermark: every offset in [from, next) is handled.
+func (s *partState) next() int64 {
+	if len(s.pending) > 0 {
+		return s.pending[0]
+	}
+	return s.handled
+}
+
+type job struct {
+	d     DeadLetter
+	p     Partition
+	again bool
+}
+
+type ack struct {
+	j   *job
+	err error
+}
+
+// Replay sends the dead letters of o.Topics that o.Filter selects to
+// o.Destination, from where the checkpoint says the last run stopped up to
+// the end offsets captured when it starts, and returns what it did.
+//
+// Order: within a dead-letter partition records are sent in offset order;
+// with OrderByKey a record waits until the previous one of its key is
+// acknowledged. The checkpoint advances per partition only over records that
+// are handled (acknowledged, skipped, failed or not selected) with every
+// lower offset, and is written at most every SaveEvery and when the replay
+// stops, so an interrupted run (ctx canceled) resumes exactly after what was
+// acknowledged; after a crash at most SaveEvery's worth of acknowledged
+// records is sent again.
+//
+// Replay returns ctx's error when it was interrupted, the destination's error
+// when it stopped the replay, and nil otherwise (Result.Failed may still be
+// non-zero). It blocks until the records it sent are acknowledged or
+// DrainTimeout has passed.
+func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
+	var res Result
+	if o.Check == nil || (o.Destination == nil && !o.DryRun) || (o.CheckpointPath == "" && !o.DryRun) || len(o.Topics) == 0 {
+		return res, errors.New("dlq.Replay: Topics, Check, and (unless DryRun) Destination and CheckpointPath are required")
+	}
+	if err := o.Filter.Validate(); err != nil {
+		return res, err
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	o.MaxInFlight = cmp.Or(o.MaxInFlight, DefaultMaxInFlight)
+	o.SaveEvery = cmp.Or(o.SaveEvery, DefaultSaveEvery)
+	o.DrainTimeout = cmp.Or(o.DrainTimeout, DefaultDrainTimeout)
+	report := o.Report
+	if report == nil {
+		report = io.Discard
+	}
+
+	// The checkpoint: locked for the whole run so that two replays cannot
+	// share it.
+	var cp *Checkpoint
+	if o.CheckpointPath != "" {
+		if !o.DryRun {
+			unlock, err := lockCheckpoint(o.CheckpointPath)
+			if err != nil {
+				return res, err
+			}
+			defer unlock()
+		}
+		if !o.Restart {
+			loaded, err := LoadCheckpoint(o.CheckpointPath)
+			if err != nil {
+				return res, err
+			}
+			if loaded != nil && loaded.Selection != o.Selection {
+				return res, fmt.Errorf("%w: %s was written for %q, not %q; give -restart to start over, or another -checkpoint", ErrCheckpointMismatch, o.CheckpointPath, loaded.Selection, o.Selection)
+			}
+			cp = loaded
+		}
+	}
+	res.Resumed = cp != nil
+	if cp == nil {
+		cp = NewCheckpoint(o.Selection)
+	}
+
+	bounds, err := r.Bounds(ctx, o.Topics...)
+	if err != nil {
+		return res, err
+	}
+	parts := map[Partition]*partState{}
+	read := Bounds{}
+	for p, span := range bounds {
+		s := &partState{from: span.Start, end: span.End, again: map[int64]bool{}, unreplayed: map[int64]bool{}}
+		if n := cp.next(p); n >= 0 {
+			if n > span.End {
+				return res, fmt.Errorf("checkpoint %s says %s was handled up to offset %d, but the partition ends at %d (was the topic recreated?); give -restart to start over", o.CheckpointPath, p, n, span.End)
+			}
+			s.from = max(n, span.Start)
+		}
+		s.handled = s.from
+		start := s.from
+		for _, off := range cp.unreplayed(p) {
+			if off >= span.Start && off < s.from {
+				s.again[off] = true
+				s.unreplayed[off] = true
+				start = min(start, off)
+			}
+		}
+		parts[p] = s
+		read[p] = Span{Start: start, End: span.End}
+		res.Total += span.End - s.from + int64(len(s.again))
+	}
+
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	// Sends outlive an interrupt by up to DrainTimeout, so that what is on
+	// the wire is acknowledged and checkpointed rather than sent twice.
+	sendCtx, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
+
+	records := make(chan DeadLetter, 256)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(records)
+		readErr <- r.Read(readCtx, read, func(d DeadLetter) error {
+			select {
+			case records <- d:
+				return nil
+			case <-readCtx.Done():
+				return readCtx.Err()
+			}
+		})
+	}()
+
+	var (
+		acks      = make(chan ack, o.MaxInFlight)
+		inflight  int
+		queued    int
+		byKey     = map[string][]*job{} // OrderByKey: records waiting behind their key's head
+		busy      = map[string]bool{}
+		stopping  bool
+		fatal     error
+		dirty     bool
+		baseTotal = [3]int64{cp.Replayed, cp.Skipped, cp.Failed}
+	)
+	res.SkippedBy = map[string]int64{}
+
+	state := func() ProgressState {
+		return ProgressState{Total: res.Total, Scanned: res.Scanned, Replayed: res.Replayed, Skipped: res.Skipped, Failed: res.Failed, DryRun: o.DryRun}
+	}
+	say := func(format string, args ...any) {
+		if o.Progress != nil {
+			o.Progress.Clear()
+		}
+		fmt.Fprintf(report, format+"\n", args...)
+	}
+	save := func(completed bool) error {
+		if o.DryRun || !dirty && !completed {
+			return nil
+		}
+		for p, s := range parts {
+			cp.setNext(p, s.next())
+			cp.setUnreplayed(p, slices.Sorted(maps.Keys(s.unreplayed)))
+		}
+		cp.Completed = completed
+		cp.Replayed, cp.Skipped, cp.Failed = baseTotal[0]+res.Replayed, baseTotal[1]+res.Skipped, baseTotal[2]+res.Failed
+		cp.UpdatedAt = now().UTC()
+		dirty = false
+		return cp.Save(o.CheckpointPath)
+	}
+	stop := func(err error) {
+		if err != nil && fatal == nil {
+			fatal = err
+		}
+		stopping = true
+		stopReading()
+	}
+	// handled records that an offset needs no send.
+	handled := func(j *job, unreplayed bool) {
+		s := parts[j.p]
+		off := j.d.Record.Offset
+		if unreplayed {
+			s.unreplayed[off] = true
+		} else {
+			delete(s.unreplayed, off)
+		}
+		if !j.again {
+			s.handled = max(s.handled, off+1)
+		}
+		dirty = true
+	}
+	dispatch := func(j *job) {
+		inflight++
+		o.Destination.Send(sendCtx, j.d, func(err error) { acks <- ack{j, err} })
+	}
+	send := func(j *job) {
+		s := parts[j.p]
+		if !j.again {
+			s.pending = append(s.pending, j.d.Record.Offset)
+			s.handled = max(s.handled, j.d.Record.Offset+1)
+		}
+		if o.OrderByKey {
+			k := j.d.Key()
+			if busy[k] {
+				byKey[k] = append(byKey[k], j)
+				queued++
+				return
+			}
+			busy[k] = true
+		}
+		dispatch(j)
+	}
+	settle := func(a ack) {
+		inflight--
+		j := a.j
+		s := parts[j.p]
+		off := j.d.Record.Offset
+		switch {
+		case a.err == nil:
+			res.Replayed++
+			delete(s.unreplayed, off)
+		case failure.ClassOf(a.err) == failure.Permanent:
+			res.Failed++
+			s.unreplayed[off] = true
+			say("failed  %s  %s  %s: %v", j.d.Position(), orDash(j.d.EventType), orDash(j.d.OrgID), a.err)
+		default:
+			// Not acknowledged: it stays pending, so the checkpoint stays
+			// before it and the next run sends it again.
+			if !errors.Is(a.err, context.Canceled) || ctx.Err() == nil {
+				stop(fmt.Errorf("sending %s: %w", j.d.Position(), a.err))
+			}
+			if o.OrderByKey {
+				// Later records of the key must not overtake it.
+				k := j.d.Key()
+				queued -= len(byKey[k])
+				delete(byKey, k)
+				delete(busy, k)
+			}
+			return
+		}
+		if !j.again {
+			if i := slices.Index(s.pending, off); i >= 0 {
+				s.pending = slices.Delete(s.pending, i, i+1)
+			}
+		}
+		dirty = true
+		if o.OrderByKey {
+			k := j.d.Key()
+			if q := byKey[k]; len(q) > 0 && !stopping {
+				byKey[k] = q[1:]
+				queued--
+				dispatch(q[0])
+			} else {
+				delete(busy, k)
+			}
+		}
+	}
+	consider := func(d DeadLetter) {
+		p := Partition{d.Record.Topic, d.Record.Partition}
+		s := parts[p]
+		if s == nil {
+			return
+		}
+		off := d.Record.Offset
+		j := &job{d: d, p: p, again: off < s.from}
+		if j.again && !s.again[off] {
+			return // handled by an earlier run
+		}
+		res.Scanned++
+		if !o.Filter.Match(d) {
+			handled(j, false)
+			return
+		}
+		if o.Limit > 0 && res.Selected >= int64(o.Limit) {
+			res.Limited = true
+			res.Scanned--
+			stop(nil)
+			return
+		}
+		res.Selected++
+		skip, err := decide(ctx, o, d)
+		switch {
+		case err != nil:
+			res.Scanned--
+			res.Selected--
+			stop(err)
+		case skip != nil:
+			reason := failure.ReasonOf(skip)
+			res.Skipped++
+			res.SkippedBy[reason]++
+			verb := "skipped     "
+			if o.DryRun {
+				verb = "would skip  "
+			}
+			say("%s  %s  %s  %s: %s", verb, d.Position(), orDash(d.EventType), orDash(d.OrgID), skipMessage(d, skip))
+			handled(j, true)
+		case o.DryRun:
+			res.Replayed++
+			say("would replay  %s  %s  %s  (dead-lettered as %s, from %s)", d.Position(), orDash(d.EventType), orDash(d.OrgID), orDash(d.Reason), d.Source())
+			handled(j, false)
+		default:
+			send(j)
+		}
+	}
+	stopOnInterrupt := ctx.Done()
+
+	var progressTick <-chan time.Time
+	if o.Progress != nil {
+		o.Progress.start = now()
+		t := time.NewTicker(o.Progress.interval())
+		defer t.Stop()
+		progressTick = t.C
+	}
+	saveTick := time.NewTicker(o.SaveEvery)
+	defer saveTick.Stop()
+	var drainTimer <-chan time.Time
+	readDone := false
+	in := records
+	for {
+		if stopping && drainTimer == nil {
+			// Queued records of busy keys will not be sent.
+			byKey, queued = map[string][]*job{}, 0
+			t := time.NewTimer(o.DrainTimeout)
+			defer t.Stop()
+			drainTimer = t.C
+		}
+		if (readDone || stopping) && inflight == 0 && queued == 0 {
+			break
+		}
+		in = records
+		if stopping || inflight+queued >= o.MaxInFlight || readDone {
+			in = nil
+		}
+		select {
+		case d, ok := <-in:
+			if !ok {
+				readDone = true
+				if err := <-readErr; err != nil && !errors.Is(err, context.Canceled) {
+					stop(err)
+				}
+				continue
+			}
+			consider(d)
+		case a := <-acks:
+			settle(a)
+		case <-stopOnInterrupt:
+			stopOnInterrupt = nil
+			stop(nil)
+		case <-saveTick.C:
+			if err := save(false); err != nil {
+				stop(err)
+			}
+		case <-progressTick:
+			o.Progress.Update(now(), state())
+		case <-drainTimer:
+			// Abandon what is still on the wire: its records stay pending and
+			// are sent again by the next run.
+			abandon()
+			drainTimer = make(chan time.Time) // never fires again
+			if inflight > 0 {
+				say("gave up waiting for %d records in flight after %s; the next run sends them again", inflight, o.DrainTimeout)
+			}
+		}
+	}
+	if !stopping {
+		stopReading()
+	}
+	if !readDone {
+		for range records { // let the reader goroutine finish
+		}
+		<-readErr
+	}
+	var closeErr error
+	if o.Destination != nil && !o.DryRun {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.DrainTimeout)
+		closeErr = o.Destination.Close(closeCtx)
+		cancel()
+	}
+	res.Completed = fatal == nil && ctx.Err() == nil && !res.Limited && readDone
+	for _, s := range parts {
+		if len(s.pending) > 0 {
+			res.Completed = false
+		}
+	}
+	saveErr := save(res.Completed)
+	if o.Progress != nil {
+		o.Progress.Finish(now(), state())
+	}
+	if fatal == nil && ctx.Err() != nil {
+		fatal = ctx.Err()
+	}
+	return res, errors.Join(fatal, saveErr, closeErr)
+}
+
+// decide says what to do with d: send it (both nil), skip it (skip is the
+// classified error it would fail with), or stop the replay (err).
+func decide(ctx context.Context, o Options, d DeadLetter) (skip, err error) {
+	cerr := o.Check(ctx, d)
+	if cerr == nil {
+		return nil, nil
+	}
+	if failure.ClassOf(cerr) == failure.Permanent {
+		if o.Translated || (failure.ReasonOf(cerr) == d.Reason && !o.Force) {
+			return cerr, nil
+		}
+		return nil, nil
+	}
+	if o.Force && !o.Translated {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("checking %s: %w", d.Position(), cerr)
+}
+
+func skipMessage(d DeadLetter, skip error) string {
+	reason := failure.ReasonOf(skip)
+	msg := skip.Error()
+	if fe := (*failure.Error)(nil); errors.As(skip, &fe) && fe.Err != nil {
+		msg = fe.Err.Error()
+	}
+	if reason == d.Reason {
+		return "still " + reason + ": " + msg
+	}
+	return "would fail as " + reason + " (dead-lettered as " + orDash(d.Reason) + "): " + msg
+}
