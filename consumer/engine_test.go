@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -520,5 +521,22 @@ func TestLostPartitionsAreRedeliveredNotCommitted(t *testing.T) {
 			return false
 		})
 		h.eventually("commits at the end", h.committedToEnd)
+	})
+}
+
+// A publisher that hands back an error it should have retried does not
+// lose the event or dead-letter it: the engine publishes it again.
+func TestNonPermanentPublishErrorIsPublishedAgain(t *testing.T) {
+	bubble(t, 1, true, func(t *testing.T, h *harness) {
+		h.produce(rec("A", 0, "pbroken"), rec("A", 1, ""))
+		r := h.start("a", h.config())
+		h.eventually("both published", func() bool { return h.sink.count() == 2 })
+		h.eventually("commits at the end", h.committedToEnd)
+		if dls := h.deadLetters(); len(dls) != 0 {
+			t.Errorf("%d dead letters for a transient error", len(dls))
+		}
+		if got := metricValue(r.e.metrics.errors.WithLabelValues("transient", failure.ReasonSNSUnavail)); got != 1 {
+			t.Errorf("bridge_errors_total{class=transient,reason=sns_unavailable} = %v, want 1", got)
+		}
 	})
 }

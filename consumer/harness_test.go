@@ -39,6 +39,7 @@ const (
 //	tperm    Translate fails permanently
 //	ttransN  Translate fails transiently N times, then succeeds
 //	pperm    the publisher answers with a permanent error
+//	pbroken  the publisher's first answer is a transient error (a broken contract)
 //	arnB     the entry targets arnB instead of arnA
 //
 // The fake translator copies the value into the entry body and the source
@@ -155,14 +156,15 @@ type fakePublisher struct {
 
 	mu   sync.Mutex
 	wg   sync.WaitGroup
-	out  map[string]bool
-	held map[string]chan struct{}
+	out      map[string]bool
+	held     map[string]chan struct{}
+	attempts map[string]int
 	// onPublish, when set, sees every entry as Publish is called.
 	onPublish func(*sns.Entry)
 }
 
 func newPublisher(stream string, s *sink) *fakePublisher {
-	return &fakePublisher{stream: stream, sink: s, out: make(map[string]bool), held: make(map[string]chan struct{})}
+	return &fakePublisher{stream: stream, sink: s, out: make(map[string]bool), held: make(map[string]chan struct{}), attempts: make(map[string]int)}
 }
 
 func (p *fakePublisher) hold(key string) {
@@ -191,6 +193,8 @@ func (p *fakePublisher) Publish(ctx context.Context, e *sns.Entry, done func(sns
 	}
 	p.out[key] = true
 	held := p.held[key]
+	p.attempts[e.DedupID]++
+	first := p.attempts[e.DedupID] == 1
 	p.mu.Unlock()
 
 	p.wg.Add(1)
@@ -215,7 +219,10 @@ func (p *fakePublisher) Publish(ctx context.Context, e *sns.Entry, done func(sns
 			}
 		}
 		if res.Err == nil {
-			if strings.Contains(beh, "pperm") {
+			if strings.Contains(beh, "pbroken") && first {
+				// A publisher breaking its contract: a transient error reaches done.
+				res.Err = failure.Transientf(failure.ReasonSNSUnavail, "InternalError")
+			} else if strings.Contains(beh, "pperm") {
 				p.sink.skip(key, seq)
 				res.Err = &failure.Error{Class: failure.Permanent, Reason: failure.ReasonSNSRejected, Code: "InvalidParameter",
 					Err: fmt.Errorf("message attribute orgId: invalid value")}

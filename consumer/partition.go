@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -131,6 +130,9 @@ func (p *partition) enqueue(recs []*kgo.Record, highWater int64) {
 	}
 	if highWater >= 0 {
 		p.highWater = highWater
+		if p.committed >= 0 {
+			p.e.metrics.committedLag.WithLabelValues(p.topic, partitionLabel(p.id)).Set(float64(max(p.highWater-p.committed, 0)))
+		}
 	}
 	for _, r := range recs {
 		it := &item{rec: r}
@@ -353,13 +355,14 @@ func (p *partition) published(it *item, r sns.Result) {
 		it.due = time.Time{}
 		p.delayed = append(p.delayed, it)
 		signal(p.dispatchWake)
-	case errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded) || p.ctx.Err() != nil:
+	case p.ctx.Err() != nil:
 		// Abandoned: the record stays unfinished, its key stays blocked and
 		// the next owner of the partition gets it again.
 	default:
-		// The publisher promised to retry everything that is not permanent;
-		// if it hands one back anyway, publish it again after a backoff
-		// rather than lose it or dead-letter it.
+		// The publisher promised to retry everything that is not permanent
+		// while our ctx lives; if it hands one back anyway (or gives up
+		// with its own context's error, closing), publish it again after a
+		// backoff rather than lose it or dead-letter it.
 		class, reason := failure.ClassOf(r.Err), reasonLabel(r.Err)
 		p.e.metrics.errors.WithLabelValues(class.String(), reason).Inc()
 		it.retries++
