@@ -3,16 +3,17 @@ package consumer
 import (
 	"context"
 	"fmt"
-	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
-	"github.com/thena-ai/kafka-sns-bridge/sns"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kmsg"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // Many keys over several partitions, no failures: every event is published
