@@ -154,8 +154,8 @@ type fakePublisher struct {
 	sink   *sink
 	delay  time.Duration
 
-	mu   sync.Mutex
-	wg   sync.WaitGroup
+	mu       sync.Mutex
+	wg       sync.WaitGroup
 	out      map[string]bool
 	held     map[string]chan struct{}
 	attempts map[string]int
