@@ -541,3 +541,30 @@ func TestNonPermanentPublishErrorIsPublishedAgain(t *testing.T) {
 		}
 	})
 }
+
+// However large the backlog, the engine holds at most MaxInFlight
+// unfinished records: polling stops at the cap and resumes as they finish.
+func TestInFlightCapBoundsTheBacklogInMemory(t *testing.T) {
+	bubble(t, 4, true, func(t *testing.T, h *harness) {
+		const keys, perKey = 16, 25
+		var recs []*kgo.Record
+		for seq := range perKey {
+			for k := range keys {
+				recs = append(recs, rec(fmt.Sprintf("org-%02d", k), seq, ""))
+			}
+		}
+		h.produce(recs...)
+		cfg := h.config()
+		cfg.MaxBufferedPerPartition = 10
+		cfg.MaxInFlight = 20
+		r := h.start("a", cfg, func(p *fakePublisher) { p.hold("*") })
+		h.eventually("the cap reached", func() bool { return metricValue(r.e.metrics.inflight) >= 20 })
+		time.Sleep(10 * time.Second)
+		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got > 20 {
+			t.Errorf("%v records consumed with MaxInFlight 20 and nothing finishing", got)
+		}
+		r.pub.release("*")
+		h.eventually("everything published", func() bool { return h.sink.count() == keys*perKey })
+		h.eventually("commits at the end", h.committedToEnd)
+	})
+}

@@ -193,6 +193,9 @@ func (p *fakePublisher) Publish(ctx context.Context, e *sns.Entry, done func(sns
 	}
 	p.out[key] = true
 	held := p.held[key]
+	if held == nil {
+		held = p.held["*"] // hold("*") holds every key
+	}
 	p.attempts[e.DedupID]++
 	first := p.attempts[e.DedupID] == 1
 	p.mu.Unlock()
