@@ -42,6 +42,7 @@ Commands:
   run        consume Kafka, publish to SNS (the service; the default command)
   translate  show what one Kafka record would become on SNS
   demo       run the whole pipeline on an embedded Kafka and SNS double
+  dlq        list, show and replay dead letters (bridge dlq -h)
   version    print the version
 
 Run 'bridge <command> -h' for a command's flags.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return runTranslate(ctx, rest, env)
 	case "demo":
 		return runDemo(ctx, rest, env)
+	case "dlq":
+		return runDLQ(ctx, rest, env)
 	case "version":
 		fmt.Fprintf(stdout, "kafka-sns-bridge %s\n", version)
 		return nil

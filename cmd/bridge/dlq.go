@@ -1,0 +1,828 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	saslaws "github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/thena-ai/kafka-sns-bridge/avro"
+	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/mapping"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
+)
+
+const dlqUsage = `Usage: bridge dlq <list|show|replay> -config FILE [flags]
+
+Reads the dead-letter topics directly, partition by partition, from their
+start to the end offsets seen when the command starts; it never joins or
+disturbs the bridge's consumer group. The dead-letter topics are the
+config's kafka.dead_letter_topic template applied to kafka.topics, or
+-source SOURCE_TOPIC's, or -topic DLQ_TOPIC.
+
+  list     one line per dead letter (-json: one JSON object per line;
+           -summary: counts by reason and by event type)
+  show     one dead letter in full: headers, key, timestamp, and what
+           'bridge translate' makes of it now
+  replay   send dead letters back to their source topic (-to-source) or
+           straight to SNS (-to-sns), skipping those that would fail the
+           same way again; resumable (see 'bridge dlq replay -h')
+
+Run 'bridge dlq <command> -h' for its flags.
+`
+
+// runDLQ is `bridge dlq`: the operator's dead-letter tooling.
+func runDLQ(ctx context.Context, args []string, env commandEnv) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, dlqUsage)
+		return fmt.Errorf("%w: dlq needs a command: list, show or replay", errUsage)
+	}
+	switch args[0] {
+	case "list":
+		return runDLQList(ctx, args[1:], env)
+	case "show":
+		return runDLQShow(ctx, args[1:], env)
+	case "replay":
+		return runDLQReplay(ctx, args[1:], env)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(env.stdout, dlqUsage)
+		return nil
+	default:
+		fmt.Fprint(env.stderr, dlqUsage)
+		return fmt.Errorf("%w: unknown dlq command %q (want list, show or replay)", errUsage, args[0])
+	}
+}
+
+// dlqFlags are the flags list, show and replay share.
+type dlqFlags struct {
+	fs         *flag.FlagSet
+	configPath string
+	topic      string
+	source     string
+}
+
+func newDLQFlags(name, usage string, env commandEnv) *dlqFlags {
+	f := &dlqFlags{fs: flag.NewFlagSet("dlq "+name, flag.ContinueOnError)}
+	f.fs.SetOutput(env.stderr)
+	f.fs.Usage = func() {
+		fmt.Fprint(env.stderr, usage)
+		f.fs.PrintDefaults()
+	}
+	f.fs.StringVar(&f.configPath, "config", "config.yaml", "the bridge's configuration file (brokers, dead-letter template, schemas, routing, SNS)")
+	f.fs.StringVar(&f.topic, "topic", "", "dead-letter topic to read (default: the template applied to every source topic)")
+	f.fs.StringVar(&f.source, "source", "", "read the dead-letter topic of this source topic")
+	return f
+}
+
+// parse parses args; a help request returns flag.ErrHelp unwrapped.
+func (f *dlqFlags) parse(args []string) error {
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.fs.Arg(0))
+	}
+	if f.topic != "" && f.source != "" {
+		return fmt.Errorf("%w: give -topic or -source, not both", errUsage)
+	}
+	return nil
+}
+
+// settings loads and validates the config, as one line.
+func (f *dlqFlags) settings(env commandEnv) (settings, error) {
+	s, err := loadSettings(f.configPath, env.getenv, env.environ)
+	if err != nil {
+		return s, fmt.Errorf("config %s: %s", f.configPath, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return s, nil
+}
+
+// topics resolves the dead-letter topics to read.
+func (f *dlqFlags) topics(s settings) ([]string, error) {
+	if f.topic != "" {
+		return []string{f.topic}, nil
+	}
+	template := s.Kafka.DeadLetterTopic
+	if template == "" {
+		template = consumer.DefaultDeadLetterTopic
+	}
+	if f.source != "" {
+		return []string{strings.ReplaceAll(template, "{topic}", f.source)}, nil
+	}
+	if s.Kafka.TopicRegex {
+		return nil, fmt.Errorf("%w: kafka.topics are regular expressions; name the dead-letter topic with -topic or the source topic with -source", errUsage)
+	}
+	var out []string
+	for _, t := range s.Kafka.Topics {
+		if dl := strings.ReplaceAll(template, "{topic}", t); !slices.Contains(out, dl) {
+			out = append(out, dl)
+		}
+	}
+	return out, nil
+}
+
+// filterFlags are the selection flags of list and replay.
+type filterFlags struct {
+	reason, eventType, org, since, until string
+	sourcePartition                      int
+	limit                                int
+}
+
+func (ff *filterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&ff.reason, "reason", "", "only these bridge.error.reason values, comma-separated (undecodable, bad_magic, unknown_schema, schema_invalid, missing_field, unroutable, too_large, sns_rejected)")
+	fs.StringVar(&ff.eventType, "event-type", "", "only event types matching this glob (ticket:*, *:comment:*)")
+	fs.StringVar(&ff.org, "org", "", "only this organization id")
+	fs.IntVar(&ff.sourcePartition, "source-partition", -1, "only dead letters from this source partition")
+	fs.StringVar(&ff.since, "since", "", "only dead letters that failed at or after this time: RFC 3339, or a duration before now (2h)")
+	fs.StringVar(&ff.until, "until", "", "only dead letters that failed before this time: RFC 3339, or a duration before now")
+	fs.IntVar(&ff.limit, "limit", 0, "stop after this many selected dead letters (0: no limit)")
+}
+
+func (ff *filterFlags) filter(now time.Time) (dlq.Filter, error) {
+	f := dlq.Filter{Reasons: dlq.ParseReasons(ff.reason), EventType: ff.eventType, OrgID: ff.org}
+	if ff.sourcePartition >= 0 {
+		f.SourcePartition, f.HasSourcePartition = int32(ff.sourcePartition), true
+	} else if ff.sourcePartition != -1 {
+		return f, fmt.Errorf("%w: -source-partition must be >= 0", errUsage)
+	}
+	var err error
+	if ff.since != "" {
+		if f.Since, err = dlq.ParseTime(ff.since, now); err != nil {
+			return f, fmt.Errorf("%w: -since: %v", errUsage, err)
+		}
+	}
+	if ff.until != "" {
+		if f.Until, err = dlq.ParseTime(ff.until, now); err != nil {
+			return f, fmt.Errorf("%w: -until: %v", errUsage, err)
+		}
+	}
+	if ff.limit < 0 {
+		return f, fmt.Errorf("%w: -limit must be >= 0", errUsage)
+	}
+	if err := f.Validate(); err != nil {
+		return f, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return f, nil
+}
+
+// describe is the selection as given, for the checkpoint: durations stay
+// durations, so that the same command run later finds the same checkpoint.
+func (ff *filterFlags) describe() string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("reason", strings.Join(dlq.ParseReasons(ff.reason), ","))
+	add("event-type", ff.eventType)
+	add("org", ff.org)
+	if ff.sourcePartition >= 0 {
+		add("source-partition", strconv.Itoa(ff.sourcePartition))
+	}
+	add("since", ff.since)
+	add("until", ff.until)
+	return strings.Join(parts, " ")
+}
+
+// newDLQReader builds a Reader with the bridge's Kafka settings.
+func newDLQReader(s settings) (*dlq.Reader, error) {
+	opts, err := kafkaClientOpts(s)
+	if err != nil {
+		return nil, err
+	}
+	return dlq.NewReader(opts...)
+}
+
+// kafkaClientOpts are the seed brokers, client id, TLS and SASL of the
+// config's kafka section, as the consumer would use them.
+func kafkaClientOpts(s settings) ([]kgo.Opt, error) {
+	k := s.Kafka
+	opts := []kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.ClientID(k.ClientID + "-dlq")}
+	if k.TLS.Enabled {
+		tc, err := tlsConfig(k.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls: %w", err)
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	var m sasl.Mechanism
+	switch k.SASL.Mechanism {
+	case "":
+	case consumer.SASLPlain:
+		m = plain.Auth{User: k.SASL.Username, Pass: k.SASL.Password}.AsMechanism()
+	case consumer.SASLScramSHA256:
+		m = scram.Auth{User: k.SASL.Username, Pass: k.SASL.Password}.AsSha256Mechanism()
+	case consumer.SASLScramSHA512:
+		m = scram.Auth{User: k.SASL.Username, Pass: k.SASL.Password}.AsSha512Mechanism()
+	case consumer.SASLAWSMSKIAM:
+		m = saslaws.ManagedStreamingIAM(func(ctx context.Context) (saslaws.Auth, error) {
+			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			if err != nil {
+				return saslaws.Auth{}, fmt.Errorf("loading AWS config: %w", err)
+			}
+			c, err := cfg.Credentials.Retrieve(ctx)
+			if err != nil {
+				return saslaws.Auth{}, fmt.Errorf("retrieving AWS credentials: %w", err)
+			}
+			return saslaws.Auth{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
+		})
+	default:
+		return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not supported", k.SASL.Mechanism)
+	}
+	if m != nil {
+		opts = append(opts, kgo.SASL(m))
+	}
+	return opts, nil
+}
+
+// ---- list ----
+
+const dlqListUsage = `Usage: bridge dlq list -config FILE [-topic DLQ_TOPIC | -source SOURCE_TOPIC] [filters] [-json | -summary]
+
+Lists dead letters, one line each: dead-letter position (topic/partition@offset,
+for 'bridge dlq show'), failed-at time, reason, event type, org id, source
+topic/partition@offset, SNS code. Reads up to the end offsets seen at start,
+then stops; the bridge's consumer group is not touched.
+
+Flags:
+`
+
+func runDLQList(ctx context.Context, args []string, env commandEnv) error {
+	f := newDLQFlags("list", dlqListUsage, env)
+	var ff filterFlags
+	ff.register(f.fs)
+	asJSON := f.fs.Bool("json", false, "one JSON object per line, headers by name")
+	summary := f.fs.Bool("summary", false, "print counts by reason and by event type instead of the records")
+	if err := f.parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	filter, err := ff.filter(time.Now())
+	if err != nil {
+		return err
+	}
+	s, err := f.settings(env)
+	if err != nil {
+		return err
+	}
+	topics, err := f.topics(s)
+	if err != nil {
+		return err
+	}
+	r, err := newDLQReader(s)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	bounds, err := r.Bounds(ctx, topics...)
+	if err != nil {
+		return err
+	}
+
+	var sum dlq.Summary
+	enc := json.NewEncoder(env.stdout)
+	enc.SetEscapeHTML(false)
+	if !*asJSON && !*summary {
+		fmt.Fprintf(env.stdout, dlqListFormat, "DEAD LETTER", "FAILED AT", "REASON", "EVENT TYPE", "ORG", "SOURCE", "SNS CODE")
+	}
+	n := 0
+	errLimit := errors.New("limit reached")
+	err = r.Read(ctx, bounds, func(d dlq.DeadLetter) error {
+		if !filter.Match(d) {
+			return nil
+		}
+		n++
+		switch {
+		case *summary:
+			sum.Add(d)
+		case *asJSON:
+			if err := enc.Encode(dlqJSON(d, false)); err != nil {
+				return err
+			}
+		default:
+			if _, err := fmt.Fprintf(env.stdout, dlqListFormat, d.Position(), formatTime(d.FailedAt), orDash(d.Reason),
+				orDash(d.EventType), orDash(d.OrgID), d.Source(), orDash(d.SNSCode)); err != nil {
+				return err
+			}
+		}
+		if ff.limit > 0 && n >= ff.limit {
+			return errLimit
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errLimit) {
+		return err
+	}
+	if *summary {
+		if *asJSON {
+			return enc.Encode(sum)
+		}
+		return sum.WriteText(env.stdout)
+	}
+	return nil
+}
+
+const dlqListFormat = "%-28s  %-24s  %-14s  %-28s  %-20s  %-28s  %s\n"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(consumer.TimestampLayout)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// dlqRecordJSON is a dead letter as `list -json` and `show -json` print it.
+type dlqRecordJSON struct {
+	Topic      string            `json:"topic"`
+	Partition  int32             `json:"partition"`
+	Offset     int64             `json:"offset"`
+	Timestamp  string            `json:"timestamp"`
+	Key        string            `json:"key"`
+	ValueBytes int               `json:"valueBytes"`
+	Headers    map[string]string `json:"headers"`
+	// HeaderList keeps order and repeated names (show only).
+	HeaderList  []dlqHeaderJSON `json:"headerList,omitempty"`
+	Translation *translation    `json:"translation,omitempty"`
+}
+
+type dlqHeaderJSON struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+func dlqJSON(d dlq.DeadLetter, withList bool) dlqRecordJSON {
+	r := d.Record
+	out := dlqRecordJSON{
+		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		Timestamp:  formatTime(r.Timestamp),
+		Key:        printable(r.Key),
+		ValueBytes: len(r.Value),
+		Headers:    make(map[string]string, len(r.Headers)),
+	}
+	for _, h := range r.Headers {
+		out.Headers[h.Key] = printable(h.Value)
+		if withList {
+			out.HeaderList = append(out.HeaderList, dlqHeaderJSON{h.Key, printable(h.Value)})
+		}
+	}
+	return out
+}
+
+// printable shows bytes as text when they are UTF-8, else as hex.
+func printable(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return fmt.Sprintf("hex:%x", b)
+}
+
+// ---- show ----
+
+const dlqShowUsage = `Usage: bridge dlq show -config FILE -partition P -offset O [-topic DLQ_TOPIC | -source SOURCE_TOPIC] [-json]
+
+Shows one dead letter in full: key, timestamp, every header, and what the
+bridge makes of its value now (as 'bridge translate' shows it, with the
+config's schemas and routing): the SNS message, or the permanent error.
+
+Flags:
+`
+
+func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
+	f := newDLQFlags("show", dlqShowUsage, env)
+	partition := f.fs.Int("partition", -1, "partition of the dead-letter topic (required)")
+	offset := f.fs.Int64("offset", -1, "offset in that partition (required)")
+	asJSON := f.fs.Bool("json", false, "print one JSON object")
+	maxSize := f.fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes, for the translation")
+	if err := f.parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *partition < 0 || *offset < 0 {
+		return fmt.Errorf("%w: dlq show needs -partition and -offset (as 'bridge dlq list' prints them: topic/partition@offset)", errUsage)
+	}
+	s, err := f.settings(env)
+	if err != nil {
+		return err
+	}
+	topics, err := f.topics(s)
+	if err != nil {
+		return err
+	}
+	if len(topics) != 1 {
+		return fmt.Errorf("%w: the config has %d dead-letter topics (%s); choose one with -topic", errUsage, len(topics), strings.Join(topics, ", "))
+	}
+	r, err := newDLQReader(s)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	d, err := r.Get(ctx, topics[0], int32(*partition), *offset)
+	if err != nil {
+		return err
+	}
+	var tr translation
+	if tt, err := newToolTranslator(s, *maxSize); err != nil {
+		tr.Error = &translationError{Class: "unknown", Reason: "config", Message: err.Error()}
+	} else {
+		tr = tt.explain(ctx, d.SourceRecord())
+	}
+	if *asJSON {
+		out := dlqJSON(d, true)
+		out.Translation = &tr
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(out)
+	}
+	return writeDeadLetter(env.stdout, d, tr)
+}
+
+// writeDeadLetter prints a dead letter for people.
+func writeDeadLetter(w io.Writer, d dlq.DeadLetter, tr translation) error {
+	r := d.Record
+	fmt.Fprintf(w, "dead letter  %s\n", d.Position())
+	fmt.Fprintf(w, "timestamp    %s\n", formatTime(r.Timestamp))
+	fmt.Fprintf(w, "key          %s\n", printable(r.Key))
+	fmt.Fprintf(w, "value        %d bytes\n", len(r.Value))
+	fmt.Fprintf(w, "\nheaders:\n")
+	width := 0
+	for _, h := range r.Headers {
+		width = max(width, len(h.Key))
+	}
+	for _, h := range r.Headers {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, h.Key, printable(h.Value))
+	}
+	if tr.OK {
+		fmt.Fprintf(w, "\nnow: publishable to %s (this is what 'bridge translate' shows):\n", tr.TopicARN)
+	} else if tr.Error != nil {
+		same := ""
+		if tr.Error.Reason == d.Reason {
+			same = ", the same reason it was dead-lettered for"
+		}
+		fmt.Fprintf(w, "\nnow: still fails as %s%s (this is what 'bridge translate' shows):\n", tr.Error.Reason, same)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(tr)
+}
+
+// ---- replay ----
+
+const dlqReplayUsage = `Usage: bridge dlq replay -config FILE (-to-source | -to-sns) [-topic T | -source S] [filters]
+                         [-dry-run] [-force] [-checkpoint FILE] [-restart]
+
+Sends the selected dead letters again:
+  -to-source  back to their source topic (bridge.source.topic), source
+              partition kept, with the original key, value, headers and
+              timestamp, the bridge.* headers removed and bridge.replay.count
+              set; idempotent producer, acks=all. The bridge then processes
+              them after what is already in the partition.
+  -to-sns     straight to SNS through the bridge's pipeline (decode, map,
+              route, publish), for when the source topic has moved on; per
+              organization (record key) order is kept.
+Each dead letter is translated first; one that would fail the same way it
+was dead-lettered for (still undecodable, unknown schema, unroutable, ...) is
+skipped and counted, unless -force (-to-source only: -to-sns cannot publish a
+record that does not translate).
+
+Progress goes to stderr. Ctrl-C stops after what is in flight is
+acknowledged; the checkpoint (-checkpoint, default under the user's cache
+directory, one file per cluster, destination, topics and filters) records
+per dead-letter partition the next offset to replay, plus the skipped and
+rejected ones, and is written every 200ms and on exit. Running the same
+command again resumes after it; after a completed replay it sends only dead
+letters that arrived since, or skipped ones that now translate. -restart
+ignores the checkpoint. -dry-run says per record what would happen and
+changes nothing.
+
+Flags:
+`
+
+func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
+	f := newDLQFlags("replay", dlqReplayUsage, env)
+	var ff filterFlags
+	ff.register(f.fs)
+	toSource := f.fs.Bool("to-source", false, "produce the dead letters back to their source topic")
+	toSNS := f.fs.Bool("to-sns", false, "publish the dead letters straight to SNS")
+	dryRun := f.fs.Bool("dry-run", false, "show per record what would happen; send nothing, write no checkpoint")
+	force := f.fs.Bool("force", false, "with -to-source, also send records that would fail the same way again")
+	checkpoint := f.fs.String("checkpoint", "", "checkpoint file (default: under the user's cache directory, printed at start)")
+	restart := f.fs.Bool("restart", false, "ignore the checkpoint and replay from the start of the dead-letter topic")
+	maxSize := f.fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "with -to-source, the SNS size limit the translation check assumes (-to-sns reads each topic's)")
+	if err := f.parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *toSource == *toSNS {
+		return fmt.Errorf("%w: dlq replay needs exactly one of -to-source and -to-sns", errUsage)
+	}
+	if *force && *toSNS {
+		return fmt.Errorf("%w: -force applies to -to-source only: a record that does not translate cannot be published to SNS", errUsage)
+	}
+	filter, err := ff.filter(time.Now())
+	if err != nil {
+		return err
+	}
+	s, err := f.settings(env)
+	if err != nil {
+		return err
+	}
+	topics, err := f.topics(s)
+	if err != nil {
+		return err
+	}
+	dest := "to-source"
+	if *toSNS {
+		dest = "to-sns"
+	}
+	selection := strings.TrimSpace(fmt.Sprintf("%s brokers=%s topics=%s %s", dest,
+		strings.Join(s.Kafka.Brokers, ","), strings.Join(topics, ","), ff.describe()))
+	cpPath := *checkpoint
+	if cpPath == "" {
+		cpPath = dlq.DefaultCheckpointPath(topics, selection)
+	}
+
+	r, err := newDLQReader(s)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	opts := dlq.Options{
+		Topics: topics, Filter: filter, Limit: ff.limit,
+		Force: *force, DryRun: *dryRun, Restart: *restart,
+		CheckpointPath: cpPath, Selection: selection,
+		Report:   env.stdout,
+		Progress: &dlq.Progress{W: env.stderr, Terminal: isTerminal(env.stderr)},
+	}
+	var target string
+	if *toSource {
+		target = "their source topics"
+		tt, err := newToolTranslator(s, *maxSize)
+		if err != nil {
+			return err
+		}
+		opts.Check = func(ctx context.Context, d dlq.DeadLetter) error {
+			_, err := tt.tr.Translate(ctx, d.SourceRecord())
+			return err
+		}
+		if !*dryRun {
+			if err := consumer.Ping(ctx, s.consumerConfig(), startupTimeout); err != nil {
+				return fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err)
+			}
+			d, err := newSourceDestination(s)
+			if err != nil {
+				return err
+			}
+			opts.Destination = d
+		}
+	} else {
+		target = "SNS"
+		d, err := newSNSDestination(ctx, s, *dryRun)
+		if err != nil {
+			return err
+		}
+		opts.Check = d.check
+		opts.Translated, opts.OrderByKey = true, true
+		if !*dryRun {
+			opts.Destination = d
+		}
+	}
+
+	if *dryRun {
+		fmt.Fprintf(env.stderr, "dry run: replaying %s to %s; nothing is sent, checkpoint %s is read but not written\n", strings.Join(topics, ", "), target, cpPath)
+	} else {
+		fmt.Fprintf(env.stderr, "replaying %s to %s; checkpoint %s\n", strings.Join(topics, ", "), target, cpPath)
+	}
+	res, err := dlq.Replay(ctx, r, opts)
+	return reportReplay(env.stdout, res, err, *dryRun, target, cpPath)
+}
+
+// reportReplay prints the outcome in one line and turns it into the
+// command's error.
+func reportReplay(w io.Writer, res dlq.Result, err error, dryRun bool, target, cpPath string) error {
+	skipped := ""
+	if res.Skipped > 0 {
+		var by []string
+		for _, c := range dlq.Sorted(toIntMap(res.SkippedBy)) {
+			by = append(by, fmt.Sprintf("%s %d", c.Name, c.Count))
+		}
+		skipped = " (" + strings.Join(by, ", ") + ")"
+	}
+	counts := fmt.Sprintf("%d replayed to %s, %d skipped%s, %d failed", res.Replayed, target, res.Skipped, skipped, res.Failed)
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(w, "replay interrupted: %s; run the same command again to resume (checkpoint %s)\n", counts, cpPath)
+		return errors.New("replay interrupted")
+	case errors.Is(err, dlq.ErrCheckpointMismatch):
+		return err
+	case err != nil:
+		if res.Scanned > 0 && !dryRun {
+			fmt.Fprintf(w, "replay stopped: %s; checkpoint %s\n", counts, cpPath)
+		}
+		return fmt.Errorf("replay stopped: %w", err)
+	case dryRun:
+		fmt.Fprintf(w, "dry run: %d of %d records selected; %d would be replayed to %s, %d would be skipped%s; nothing was sent\n",
+			res.Selected, res.Scanned, res.Replayed, target, res.Skipped, skipped)
+	case res.Total == 0 && res.Resumed:
+		fmt.Fprintf(w, "nothing new to replay: checkpoint %s covers every dead letter (give -restart to replay them again)\n", cpPath)
+	case res.Limited:
+		fmt.Fprintf(w, "replay stopped at -limit: %s; run the same command again to continue (checkpoint %s)\n", counts, cpPath)
+	default:
+		fmt.Fprintf(w, "replay complete: %s; checkpoint %s (running it again sends only new dead letters)\n", counts, cpPath)
+	}
+	if res.Failed > 0 && !dryRun {
+		return fmt.Errorf("%d dead letters were rejected by %s (listed above); they stay in the dead-letter topic", res.Failed, target)
+	}
+	return nil
+}
+
+func toIntMap(m map[string]int64) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = int(v)
+	}
+	return out
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// sourceDestination produces replayed dead letters to their source topics
+// with an idempotent producer, acks=all, on the source partition.
+type sourceDestination struct {
+	cl *kgo.Client
+}
+
+func newSourceDestination(s settings) (*sourceDestination, error) {
+	opts, err := kafkaClientOpts(s)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(sourcePartitioner()),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &sourceDestination{cl: cl}, nil
+}
+
+// sourcePartitioner keeps a replayed record on its source partition, where
+// the rest of its key's events are, and falls back to Kafka's key hash when
+// the topic no longer has that partition.
+func sourcePartitioner() kgo.Partitioner {
+	byKey := kgo.StickyKeyPartitioner(nil)
+	return kgo.BasicConsistentPartitioner(func(topic string) func(*kgo.Record, int) int {
+		hash := byKey.ForTopic(topic)
+		return func(r *kgo.Record, n int) int {
+			if p := int(r.Partition); p >= 0 && p < n {
+				return p
+			}
+			return hash.Partition(r, n)
+		}
+	})
+}
+
+func (s *sourceDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
+	rec, err := d.ReplayRecord()
+	if err != nil {
+		done(failure.New(failure.Permanent, "no_source", err))
+		return
+	}
+	s.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+		if err != nil && isRecordRejected(err) {
+			err = failure.New(failure.Permanent, "kafka_rejected", fmt.Errorf("producing to %s: %w", rec.Topic, err))
+		}
+		done(err)
+	})
+}
+
+// isRecordRejected reports produce errors that belong to the record, not to
+// the cluster: the replay counts the record as failed and goes on.
+func isRecordRejected(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
+		errors.Is(err, kerr.InvalidRecord) || errors.Is(err, kerr.InvalidTimestamp) || errors.Is(err, kerr.CorruptMessage)
+}
+
+func (s *sourceDestination) Close(ctx context.Context) error {
+	defer s.cl.Close()
+	return s.cl.Flush(ctx)
+}
+
+// snsDestination publishes replayed dead letters through the bridge's own
+// pipeline: decoder and mapper with the config's schemas and routing, the
+// routed topics checked with sns.Topics, and sns.Publisher.
+type snsDestination struct {
+	tr  *translator
+	pub *sns.Publisher
+}
+
+func newSNSDestination(ctx context.Context, s settings, dryRun bool) (*snsDestination, error) {
+	src, err := s.schemaSource()
+	if err != nil {
+		return nil, err
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+	client, err := sns.NewClient(checkCtx, s.clientConfig())
+	if err != nil {
+		return nil, fmt.Errorf("sns: %w", err)
+	}
+	topics, err := sns.Topics(checkCtx, client, s.Routing.TopicARNs())
+	if err != nil {
+		return nil, fmt.Errorf("routing: SNS topics are not usable: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	dec, err := avro.NewDecoder(src, s.decoderConfig())
+	if err != nil {
+		return nil, fmt.Errorf("schemas.limits: %w", err)
+	}
+	mapTopics := make(map[string]mapping.TopicInfo, len(topics))
+	for arn, t := range topics {
+		mapTopics[arn] = mapping.TopicInfo{FIFO: t.FIFO, MaxMessageSize: t.MaxMessageSize}
+	}
+	m, err := mapping.NewMapper(s.Routing, mapTopics)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	tr, err := newTranslator(dec, m, nil)
+	if err != nil {
+		return nil, err
+	}
+	d := &snsDestination{tr: tr}
+	if dryRun {
+		return d, nil
+	}
+	pc := s.publisherConfig()
+	pc.Client, pc.Topics = client, topics
+	if d.pub, err = sns.NewPublisher(pc); err != nil {
+		return nil, fmt.Errorf("sns: %w", err)
+	}
+	return d, nil
+}
+
+func (s *snsDestination) check(ctx context.Context, d dlq.DeadLetter) error {
+	_, err := s.tr.Translate(ctx, d.SourceRecord())
+	return err
+}
+
+func (s *snsDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
+	out, err := s.tr.Translate(ctx, d.SourceRecord())
+	if err != nil {
+		done(err)
+		return
+	}
+	s.pub.Publish(ctx, out.Entry, func(r sns.Result) { done(r.Err) })
+}
+
+func (s *snsDestination) Close(ctx context.Context) error {
+	if s.pub == nil {
+		return nil
+	}
+	return s.pub.Close(ctx)
+}
