@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -339,21 +340,36 @@ func (s SASLConfig) mechanism() sasl.Mechanism {
 	case SASLScramSHA512:
 		return scram.Auth{User: s.Username, Pass: s.Password}.AsSha512Mechanism()
 	case SASLAWSMSKIAM:
-		return saslaws.ManagedStreamingIAM(awsCredentials)
+		return saslaws.ManagedStreamingIAM(awsCredentials())
 	}
 	return nil
 }
 
-// awsCredentials reads credentials from the standard AWS chain on every
-// connection, so rotated role credentials are picked up.
-func awsCredentials(ctx context.Context) (saslaws.Auth, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return saslaws.Auth{}, fmt.Errorf("loading AWS config: %w", err)
+// awsCredentials returns the MSK IAM credential callback: the standard AWS
+// chain (environment, shared config, web identity, container and instance
+// roles), loaded once and cached by the SDK, which refreshes expiring role
+// credentials; every new connection asks it again.
+func awsCredentials() func(context.Context) (saslaws.Auth, error) {
+	var (
+		mu       sync.Mutex
+		retrieve func(context.Context) (saslaws.Auth, error)
+	)
+	return func(ctx context.Context) (saslaws.Auth, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if retrieve == nil {
+			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			if err != nil {
+				return saslaws.Auth{}, fmt.Errorf("loading AWS config: %w", err)
+			}
+			retrieve = func(ctx context.Context) (saslaws.Auth, error) {
+				creds, err := cfg.Credentials.Retrieve(ctx)
+				if err != nil {
+					return saslaws.Auth{}, fmt.Errorf("retrieving AWS credentials: %w", err)
+				}
+				return saslaws.Auth{AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}, nil
+			}
+		}
+		return retrieve(ctx)
 	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return saslaws.Auth{}, fmt.Errorf("retrieving AWS credentials: %w", err)
-	}
-	return saslaws.Auth{AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}, nil
 }

@@ -24,3 +24,21 @@ func TestPingNamesMissingSourceTopics(t *testing.T) {
 		t.Errorf("Ping: %v, want an error naming tickets", err)
 	}
 }
+
+func TestPingAuthenticatesWithSCRAM(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"),
+		kfake.EnableSASL(), kfake.Superuser(SASLScramSHA512, "bridge", "s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := Config{Brokers: c.ListenAddrs(), GroupID: "g", Topics: []string{"events"},
+		SASL: SASLConfig{Mechanism: SASLScramSHA512, Username: "bridge", Password: "s3cret"}}
+	if err := Ping(context.Background(), cfg, 5*time.Second); err != nil {
+		t.Errorf("Ping with the right credentials: %v", err)
+	}
+	cfg.SASL.Password = "wrong"
+	if err := Ping(context.Background(), cfg, 2*time.Second); err == nil {
+		t.Error("Ping succeeded with a wrong password")
+	}
+}
