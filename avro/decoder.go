@@ -38,8 +38,11 @@ type Config struct {
 	MaxStringBytes int
 	// MaxItems is the most items in one array or entries in one map.
 	MaxItems int
-	// MaxDepth is the deepest nesting of records, arrays and maps (a JsonValue
-	// wrapper does not count, the objects and arrays inside it do).
+	// MaxDepth is the deepest nesting of records, arrays and maps below the
+	// top-level record (a JsonValue wrapper does not count, the objects and
+	// arrays inside it do). It is what bounds free-form values, whose
+	// JsonValue schema is recursive. AppendNatural refuses values deeper
+	// than the default.
 	MaxDepth int
 	// MaxJSONBytes is the largest rendered JSON of one event. It bounds the
 	// work and memory of values that are small in Avro but large in JSON,
@@ -49,6 +52,10 @@ type Config struct {
 	MaxSchemas int
 }
 
+// defaultMaxDepth is DefaultConfig's MaxDepth, which AppendNatural enforces
+// too.
+const defaultMaxDepth = 64
+
 // DefaultConfig returns limits that fit Thena events: a 400 KiB comment
 // decodes, a record of more than 4 MiB does not.
 func DefaultConfig() Config {
@@ -56,7 +63,7 @@ func DefaultConfig() Config {
 		MaxRecordBytes: 4 << 20,
 		MaxStringBytes: 2 << 20,
 		MaxItems:       100_000,
-		MaxDepth:       64,
+		MaxDepth:       defaultMaxDepth,
 		MaxJSONBytes:   16 << 20,
 		MaxSchemas:     1024,
 	}

@@ -1,9 +1,12 @@
 package avro_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -348,18 +351,20 @@ func TestLocalSource(t *testing.T) {
 	}
 }
 
-// TestUnrolledJsonValueDepth: the event schemas' JsonValue is unrolled to
-// eight levels (registries such as Apicurio 2.x cannot store a recursive
-// schema), so a free-form map's values nest up to seven arrays or objects
-// deep. Those round-trip; deeper ones are refused when encoding, never
-// silently cut.
-func TestUnrolledJsonValueDepth(t *testing.T) {
+// TestRecursiveJsonValueDepth: the event schemas' JsonValue is recursive, so
+// free-form values nest as deep as Config.MaxDepth allows (the unrolled
+// schemas stopped at seven levels), counted as the Decoder counts: the
+// metadata map is level 1, each array or object inside it one more. The
+// encoder refuses what the default Decoder would; deeper bytes from elsewhere
+// are refused by the Decoder with a classified error.
+func TestRecursiveJsonValueDepth(t *testing.T) {
 	g, _ := eventgen.New(12, eventgen.Options{})
-	d, _ := avro.NewDecoder(g.Source(), avro.DefaultConfig())
+	src := g.Source()
 	_, _, nat := g.Event("custom-object:deal:created")
-	nest := func(n int) any {
-		var v any = map[string]any{"leaf": true}
-		for i := range n - 1 {
+	// nest wraps leaf in n arrays and objects, alternating.
+	nest := func(n int, leaf any) any {
+		v := leaf
+		for i := range n {
 			if i%2 == 0 {
 				v = []any{v}
 			} else {
@@ -368,20 +373,74 @@ func TestUnrolledJsonValueDepth(t *testing.T) {
 		}
 		return v
 	}
-	nat["metadata"] = map[string]any{"deep": nest(7)}
-	b, err := g.Source().Encode(eventgen.CustomObjectEvent, nat)
-	if err != nil {
-		t.Fatalf("seven levels: %v", err)
+	encode := func(deep any) ([]byte, error) {
+		nat["metadata"] = map[string]any{"deep": deep, "flat": "x"}
+		return src.Encode(eventgen.CustomObjectEvent, nat)
 	}
-	ev, err := d.Decode(context.Background(), b)
+	roundTrip := func(d *avro.Decoder, deep any) error {
+		b, err := encode(deep)
+		if err != nil {
+			return fmt.Errorf("encoding: %w", err)
+		}
+		ev, err := d.Decode(context.Background(), b)
+		if err != nil {
+			return err
+		}
+		if want := mustJSON(map[string]any{"deep": deep, "flat": "x"}); string(ev.Field("metadata")) != string(want) {
+			return fmt.Errorf("metadata = %s, want %s", ev.Field("metadata"), want)
+		}
+		return nil
+	}
+	max := avro.DefaultConfig().MaxDepth
+	d, _ := avro.NewDecoder(src, avro.DefaultConfig())
+	for _, n := range []int{0, 1, 7, 8, 9, 20, max - 1} {
+		if err := roundTrip(d, nest(n, true)); err != nil {
+			t.Errorf("%d levels (depth %d): %v", n, n+1, err)
+		}
+	}
+
+	// The encoder stops where the default Decoder does, with ErrLimit, and
+	// ends on a cyclic value.
+	if _, err := encode(nest(max, true)); !errors.Is(err, avro.ErrLimit) {
+		t.Errorf("%d levels (depth %d) encoded: %v, want ErrLimit", max, max+1, err)
+	}
+	cyclic := map[string]any{}
+	cyclic["self"] = cyclic
+	if _, err := encode(cyclic); !errors.Is(err, avro.ErrLimit) {
+		t.Errorf("cyclic value: %v, want ErrLimit", err)
+	}
+
+	// Bytes one level deeper than the default MaxDepth: wrap the leaf of a
+	// value at the limit in one more array (JsonValue union branch 5, one
+	// item, end of array).
+	const leaf = "the-deepest-leaf"
+	atLimit, err := encode(nest(max-1, leaf))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := mustJSON(map[string]any{"deep": nest(7)}); string(ev.Field("metadata")) != string(want) {
-		t.Errorf("metadata = %s, want %s", ev.Field("metadata"), want)
+	enc := append([]byte{8, byte(2 * len(leaf))}, leaf...) // branch 4 (string), length, bytes
+	i := bytes.Index(atLimit, enc)
+	if i < 0 || bytes.Count(atLimit, enc) != 1 {
+		t.Fatalf("leaf encoding %x not found once", enc)
 	}
-	nat["metadata"] = map[string]any{"deep": nest(8)}
-	if _, err := g.Source().Encode(eventgen.CustomObjectEvent, nat); err == nil {
-		t.Error("eight levels encoded")
+	over := slices.Concat(atLimit[:i], []byte{10, 2}, enc, []byte{0}, atLimit[i+len(enc):])
+	if _, err := d.Decode(context.Background(), atLimit); err != nil {
+		t.Errorf("depth %d: %v", max, err)
+	}
+	_, err = d.Decode(context.Background(), over)
+	if !failure.IsPermanent(err) || failure.ReasonOf(err) != failure.ReasonUndecodable || !errors.Is(err, avro.ErrLimit) {
+		t.Errorf("depth %d: %v, want permanent undecodable wrapping ErrLimit", max+1, err)
+	}
+
+	// A smaller MaxDepth moves the bound.
+	cfg := avro.DefaultConfig()
+	cfg.MaxDepth = 12
+	small, _ := avro.NewDecoder(src, cfg)
+	if err := roundTrip(small, nest(11, 1.5)); err != nil {
+		t.Errorf("MaxDepth 12, depth 12: %v", err)
+	}
+	err = roundTrip(small, nest(12, 1.5))
+	if !failure.IsPermanent(err) || failure.ReasonOf(err) != failure.ReasonUndecodable || !errors.Is(err, avro.ErrLimit) {
+		t.Errorf("MaxDepth 12, depth 13: %v, want permanent undecodable wrapping ErrLimit", err)
 	}
 }

@@ -17,10 +17,10 @@
 // other unions render the chosen value without a wrapper; bytes and fixed
 // become base64 strings; decimals become JSON numbers with their exact
 // digits; NaN and infinities become null; invalid UTF-8 in strings becomes
-// U+FFFD. A record named JsonValue (or JsonValue followed by digits) whose
-// one field is named value renders as that field's value, which is how
-// free-form Record<string, unknown> values travel; recursive and unrolled
-// (fixed-depth) JsonValue schemas both work.
+// U+FFFD. A record named JsonValue whose one field is named value renders as
+// that field's value, which is how free-form Record<string, unknown> values
+// travel; the event schemas' JsonValue is recursive, and Config.MaxDepth
+// bounds how deep a value may nest.
 //
 // Every error is a *failure.Error: bad_magic, unknown_schema, undecodable and
 // schema_invalid are Permanent (the event is dead-lettered), registry is

@@ -23,7 +23,8 @@ import (
 //   - a record is a map with one key per field; a missing key is null for a
 //     nullable field, the default for a field with one, an error otherwise;
 //     a key the record lacks is an error;
-//   - a JsonValue record is the plain value;
+//   - a JsonValue record is the plain value, nested to any depth the
+//     Decoder accepts;
 //   - a union takes the first branch the value fits (nil takes null), judged
 //     deeply, so two record branches are told apart by their fields;
 //   - timestamp-millis/micros take a time.Time, an RFC 3339 string or an
@@ -32,34 +33,66 @@ import (
 //     a base64 string; an enum takes its symbol.
 //
 // Map entries are written in sorted key order, so equal values encode to
-// equal bytes. AppendNatural is for tests, tools and the event generator; the
-// bridge itself never encodes.
+// equal bytes. A value nested deeper than DefaultConfig's MaxDepth, counted
+// as the Decoder counts (records, arrays and maps below the top-level record;
+// a JsonValue wrapper does not count), is refused with an error wrapping
+// ErrLimit: the bytes would be undecodable, and a cyclic value would never
+// end. AppendNatural is for tests, tools and the event generator; the bridge
+// itself never encodes.
 func AppendNatural(dst []byte, schema havro.Schema, v any) ([]byte, error) {
-	return appendValue(dst, schema, v, "$")
+	e := encoder{maxDepth: defaultMaxDepth}
+	depth := 0
+	if rec, ok := deref(schema).(*havro.RecordSchema); ok && !isJSONValue(rec) {
+		depth = -1 // the Decoder does not count the top-level record
+	}
+	return e.value(dst, schema, v, "$", depth)
+}
+
+// encoder holds the depth bound of one AppendNatural call. depth arguments
+// are the nesting depth around the value, as machine.depth is when the
+// Decoder reaches it.
+type encoder struct {
+	maxDepth int
+	// deep is set when fits gave up on a branch for its depth, so a union
+	// no branch of which fits can say why.
+	deep bool
+}
+
+// enter returns the depth inside a record, array or map at depth, or an
+// error when that is deeper than the Decoder accepts.
+func (e *encoder) enter(depth int, at string) (int, error) {
+	if depth++; depth > e.maxDepth {
+		return depth, fmt.Errorf("%s: %w: nesting deeper than MaxDepth %d", at, ErrLimit, e.maxDepth)
+	}
+	return depth, nil
 }
 
 func appendLong(dst []byte, v int64) []byte {
 	return binary.AppendUvarint(dst, uint64(v<<1)^uint64(v>>63))
 }
 
-func appendValue(dst []byte, s havro.Schema, v any, at string) ([]byte, error) {
+func (e *encoder) value(dst []byte, s havro.Schema, v any, at string, depth int) ([]byte, error) {
 	switch s := s.(type) {
 	case *havro.RefSchema:
-		return appendValue(dst, s.Schema(), v, at)
+		return e.value(dst, s.Schema(), v, at, depth)
 	case *havro.NullSchema:
 		if v != nil {
 			return nil, fmt.Errorf("%s: want null, got %T", at, v)
 		}
 		return dst, nil
 	case *havro.UnionSchema:
+		e.deep = false
 		for i, t := range s.Types() {
-			if fits(t, v) {
-				return appendValue(appendLong(dst, int64(i)), t, v, at)
+			if e.fits(t, v, depth) {
+				return e.value(appendLong(dst, int64(i)), t, v, at, depth)
 			}
+		}
+		if e.deep {
+			return nil, fmt.Errorf("%s: %w: %T nests deeper than MaxDepth %d", at, ErrLimit, v, e.maxDepth)
 		}
 		return nil, fmt.Errorf("%s: %T fits no branch of union %s", at, v, s.String())
 	case *havro.RecordSchema:
-		return appendRecord(dst, s, v, at)
+		return e.record(dst, s, v, at, depth)
 	case *havro.EnumSchema:
 		sym, ok := v.(string)
 		if i := slices.Index(s.Symbols(), sym); ok && i >= 0 {
@@ -71,11 +104,14 @@ func appendValue(dst []byte, s havro.Schema, v any, at string) ([]byte, error) {
 		if v == nil || rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
 			return nil, fmt.Errorf("%s: want a slice, got %T", at, v)
 		}
+		depth, err := e.enter(depth, at)
+		if err != nil {
+			return nil, err
+		}
 		if rv.Len() > 0 {
 			dst = appendLong(dst, int64(rv.Len()))
 			for i := range rv.Len() {
-				var err error
-				if dst, err = appendValue(dst, s.Items(), rv.Index(i).Interface(), fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				if dst, err = e.value(dst, s.Items(), rv.Index(i).Interface(), fmt.Sprintf("%s[%d]", at, i), depth); err != nil {
 					return nil, err
 				}
 			}
@@ -86,13 +122,16 @@ func appendValue(dst []byte, s havro.Schema, v any, at string) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: want a map with string keys, got %T", at, v)
 		}
+		depth, err := e.enter(depth, at)
+		if err != nil {
+			return nil, err
+		}
 		if len(entries) > 0 {
 			dst = appendLong(dst, int64(len(entries)))
-			for _, e := range entries {
-				dst = appendLong(dst, int64(len(e.key)))
-				dst = append(dst, e.key...)
-				var err error
-				if dst, err = appendValue(dst, s.Values(), e.value, at+"."+e.key); err != nil {
+			for _, en := range entries {
+				dst = appendLong(dst, int64(len(en.key)))
+				dst = append(dst, en.key...)
+				if dst, err = e.value(dst, s.Values(), en.value, at+"."+en.key, depth); err != nil {
 					return nil, err
 				}
 			}
@@ -117,14 +156,18 @@ func appendValue(dst []byte, s havro.Schema, v any, at string) ([]byte, error) {
 	return nil, fmt.Errorf("%s: unsupported schema type %s", at, s.Type())
 }
 
-func appendRecord(dst []byte, s *havro.RecordSchema, v any, at string) ([]byte, error) {
+func (e *encoder) record(dst []byte, s *havro.RecordSchema, v any, at string, depth int) ([]byte, error) {
 	fields := s.Fields()
 	if isJSONValue(s) {
-		return appendValue(dst, fields[0].Type(), v, at)
+		return e.value(dst, fields[0].Type(), v, at, depth)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s: want map[string]any for record %s, got %T", at, s.FullName(), v)
+	}
+	depth, err := e.enter(depth, at)
+	if err != nil {
+		return nil, err
 	}
 	for k := range m {
 		if !slices.ContainsFunc(fields, func(f *havro.Field) bool { return f.Name() == k }) {
@@ -139,8 +182,7 @@ func appendRecord(dst []byte, s *havro.RecordSchema, v any, at string) ([]byte, 
 			}
 			fv = f.Default()
 		}
-		var err error
-		if dst, err = appendValue(dst, f.Type(), fv, at+"."+f.Name()); err != nil {
+		if dst, err = e.value(dst, f.Type(), fv, at+"."+f.Name(), depth); err != nil {
 			return nil, err
 		}
 	}
@@ -206,7 +248,24 @@ func appendPrimitive(dst []byte, s *havro.PrimitiveSchema, v any, at string) ([]
 			return append(dst, b...), nil
 		}
 	}
+	if composite(v) {
+		// Not formatted: it may be large, or cyclic.
+		return nil, fmt.Errorf("%s: %T does not fit %s", at, v, s.String())
+	}
 	return nil, fmt.Errorf("%s: %T (%v) does not fit %s", at, v, v, s.String())
+}
+
+// composite reports whether v is a map, array or slice other than []byte:
+// no primitive type takes one.
+func composite(v any) bool {
+	if _, ok := v.([]byte); ok || v == nil {
+		return false
+	}
+	switch reflect.TypeOf(v).Kind() {
+	case reflect.Map, reflect.Slice, reflect.Array:
+		return true
+	}
+	return false
 }
 
 // integerOf converts v to the Avro int/long value for the logical type.
@@ -375,17 +434,18 @@ func mapEntries(v any) ([]entry, bool) {
 	return entries, true
 }
 
-// fits reports whether v can be encoded with s; unions use it to choose a
-// branch.
-func fits(s havro.Schema, v any) bool {
+// fits reports whether v can be encoded with s at depth; unions use it to
+// choose a branch. A record, array or map deeper than the bound does not fit
+// (and sets e.deep), so fits ends on a cyclic value too.
+func (e *encoder) fits(s havro.Schema, v any, depth int) bool {
 	switch s := s.(type) {
 	case *havro.RefSchema:
-		return fits(s.Schema(), v)
+		return e.fits(s.Schema(), v, depth)
 	case *havro.NullSchema:
 		return v == nil
 	case *havro.UnionSchema:
 		for _, t := range s.Types() {
-			if fits(t, v) {
+			if e.fits(t, v, depth) {
 				return true
 			}
 		}
@@ -393,10 +453,14 @@ func fits(s havro.Schema, v any) bool {
 	case *havro.RecordSchema:
 		fields := s.Fields()
 		if isJSONValue(s) {
-			return fits(fields[0].Type(), v)
+			return e.fits(fields[0].Type(), v, depth)
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
+			return false
+		}
+		if depth++; depth > e.maxDepth {
+			e.deep = true
 			return false
 		}
 		for k := range m {
@@ -412,7 +476,7 @@ func fits(s havro.Schema, v any) bool {
 				}
 				continue
 			}
-			if !fits(f.Type(), fv) {
+			if !e.fits(f.Type(), fv, depth) {
 				return false
 			}
 		}
@@ -428,8 +492,12 @@ func fits(s havro.Schema, v any) bool {
 		if _, isBytes := v.([]byte); isBytes {
 			return false
 		}
+		if depth++; depth > e.maxDepth {
+			e.deep = true
+			return false
+		}
 		for i := range rv.Len() {
-			if !fits(s.Items(), rv.Index(i).Interface()) {
+			if !e.fits(s.Items(), rv.Index(i).Interface(), depth) {
 				return false
 			}
 		}
@@ -439,18 +507,25 @@ func fits(s havro.Schema, v any) bool {
 		if !ok {
 			return false
 		}
-		for _, e := range entries {
-			if !fits(s.Values(), e.value) {
+		if depth++; depth > e.maxDepth {
+			e.deep = true
+			return false
+		}
+		for _, en := range entries {
+			if !e.fits(s.Values(), en.value, depth) {
 				return false
 			}
 		}
 		return true
 	case *havro.FixedSchema:
-		_, err := appendValue(nil, s, v, "")
+		_, err := e.value(nil, s, v, "", depth)
 		return err == nil
 	case *havro.PrimitiveSchema:
 		if v == nil {
 			return s.Type() == havro.Null
+		}
+		if composite(v) {
+			return false
 		}
 		switch s.Type() {
 		case havro.Float, havro.Double:

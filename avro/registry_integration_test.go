@@ -23,9 +23,10 @@ import (
 
 // TestRegistryDecodesEveryEventType registers every schema in schemas/ with
 // the real registry, then decodes one event of every type written with the
-// registry's ids through a RegistrySource. It proves the registry keeps what
-// rendering relies on (the thena.optional field property, logical types) and
-// that unknown ids come back as unknown_schema.
+// registry's ids through a RegistrySource. It proves the registry accepts the
+// recursive JsonValue and keeps what rendering relies on (the thena.optional
+// field property, logical types, the recursion itself), and that unknown ids
+// come back as unknown_schema.
 func TestRegistryDecodesEveryEventType(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -97,6 +98,33 @@ func TestRegistryDecodesEveryEventType(t *testing.T) {
 			gotJSON, _ := json.Marshal(got)
 			t.Errorf("%s through the registry:\n got %s\nwant %s", typ, gotJSON, wantJSON)
 		}
+	}
+
+	// The registry keeps JsonValue recursive: free-form metadata nested far
+	// deeper than the old unrolled schemas' seven levels decodes with the
+	// schema the registry hands back.
+	var deep any = "leaf"
+	for i := range 40 {
+		if i%2 == 0 {
+			deep = []any{deep}
+		} else {
+			deep = map[string]any{"k": deep}
+		}
+	}
+	_, _, nat := g.Event("custom-object:deal:created")
+	nat["metadata"] = map[string]any{"deep": deep}
+	value, err := local.Encode(eventgen.CustomObjectEvent, nat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	localID, _ := local.ID(eventgen.CustomObjectEvent)
+	binary.BigEndian.PutUint32(value[1:5], uint32(registryID[localID]))
+	ev, err := d.Decode(ctx, value)
+	if err != nil {
+		t.Fatalf("deep metadata through the registry: %v", err)
+	}
+	if want, _ := json.Marshal(nat["metadata"]); string(ev.Field("metadata")) != string(want) {
+		t.Errorf("deep metadata through the registry:\n got %s\nwant %s", ev.Field("metadata"), want)
 	}
 
 	_, err = d.Decode(ctx, append(avro.AppendWireHeader(nil, 987654321), 0))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	havro "github.com/hamba/avro/v2"
 )
@@ -250,16 +249,12 @@ func compile(s havro.Schema) (*program, error) {
 }
 
 // isJSONValue reports whether rec is a free-form JSON value wrapper, which
-// renders as its one field's value: a record named JsonValue, or JsonValue
-// followed by digits (the levels of an unrolled, non-recursive JsonValue),
-// with exactly one field, named value.
+// renders as its one field's value: a record named JsonValue (in any
+// namespace) with exactly one field, named value. The event schemas'
+// JsonValue is recursive; the wrapper does not count towards nesting depth.
 func isJSONValue(rec *havro.RecordSchema) bool {
 	fields := rec.Fields()
-	if len(fields) != 1 || fields[0].Name() != "value" {
-		return false
-	}
-	rest, ok := strings.CutPrefix(rec.Name(), "JsonValue")
-	return ok && strings.Trim(rest, "0123456789") == ""
+	return rec.Name() == "JsonValue" && len(fields) == 1 && fields[0].Name() == "value"
 }
 
 func deref(s havro.Schema) havro.Schema {
