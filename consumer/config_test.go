@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,24 @@ func TestNewRejectsBadConfigAndMissingDependencies(t *testing.T) {
 	cfg.GroupID = ""
 	if _, err := New(cfg, &fakeTranslator{}, newPublisher("x", &sink{})); err == nil || !strings.Contains(err.Error(), "GroupID") {
 		t.Errorf("New: %v, want a GroupID error", err)
+	}
+}
+
+func TestDeadLetterPatternExcludesOnlyDeadLetterTopics(t *testing.T) {
+	for _, tc := range []struct {
+		template, topic string
+		match           bool
+	}{
+		{"{topic}.dlq", "thena.events.dlq", true},
+		{"{topic}.dlq", "thena.events", false},
+		{"{topic}.dlq", "thena.events.dlqx", false},
+		{"dlq.{topic}", "dlq.thena.events", true},
+		{"bridge-dead-letters", "bridge-dead-letters", true},
+		{"bridge-dead-letters", "thena.events", false},
+	} {
+		re := regexp.MustCompile(deadLetterPattern(tc.template))
+		if got := re.MatchString(tc.topic); got != tc.match {
+			t.Errorf("template %q, topic %q: match %v, want %v", tc.template, tc.topic, got, tc.match)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,16 @@ func (e *Engine) deadLetterRecord(it *item, failedAt time.Time) *kgo.Record {
 		Headers:   headers,
 		Timestamp: src.Timestamp,
 	}
+}
+
+// deadLetterPattern is a regular expression matching every topic the
+// template can produce.
+func deadLetterPattern(template string) string {
+	parts := strings.Split(template, "{topic}")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return "^" + strings.Join(parts, ".+") + "$"
 }
 
 func truncate(s string, n int) string {

@@ -311,7 +311,9 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 		kgo.OnPartitionsLost(e.onLost),
 	)
 	if e.cfg.TopicRegex {
-		opts = append(opts, kgo.ConsumeRegex())
+		// A pattern that matches the source topics may also match their
+		// dead-letter topics; the bridge never consumes its own dead letters.
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeExcludeTopics(deadLetterPattern(e.cfg.DeadLetterTopic)))
 	}
 	opts = append(opts, kgo.ConsumeTopics(e.cfg.Topics...))
 	if e.cfg.ResetOffset == ResetLatest {

@@ -568,3 +568,23 @@ func TestInFlightCapBoundsTheBacklogInMemory(t *testing.T) {
 		h.eventually("commits at the end", h.committedToEnd)
 	})
 }
+
+// A regex subscription that also matches the dead-letter topic does not
+// consume the bridge's own dead letters.
+func TestRegexSubscriptionSkipsDeadLetterTopics(t *testing.T) {
+	bubble(t, 2, true, func(t *testing.T, h *harness) {
+		h.produce(rec("k1", 0, ""), rec("k1", 1, "tperm"), rec("k2", 0, ""))
+		cfg := h.config()
+		cfg.Topics, cfg.TopicRegex = []string{"^events"}, true
+		r := h.start("a", cfg)
+		h.eventually("published", func() bool { return h.sink.count() == 2 })
+		h.eventually("commits at the end", h.committedToEnd)
+		time.Sleep(30 * time.Second) // metadata refreshes, commit intervals
+		if got := metricValue(r.e.metrics.consumed.WithLabelValues(dlqTopic)); got != 0 {
+			t.Errorf("consumed %v records from the dead-letter topic", got)
+		}
+		if dls := h.deadLetters(); len(dls) != 1 {
+			t.Errorf("%d dead letters, want 1", len(dls))
+		}
+	})
+}

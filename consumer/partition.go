@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -482,15 +483,20 @@ func (p *partition) updatePauseLocked() {
 	}
 	p.paused = want
 	tp := map[string][]int32{p.topic: {p.id}}
+	// A full buffer is routine under load (Debug); a blocked topic is not (Info).
+	level := slog.LevelDebug
+	if p.pausedBlocked {
+		level = slog.LevelInfo
+	}
 	if want {
 		p.e.client().PauseFetchPartitions(tp)
 		p.e.metrics.paused.Inc()
-		p.e.log.Info("partition paused", "topic", p.topic, "partition", p.id,
+		p.e.log.Log(context.Background(), level, "partition paused", "topic", p.topic, "partition", p.id,
 			"buffered", len(p.ledger), "topic_blocked", p.pausedBlocked)
 	} else {
 		p.e.client().ResumeFetchPartitions(tp)
 		p.e.metrics.paused.Dec()
-		p.e.log.Info("partition resumed", "topic", p.topic, "partition", p.id, "buffered", len(p.ledger))
+		p.e.log.Debug("partition resumed", "topic", p.topic, "partition", p.id, "buffered", len(p.ledger))
 	}
 }
 
