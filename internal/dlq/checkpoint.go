@@ -20,12 +20,14 @@ const checkpointVersion = 1
 // interrupted or finished replay can be run again without sending a record
 // twice.
 //
-// Next is, per dead-letter partition, the first offset not yet handled: every
-// lower offset (from where the first run started) was replayed, skipped,
-// rejected or not selected. Offsets below Next that were skipped (they would
-// fail the same way again) or rejected by the destination are kept in
-// Unreplayed: a later run considers them again, so fixing the cause and
-// running the same replay sends them, and -force sends the skipped ones.
+// Next is, per dead-letter partition, the offset after the last record a run
+// looked at. Every lower offset (from where the first run started) was
+// acknowledged by the destination or not selected, except those listed in
+// Unreplayed: skipped (they would fail the same way again), rejected by the
+// destination, or still in flight when the checkpoint was written. A later
+// run considers those again, so fixing the cause and running the same replay
+// sends them, -force sends the skipped ones, and a record acknowledged out of
+// order after an unacknowledged one is never sent twice.
 type Checkpoint struct {
 	Version int `json:"version"`
 	// Selection identifies the replay (destination, topics and filters); a

@@ -132,19 +132,11 @@ type partState struct {
 	again map[int64]bool
 	// pending are offsets >= from sent and not yet acknowledged, ascending.
 	pending []int64
-	// handled is one past the highest offset >= from handled so far (from
-	// when none).
+	// handled is one past the highest offset >= from looked at so far
+	// (from when none): the checkpoint's Next.
 	handled int64
-	// unreplayed are offsets skipped or failed, below the watermark or not.
+	// unreplayed are offsets skipped or failed.
 	unreplayed map[int64]bool
-}
-
-// next is the checkpoint's watermark: every offset in [from, next) is handled.
-func (s *partState) next() int64 {
-	if len(s.pending) > 0 {
-		return s.pending[0]
-	}
-	return s.handled
 }
 
 type job struct {
@@ -164,12 +156,14 @@ type ack struct {
 //
 // Order: within a dead-letter partition records are sent in offset order;
 // with OrderByKey a record waits until the previous one of its key is
-// acknowledged. The checkpoint advances per partition only over records that
-// are handled (acknowledged, skipped, failed or not selected) with every
-// lower offset, and is written at most every SaveEvery and when the replay
-// stops, so an interrupted run (ctx canceled) resumes exactly after what was
-// acknowledged; after a crash at most SaveEvery's worth of acknowledged
-// records is sent again.
+// acknowledged. The checkpoint holds per partition the offset after the last
+// record looked at, plus the offsets below it that are not acknowledged
+// (skipped, rejected, or still in flight when it was written), which the
+// next run considers again. It is written at most every SaveEvery and when
+// the replay stops, so an interrupted run (ctx canceled) resumes exactly
+// after what was acknowledged, whatever order acknowledgements came in;
+// after a crash at most SaveEvery's worth of acknowledged records is sent
+// again.
 //
 // Replay returns ctx's error when it was interrupted, the destination's error
 // when it stopped the replay, and nil otherwise (Result.Failed may still be
@@ -298,8 +292,15 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 			return nil
 		}
 		for p, s := range parts {
-			cp.setNext(p, s.next())
-			cp.setUnreplayed(p, slices.Sorted(maps.Keys(s.unreplayed)))
+			// Records still in flight are saved like skipped ones: the
+			// next run considers them again, and nothing acknowledged
+			// above them is sent twice.
+			again := maps.Clone(s.unreplayed)
+			for _, off := range s.pending {
+				again[off] = true
+			}
+			cp.setNext(p, s.handled)
+			cp.setUnreplayed(p, slices.Sorted(maps.Keys(again)))
 		}
 		cp.Completed = completed
 		cp.Replayed, cp.Skipped, cp.Failed = baseTotal[0]+res.Replayed, baseTotal[1]+res.Skipped, baseTotal[2]+res.Failed
