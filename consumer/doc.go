@@ -58,5 +58,6 @@
 // bridge_errors_total{class,reason}, bridge_retries_total{reason},
 // bridge_inflight_events, bridge_parked_keys, bridge_committed_offset_lag{topic,partition},
 // bridge_rebalances_total{kind}, bridge_paused_partitions, bridge_offset_commits_total{result},
+// bridge_abandoned_total,
 // and with WithClientMetrics franz-go's bridge_kafka_consumer_* and bridge_kafka_dlq_*.
 package consumer

@@ -506,8 +506,13 @@ func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit boo
 				"partitions", abandoned, "drain_timeout", e.cfg.DrainTimeout)
 		}
 	}
+	out := 0
 	for _, p := range parts {
+		out += p.outstandingNow()
 		p.cancel()
+	}
+	if out > 0 {
+		e.metrics.abandoned.Add(float64(out))
 	}
 	e.commitMu.Lock()
 	defer e.commitMu.Unlock()

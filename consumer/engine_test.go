@@ -588,3 +588,41 @@ func TestRegexSubscriptionSkipsDeadLetterTopics(t *testing.T) {
 		}
 	})
 }
+
+// A revoked partition whose publishes do not finish within DrainTimeout is
+// abandoned: the old owner cancels them and commits only what finished, and
+// the new owner publishes the records.
+func TestRevocationAbandonsAtTheDrainDeadline(t *testing.T) {
+	realTime(t, 2, true, func(t *testing.T, h *harness) {
+		var recs []*kgo.Record
+		for k := range 8 {
+			for seq := range 5 {
+				recs = append(recs, rec(fmt.Sprintf("org-%d", k), seq, ""))
+			}
+		}
+		h.produce(recs...)
+		cfg := h.config()
+		cfg.DrainTimeout = time.Second
+		a := h.start("a", cfg, func(p *fakePublisher) { p.hold("*") }) // a never finishes a publish
+		h.eventually("a holds publishes", func() bool { return metricValue(a.e.metrics.inflight) > 0 })
+		h.start("b", cfg)
+		h.eventually("a revoked a partition", func() bool { return metricValue(a.e.metrics.rebalances.WithLabelValues("revoked")) == 1 })
+		if got := metricValue(a.e.metrics.abandoned); got == 0 {
+			t.Error("no publish abandoned at the drain deadline")
+		}
+		a.stop() // abandons the rest; b gets everything
+		h.eventually("everything published", func() bool {
+			seen := make(map[string]bool)
+			for _, p := range h.sink.snapshot() {
+				seen[p.position] = true
+			}
+			return len(seen) == len(recs)
+		})
+		h.eventually("commits at the end", h.committedToEnd)
+		for _, p := range h.sink.snapshot() {
+			if p.stream == "a" {
+				t.Errorf("a published %s although its publisher never finished", p.position)
+			}
+		}
+	})
+}

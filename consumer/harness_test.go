@@ -362,7 +362,7 @@ func (h *harness) start(stream string, cfg Config, setup ...func(*fakePublisher)
 	if h.net != nil {
 		opts = append(opts, WithKafkaOptions(kgo.Dialer(h.net.DialContext)))
 	} else {
-		opts = append(opts, WithKafkaOptions(kgo.HeartbeatInterval(250*time.Millisecond)))
+		opts = append(opts, WithKafkaOptions(kgo.HeartbeatInterval(250*time.Millisecond), kgo.FetchMaxWait(250*time.Millisecond)))
 	}
 	e, err := New(cfg, h.tr, pub, opts...)
 	if err != nil {

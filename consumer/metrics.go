@@ -23,6 +23,7 @@ type metrics struct {
 	rebalances   *prometheus.CounterVec // kind
 	paused       prometheus.Gauge       //
 	commits      *prometheus.CounterVec // result
+	abandoned    prometheus.Counter
 	all          []prometheus.Collector
 }
 
@@ -77,9 +78,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "bridge_offset_commits_total",
 			Help: "Offset commit requests, by result (ok, error).",
 		}, []string{"result"}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_abandoned_total",
+			Help: "Publishes and dead-letter produces abandoned at the drain deadline of a revocation or shutdown, or on partition loss; their records are redelivered.",
+		}),
 	}
 	m.all = []prometheus.Collector{m.consumed, m.delivered, m.endToEnd, m.deadLetters, m.errors, m.retries,
-		m.inflight, m.parkedKeys, m.committedLag, m.rebalances, m.paused, m.commits}
+		m.inflight, m.parkedKeys, m.committedLag, m.rebalances, m.paused, m.commits, m.abandoned}
 	if reg == nil {
 		return m, nil
 	}

@@ -531,6 +531,13 @@ func (p *partition) awaitIdle(ctx context.Context) bool {
 	}
 }
 
+// outstandingNow returns how many publishes and dead-letter produces are out.
+func (p *partition) outstandingNow() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.outstanding
+}
+
 // commitPoint returns the offset to commit and whether it is newer than the
 // last commit.
 func (p *partition) commitPoint() (kgo.EpochOffset, bool) {
