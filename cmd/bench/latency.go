@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// latencyResult is one end-to-end latency run of the bridge at a fixed
+// offered rate.
+type latencyResult struct {
+	Rate     int
+	Rep      int
+	Produced int64
+	Counted  int // latencies counted (after the warm-up)
+	P50, P99 time.Duration
+	Max      time.Duration
+	// CPUSeconds is the bridge's CPU time over the run (start-up included).
+	CPUSeconds float64
+	MaxRSS     int64
+}
+
+// latency starts the bridge on a fresh topic, offers events stamped with the
+// current time at rate per second for o.rateDuration from a producer child,
+// and notes at the sink, per message, receipt time minus event time.
+func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, error) {
+	o := h.opts
+	adm, cl, err := adminClient(o)
+	if err != nil {
+		return latencyResult{}, err
+	}
+	defer cl.Close()
+	id := h.nextID()
+	topic := "bench.live." + id
+	if err := createTopic(ctx, adm, o, topic); err != nil {
+		return latencyResult{}, err
+	}
+	defer deleteTopic(context.WithoutCancel(ctx), adm, topic) //nolint:errcheck // best effort
+	sk, err := newSink(0)
+	if err != nil {
+		return latencyResult{}, err
+	}
+	defer sk.close()
+	label := fmt.Sprintf("latency %d events/s rep %d/%d", rate, rep, o.reps)
+	logf(h.stderr, "%s: start (%s)", label, o.rateDuration)
+	ctx, cancel := context.WithTimeout(ctx, o.rateDuration+3*time.Minute)
+	defer cancel()
+
+	bridge, listen, err := h.bridgeCmd(ctx, sk, topic, "bench-live-"+id)
+	if err != nil {
+		return latencyResult{}, err
+	}
+	bridge.Stdout, bridge.Stderr, bridge.Env = h.stderr, h.stderr, childEnv()
+	if err := bridge.Start(); err != nil {
+		return latencyResult{}, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- bridge.Wait() }()
+	var hwm atomic.Int64
+	watch := make(chan struct{})
+	defer close(watch)
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-watch:
+				return
+			case <-t.C:
+				if v := peakRSS(bridge.Process.Pid); v > hwm.Load() {
+					hwm.Store(v)
+				}
+			}
+		}
+	}()
+	stopBridge := func() error {
+		if v := peakRSS(bridge.Process.Pid); v > hwm.Load() {
+			hwm.Store(v)
+		}
+		_ = bridge.Process.Signal(syscall.SIGTERM)
+		return <-exited
+	}
+	if err := waitReady(ctx, listen, exited); err != nil {
+		_ = stopBridge()
+		return latencyResult{}, err
+	}
+	time.Sleep(time.Second) // let the first fetch requests settle
+
+	sk.recordFrom.Store(time.Now().Add(o.warmup).UnixMilli())
+	prod := exec.CommandContext(ctx, h.self, "worker", "produce-live", "-brokers", o.brokers, "-topic", topic,
+		"-rate", strconv.Itoa(rate), "-duration", o.rateDuration.String(), "-seed", strconv.FormatInt(o.seed, 10),
+		"-orgs", strconv.Itoa(o.orgs))
+	var out bytes.Buffer
+	prod.Stdout, prod.Stderr, prod.Env = &out, h.stderr, childEnv()
+	if err := prod.Run(); err != nil {
+		_ = stopBridge()
+		return latencyResult{}, fmt.Errorf("producer: %w", err)
+	}
+	var wr workerResult
+	if err := json.Unmarshal(lastLine(out.Bytes()), &wr); err != nil {
+		_ = stopBridge()
+		return latencyResult{}, fmt.Errorf("reading the producer's result %q: %w", out.String(), err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for sk.accepted.Load() < wr.Events && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	werr := stopBridge()
+	if got := sk.accepted.Load(); got < wr.Events {
+		return latencyResult{}, fmt.Errorf("the sink has %d of the %d events produced", got, wr.Events)
+	}
+	var ee *exec.ExitError
+	if werr != nil && !errors.As(werr, &ee) {
+		return latencyResult{}, werr
+	}
+	if werr != nil {
+		return latencyResult{}, fmt.Errorf("the bridge exited: %w", werr)
+	}
+	ru := bridge.ProcessState.SysUsage().(*syscall.Rusage)
+	ps := sk.percentiles(0.50, 0.99, 1)
+	sk.mu.Lock()
+	counted := len(sk.latencies)
+	sk.mu.Unlock()
+	res := latencyResult{Rate: rate, Rep: rep, Produced: wr.Events, Counted: counted, P50: ps[0], P99: ps[1], Max: ps[2],
+		CPUSeconds: tv(ru.Utime) + tv(ru.Stime), MaxRSS: hwm.Load()}
+	logf(h.stderr, "%s: %d events offered, %d timed: p50 %s, p99 %s, max %s; bridge CPU %.2fs",
+		label, res.Produced, res.Counted, res.P50.Round(100*time.Microsecond), res.P99.Round(100*time.Microsecond), res.Max.Round(time.Millisecond), res.CPUSeconds)
+	return res, nil
+}
