@@ -346,7 +346,7 @@ func runDLQList(ctx context.Context, args []string, env commandEnv) error {
 	return nil
 }
 
-const dlqListFormat = "%-28s  %-24s  %-14s  %-28s  %-20s  %-28s  %s\n"
+const dlqListFormat = "%-26s  %-24s  %-14s  %-26s  %-26s  %-24s  %s\n"
 
 func formatTime(t time.Time) string {
 	if t.IsZero() {
@@ -604,7 +604,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		}
 		if !*dryRun {
 			if err := consumer.Ping(ctx, s.consumerConfig(), startupTimeout); err != nil {
-				return fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err)
+				return interrupted(ctx, fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err))
 			}
 			d, err := newSourceDestination(s)
 			if err != nil {
@@ -616,7 +616,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		target = "SNS"
 		d, err := newSNSDestination(ctx, s, *dryRun)
 		if err != nil {
-			return err
+			return interrupted(ctx, err)
 		}
 		opts.Check = d.check
 		opts.Translated, opts.OrderByKey = true, true
@@ -632,6 +632,15 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	}
 	res, err := dlq.Replay(ctx, r, opts)
 	return reportReplay(env.stdout, res, err, *dryRun, target, cpPath)
+}
+
+// interrupted turns an error caused by Ctrl-C before the replay started
+// into a message that says nothing was sent.
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return errors.New("replay interrupted before it started; nothing was sent")
+	}
+	return err
 }
 
 // reportReplay prints the outcome in one line and turns it into the
