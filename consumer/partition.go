@@ -86,6 +86,7 @@ type partition struct {
 	watermark    kgo.EpochOffset
 	hasWatermark bool
 	committed    int64 // last offset committed by this member, -1 if none
+	next         int64 // one past the last offset taken into the ledger
 	highWater    int64
 
 	pausedBuffer  bool // paused because the buffer is full
@@ -135,13 +136,19 @@ func (p *partition) enqueue(recs []*kgo.Record, highWater int64) {
 			p.e.metrics.committedLag.WithLabelValues(p.topic, partitionLabel(p.id)).Set(float64(max(p.highWater-p.committed, 0)))
 		}
 	}
+	n := 0
 	for _, r := range recs {
+		if r.Offset < p.next {
+			continue // already taken: never let a refetch reorder or duplicate the ledger
+		}
+		p.next = r.Offset + 1
 		it := &item{rec: r}
 		p.ledger = append(p.ledger, it)
 		p.untranslated = append(p.untranslated, it)
+		n++
 	}
-	p.e.addInflight(len(recs))
-	p.e.metrics.consumed.WithLabelValues(p.topic).Add(float64(len(recs)))
+	p.e.addInflight(n)
+	p.e.metrics.consumed.WithLabelValues(p.topic).Add(float64(n))
 	p.updatePauseLocked()
 	signal(p.translateWake)
 }
