@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 )
@@ -106,26 +105,6 @@ func (c *Checkpoint) setUnreplayed(p Partition, offsets []int64) {
 		c.Unreplayed[p.Topic] = map[int32][]int64{}
 	}
 	c.Unreplayed[p.Topic][p.Partition] = offsets
-}
-
-// clone returns a deep copy, so that a copy can be written while the
-// replay goes on.
-func (c *Checkpoint) clone() *Checkpoint {
-	out := *c
-	out.Next = make(map[string]map[int32]int64, len(c.Next))
-	for t, ps := range c.Next {
-		out.Next[t] = make(map[int32]int64, len(ps))
-		for p, o := range ps {
-			out.Next[t][p] = o
-		}
-	}
-	out.Unreplayed = nil
-	for t, ps := range c.Unreplayed {
-		for p, os := range ps {
-			out.setUnreplayed(Partition{t, p}, slices.Clone(os))
-		}
-	}
-	return &out
 }
 
 // Save writes the checkpoint to path atomically and durably: a temporary

@@ -455,7 +455,6 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 	defer saveTick.Stop()
 	var drainTimer <-chan time.Time
 	readDone := false
-	in := records
 	for {
 		if stopping && drainTimer == nil {
 			// Queued records of busy keys will not be sent.
@@ -467,7 +466,7 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 		if (readDone || stopping) && inflight == 0 && queued == 0 {
 			break
 		}
-		in = records
+		in := records
 		if stopping || inflight+queued >= o.MaxInFlight || readDone {
 			in = nil
 		}
