@@ -506,3 +506,54 @@ func integer(m map[string]any, key string) int {
 	n, _ := m[key].(int)
 	return n
 }
+
+// TestDockerfileMatchesManifests: the image runs as non-root on distroless,
+// has no HEALTHCHECK (no shell to run it), exposes the port the manifests
+// probe, and reads its config where the ConfigMap is mounted.
+func TestDockerfileMatchesManifests(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var from, user, expose, cmd string
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "FROM":
+			from, user = f[1], "" // USER applies per stage
+		case "USER":
+			user = f[1]
+		case "EXPOSE":
+			expose = f[1]
+		case "CMD":
+			cmd = strings.Join(f[1:], " ")
+		case "HEALTHCHECK":
+			t.Error("Dockerfile has a HEALTHCHECK, which distroless cannot run (no shell)")
+		}
+	}
+	if !strings.HasPrefix(from, "gcr.io/distroless/") || !strings.HasSuffix(from, ":nonroot") {
+		t.Errorf("final stage is %q, want a distroless :nonroot image", from)
+	}
+	if user == "" || strings.HasPrefix(user, "root") || strings.HasPrefix(user, "0") {
+		t.Errorf("final stage runs as %q, want a non-root user", user)
+	}
+	ms := loadManifests(t)
+	_, c := bridgeContainer(t, ms)
+	_, port, _ := net.SplitHostPort(containerEnv(c)["BRIDGE_HTTP_LISTEN"])
+	if expose != port {
+		t.Errorf("Dockerfile exposes %s, the manifests use %s", expose, port)
+	}
+	if !strings.Contains(cmd, "/etc/bridge/config.yaml") {
+		t.Errorf("Dockerfile CMD %s does not read /etc/bridge/config.yaml, where the ConfigMap is mounted", cmd)
+	}
+	mounted := false
+	for _, m := range list(c, "volumeMounts") {
+		mounted = mounted || str(m.(map[string]any), "mountPath") == "/etc/bridge"
+	}
+	if !mounted {
+		t.Error("the ConfigMap is not mounted at /etc/bridge")
+	}
+}
