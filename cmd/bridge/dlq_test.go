@@ -45,14 +45,7 @@ func newDLQFixture(t *testing.T) *dlqFixture {
 	// The SNS client reads the standard AWS chain; keep a developer's
 	// profile out of it.
 	dir := t.TempDir()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-aws-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-aws-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	setDLQTestEnv(t, dir)
 
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, dlqTestSource), kfake.SeedTopics(2, dlqTestTopic))
 	if err != nil {
@@ -111,6 +104,20 @@ func newDLQFixture(t *testing.T) *dlqFixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// setDLQTestEnv gives the SNS client static dummy credentials and no shared
+// AWS files, so a developer's profile is never used, and puts the user's
+// cache directory (the default checkpoint's home) under dir.
+func setDLQTestEnv(t *testing.T, dir string) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-aws-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-aws-credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 }
 
 // writeConfig writes the bridge's config; withBillingRoute adds the route
@@ -188,7 +195,12 @@ func dlqRecord(r eventgen.Record, reason, eventType, org string, n int) *kgo.Rec
 func dlqRun(ctx context.Context, t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	environ := os.Environ()
+	var environ []string // without BRIDGE_* overrides from the developer's shell
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envPrefix) {
+			environ = append(environ, kv)
+		}
+	}
 	err = run(ctx, append([]string{"bridge", "dlq"}, args...), os.Getenv, environ, strings.NewReader(""), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
