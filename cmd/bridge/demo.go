@@ -293,8 +293,6 @@ type demoCounts struct {
 	deadLettered              int
 	deadLetterReasons         map[string]int
 	truncated                 int
-	e2eCount                  int
-	e2eSum                    float64
 }
 
 func countDemo(reg *prometheus.Registry, double *snstest.Server, ticketARN, customARN string, prod *demoProducer) demoCounts {
