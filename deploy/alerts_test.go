@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,5 +145,52 @@ func TestAlertRulesPromtool(t *testing.T) {
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool test rules prometheus/alerts_test.yml: %v\n%s", err, out)
+	}
+}
+
+// TestDashboardQueriesParse has promtool parse every dashboard query (as a
+// recording rule, with Grafana's variables replaced by what Grafana would
+// send), when promtool is installed: a typo in PromQL otherwise shows only
+// as an error on a panel.
+func TestDashboardQueriesParse(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool is not installed (apt-get install prometheus); dashboard queries were not parsed")
+	}
+	vars := strings.NewReplacer(`$__rate_interval`, `1m`, `$instance`, `.*`, `${instance}`, `.*`)
+	type rule struct {
+		Record string `yaml:"record"`
+		Expr   string `yaml:"expr"`
+	}
+	var rules []rule
+	where := map[string]string{}
+	exprs := dashboardExprs(t)
+	for _, k := range sortedKeys(exprs) {
+		e := exprs[k]
+		if strings.HasPrefix(strings.TrimSpace(e), "label_values(") || len(metricNames(e)) == 0 {
+			continue // Grafana's own template functions and the data-source picker
+		}
+		name := fmt.Sprintf("dashboard:query_%d", len(rules))
+		where[name] = k
+		rules = append(rules, rule{Record: name, Expr: vars.Replace(e)})
+	}
+	if len(rules) < 10 {
+		t.Fatalf("only %d dashboard queries found", len(rules))
+	}
+	doc := map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}}
+	raw, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "dashboard_rules.yml")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
+		msg := string(out)
+		for name, k := range where {
+			msg = strings.ReplaceAll(msg, `"`+name+`"`, `"`+name+`" (`+k+`)`)
+		}
+		t.Fatalf("promtool rejects a dashboard query: %v\n%s", err, msg)
 	}
 }
