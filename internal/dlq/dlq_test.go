@@ -785,3 +785,40 @@ func TestProgress(t *testing.T) {
 		t.Errorf("plain line %q", got)
 	}
 }
+
+func TestReaderReachesTheEndPastTransactionMarkers(t *testing.T) {
+	c, r := newCluster(t, nil)
+	r.IdleTimeout = 3 * time.Second
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("dlq-test"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := cl.ProduceSync(ctx, deadLetterRecord(letter{reason: "unroutable", srcOffset: int64(i)})).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.Bounds(ctx, testDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[Partition{testDLQ, 0}].End != 4 {
+		t.Fatalf("bounds %v: want 3 records and the commit marker in partition 0", b)
+	}
+	n := 0
+	if err := r.Read(ctx, b, func(DeadLetter) error { n++; return nil }); err != nil {
+		t.Fatalf("Read stopped short of the end: %v", err)
+	}
+	if n != 3 {
+		t.Errorf("read %d records, want 3 (the marker is not a dead letter)", n)
+	}
+}

@@ -141,7 +141,9 @@ func (r *Reader) Read(ctx context.Context, b Bounds, fn func(DeadLetter) error) 
 	if len(left) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(append(slices.Clone(r.opts), kgo.ConsumePartitions(assign))...)
+	// Control records (transaction markers) come through so that their
+	// offsets count towards the end; fn never sees them.
+	cl, err := kgo.NewClient(append(slices.Clone(r.opts), kgo.ConsumePartitions(assign), kgo.KeepControlRecords())...)
 	if err != nil {
 		return err
 	}
@@ -181,6 +183,9 @@ func (r *Reader) Read(ctx context.Context, b Bounds, fn func(DeadLetter) error) 
 			for _, rec := range fp.Records {
 				if rec.Offset >= end {
 					break
+				}
+				if rec.Attrs.IsControl() {
+					continue
 				}
 				if err := fn(Parse(rec)); err != nil {
 					stop = err
