@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
@@ -443,6 +444,69 @@ func TestDLQReplayToSource(t *testing.T) {
 	matches, _ := filepath.Glob(filepath.Join(f.dir, "cache", "kafka-sns-bridge", "dlq-replay", dlqTestTopic+"-*.checkpoint"))
 	if len(matches) != 1 {
 		t.Errorf("default checkpoint: %v", matches)
+	}
+}
+
+func TestDLQReplayToSourceInterruptedAndResumed(t *testing.T) {
+	f := newDLQFixture(t)
+	gen, err := eventgen.New(12, eventgen.Options{Orgs: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const extra = 1500
+	var recs []*kgo.Record
+	for i := range extra {
+		r, err := gen.Record("ticket:updated")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dl := dlqRecord(r, "sns_rejected", r.EventType, string(r.Key), i%60)
+		dl.Partition = int32(i % 2)
+		recs = append(recs, dl)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Ctrl-C as soon as the first replayed records reach the broker.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.cluster.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cancel()
+		return nil, nil, false
+	})
+	cp := filepath.Join(f.dir, "interrupted.checkpoint")
+	stdout, _, err := dlqRun(ctx, t, "replay", "-config", f.config, "-to-source", "-checkpoint", cp)
+	if err == nil || !strings.Contains(stdout, "replay interrupted: ") || !strings.Contains(stdout, "run the same command again to resume") {
+		t.Fatalf("interrupted run: %v\n%s", err, stdout)
+	}
+	first := len(sourceRecords(t, f))
+	if first == 0 || first >= extra+6 {
+		t.Fatalf("the interrupted run produced %d of %d records; the test needs an interruption midway", first, extra+6)
+	}
+
+	stdout, stderr, err := dlqRun(context.Background(), t, "replay", "-config", f.config, "-to-source", "-checkpoint", cp)
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, stdout, stderr)
+	}
+	if want := fmt.Sprintf("replay complete: %d replayed", extra+6-first); !strings.Contains(stdout, want) {
+		t.Errorf("resumed run, want %q:\n%s", want, stdout)
+	}
+	got := sourceRecords(t, f)
+	seen := map[string]bool{}
+	for _, r := range got {
+		if seen[string(r.Value)] {
+			t.Errorf("a record was replayed twice (source %d@%d)", r.Partition, r.Offset)
+		}
+		seen[string(r.Value)] = true
+	}
+	if len(got) != extra+6 {
+		t.Errorf("%d records in the source topic after both runs, want %d", len(got), extra+6)
 	}
 }
 
