@@ -61,13 +61,16 @@ func createTopic(ctx context.Context, adm *kadm.Client, o options, topic string)
 			return fmt.Errorf("creating %s: %w", t, err)
 		}
 	}
-	for range 50 {
-		if n, _, err := recordCount(ctx, adm, topic); err == nil && n >= 0 {
+	var last error
+	for range 300 {
+		n, _, err := recordCount(ctx, adm, topic)
+		if err == nil && n >= 0 {
 			return nil
 		}
+		last = err
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("topic %s did not appear", topic)
+	return fmt.Errorf("topic %s did not appear within 30s (last: %v)", topic, last)
 }
 
 func deleteTopic(ctx context.Context, adm *kadm.Client, topic string) error {

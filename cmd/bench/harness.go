@@ -42,6 +42,8 @@ type options struct {
 	bridgeBin    string
 	runTimeout   time.Duration
 	perfDir      string
+	fetchMaxWait time.Duration
+	cpuprofile   string
 	args         []string
 }
 
@@ -52,9 +54,15 @@ const (
 	cRawConsume = "raw-consume"
 	cRawPublish = "raw-publish"
 	cPerMessage = "per-message"
+	cPipeline   = "pipeline"
 )
 
-var allContenders = []string{cBridge, cBridgeSlow, cRawConsume, cRawPublish, cPerMessage}
+// defaultContenders run unless -contenders says otherwise; allContenders
+// adds the in-process pipeline, a diagnostic.
+var (
+	defaultContenders = []string{cBridge, cBridgeSlow, cRawConsume, cRawPublish, cPerMessage}
+	allContenders     = append(append([]string(nil), defaultContenders...), cPipeline)
+)
 
 const harnessUsage = `Usage: go run ./cmd/bench [flags]
 
@@ -69,6 +77,8 @@ process against the same backlog and sink:
   raw-consume       franz-go group consumer with commits, doing nothing else
   raw-publish       PublishBatch of ready-made messages, -inflight calls per topic
   per-message       consume, decode, map, one Publish per event, -inflight per topic
+  pipeline          (diagnostic, not run by default) the bridge's own packages
+                    in a bench child, for -cpuprofile and -fetch-max-wait
 
 then measures the bridge's end-to-end latency at fixed offered rates, writes
 the report (-out) and plot (-plot), and prints each target as PASS or MISS.
@@ -96,7 +106,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.brokers, "brokers", "127.0.0.1:9092", "Kafka seed brokers, comma-separated (scripts/stack.sh up starts one)")
 	fs.StringVar(&o.topicPrefix, "topic-prefix", "bench.events", "backlog topic name prefix; the topic is <prefix>.s<seed>.n<events>")
 	fs.BoolVar(&o.fresh, "fresh", false, "delete and rebuild the backlog topic even if it holds the right records")
-	contenders := fs.String("contenders", strings.Join(allContenders, ","), "contenders to run, comma-separated")
+	contenders := fs.String("contenders", strings.Join(defaultContenders, ","), "contenders to run, comma-separated; also 'pipeline', the bridge's packages in the bench process (diagnostic: -fetch-max-wait, -cpuprofile)")
 	fs.DurationVar(&o.sinkLatency, "sink-latency", 15*time.Millisecond, "latency the SNS double adds to every answer for bridge-slow-sink")
 	rates := fs.String("rates", "5000,20000", "offered rates (events/s) for the bridge's end-to-end latency runs, comma-separated; empty skips them")
 	fs.DurationVar(&o.rateDuration, "rate-duration", 20*time.Second, "how long each latency run offers events")
@@ -108,6 +118,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.bridgeBin, "bridge", "", "bridge binary to run (default: go build ./cmd/bridge into a temporary directory)")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 15*time.Minute, "longest one contender run may take")
 	fs.StringVar(&o.perfDir, "perf", "", "if set, record each first-repetition bridge run with 'perf record -g' into this directory (distorts that run's figures)")
+	fs.DurationVar(&o.fetchMaxWait, "fetch-max-wait", 0, "pipeline contender only: franz-go FetchMaxWait for the engine (0 keeps the engine's, franz-go's 5s)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "pipeline contender only: write its CPU profile to this file (last repetition wins)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -208,7 +220,13 @@ func runHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		for r := 1; r <= o.reps; r++ {
 			res, err := h.latency(ctx, rate, r)
 			if err != nil {
-				return fmt.Errorf("latency at %d events/s, repetition %d: %w", rate, r, err)
+				if ctx.Err() != nil {
+					return err
+				}
+				// One failed latency run should not throw away the rest.
+				logf(stderr, "latency at %d events/s, repetition %d: %v", rate, r, err)
+				rep.notes = append(rep.notes, fmt.Sprintf("latency run at %d events/s, repetition %d failed: %v", rate, r, err))
+				continue
 			}
 			rep.latency = append(rep.latency, res)
 		}
@@ -243,6 +261,11 @@ type runResult struct {
 	CPUSeconds float64
 	MaxRSS     int64 // bytes
 	Requests   int64 // SNS requests the sink answered
+	// SinkCPUSeconds is the harness's own CPU time during the run, nearly
+	// all of it the SNS double; MachineBusy the share of all cores busy
+	// (any process) during the run, from /proc/stat.
+	SinkCPUSeconds float64
+	MachineBusy    float64
 }
 
 func (r runResult) rate() float64             { return float64(r.Events) / r.Seconds }
@@ -296,12 +319,23 @@ func (h *harness) drain(ctx context.Context, c string, rep int) (runResult, erro
 		}
 	default:
 		cmd = h.workerCmd(ctx, map[string]string{
-			cRawConsume: "raw-consume", cRawPublish: "raw-publish", cPerMessage: "per-message"}[c], sk, o.backlogTopic(), group)
+			cRawConsume: "raw-consume", cRawPublish: "raw-publish", cPerMessage: "per-message", cPipeline: "pipeline"}[c], sk, o.backlogTopic(), group)
+		if c == cPipeline {
+			cmd.Args = append(cmd.Args, "-fetch-max-wait", o.fetchMaxWait.String())
+			if o.cpuprofile != "" {
+				p, err := filepath.Abs(o.cpuprofile)
+				if err != nil {
+					return runResult{}, err
+				}
+				cmd.Args = append(cmd.Args, "-cpuprofile", p)
+			}
+		}
 	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = h.stderr
 	cmd.Env = childEnv()
+	selfBefore, busyBefore := selfCPU(), readCPUStat()
 	if err := cmd.Start(); err != nil {
 		return runResult{}, err
 	}
@@ -330,7 +364,7 @@ loop:
 			n := sk.accepted.Load()
 			if c == cBridge || c == cBridgeSlow {
 				if now.Sub(lastLog) >= 2*time.Second {
-					fmt.Fprintf(h.stderr, "  %s: %d/%d events at the sink, %.0f events/s\n", label, n, o.events, float64(n-lastN)/now.Sub(lastAt).Seconds())
+					fmt.Fprintf(h.stderr, "  %s: %d/%d events at the sink, %.0f events/s%s\n", label, n, o.events, float64(n-lastN)/now.Sub(lastAt).Seconds(), gauges(listen))
 					lastAt, lastN, lastLog = now, n, now
 				}
 				if n >= o.events && !signaled {
@@ -348,7 +382,6 @@ loop:
 		}
 	}
 	stopPerf()
-	_ = listen
 	if werr != nil {
 		return runResult{}, fmt.Errorf("%s exited: %w", c, werr)
 	}
@@ -357,11 +390,13 @@ loop:
 		return runResult{}, errors.New("no rusage for the child process")
 	}
 	res := runResult{
-		Contender:  c,
-		Rep:        rep,
-		CPUSeconds: tv(ru.Utime) + tv(ru.Stime),
-		MaxRSS:     hwm,
-		Requests:   sk.requests(),
+		SinkCPUSeconds: selfCPU() - selfBefore,
+		MachineBusy:    readCPUStat().busySince(busyBefore),
+		Contender:      c,
+		Rep:            rep,
+		CPUSeconds:     tv(ru.Utime) + tv(ru.Stime),
+		MaxRSS:         hwm,
+		Requests:       sk.requests(),
 	}
 	var wr workerResult
 	if c != cBridge && c != cBridgeSlow {
@@ -380,8 +415,9 @@ loop:
 	if res.Events < o.events {
 		return res, fmt.Errorf("%s finished with %d of %d events", c, res.Events, o.events)
 	}
-	logf(h.stderr, "%s: %d events in %.2fs = %.0f events/s, %.2f CPU s (%.1f µs/event), peak RSS %.0f MiB, %.3f SNS requests/event",
-		label, res.Events, res.Seconds, res.rate(), res.CPUSeconds, res.cpuPerEvent()*1e6, float64(res.MaxRSS)/(1<<20), res.requestsPerEvent())
+	logf(h.stderr, "%s: %d events in %.2fs = %.0f events/s, %.2f CPU s (%.1f µs/event), peak RSS %.0f MiB, %.3f SNS requests/event; sink %.1f µs/event, machine %.0f%% busy",
+		label, res.Events, res.Seconds, res.rate(), res.CPUSeconds, res.cpuPerEvent()*1e6, float64(res.MaxRSS)/(1<<20), res.requestsPerEvent(),
+		res.SinkCPUSeconds/float64(res.Events)*1e6, res.MachineBusy*100)
 	return res, nil
 }
 
@@ -530,10 +566,73 @@ func waitReady(ctx context.Context, listen string, exited <-chan error) error {
 	return errors.New("the bridge was not ready within 60s")
 }
 
-// forward copies r to w line by line with a prefix.
-func forward(w io.Writer, r io.Reader, prefix string) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		fmt.Fprintf(w, "%s%s\n", prefix, sc.Text())
+// progressGauges are the bridge's work-in-progress metrics shown in the
+// progress lines: they tell where events wait.
+var progressGauges = []string{"bridge_inflight_events", "bridge_sns_inflight_entries", "bridge_parked_keys", "bridge_paused_partitions"}
+
+// gauges reads progressGauges from the bridge's /metrics, briefly.
+func gauges(listen string) string {
+	c := http.Client{Timeout: 500 * time.Millisecond}
+	resp, err := c.Get("http://" + listen + "/metrics")
+	if err != nil {
+		return ""
 	}
+	defer resp.Body.Close()
+	vals := map[string]string{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if ok && !strings.HasPrefix(name, "#") {
+			vals[name] = v
+		}
+	}
+	var b strings.Builder
+	for _, g := range progressGauges {
+		if v, ok := vals[g]; ok {
+			fmt.Fprintf(&b, ", %s %s", strings.TrimPrefix(g, "bridge_"), v)
+		}
+	}
+	return b.String()
+}
+
+// selfCPU is this process's user+system CPU time so far, in seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// cpuStat is the first line of /proc/stat: jiffies busy and in total, over
+// all cores.
+type cpuStat struct{ busy, total uint64 }
+
+func readCPUStat() cpuStat {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuStat{}
+	}
+	f := strings.Fields(firstLine(b)) // cpu user nice system idle iowait irq softirq steal ...
+	var st cpuStat
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		st.total += n
+		if i != 3 && i != 4 { // idle, iowait
+			st.busy += n
+		}
+	}
+	return st
+}
+
+// busySince is the share of all cores that was busy since before.
+func (s cpuStat) busySince(before cpuStat) float64 {
+	if s.total <= before.total {
+		return 0
+	}
+	return float64(s.busy-before.busy) / float64(s.total-before.total)
 }

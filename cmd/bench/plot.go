@@ -81,7 +81,7 @@ var (
 )
 
 var shortName = map[string]string{
-	cBridge: "bridge", cBridgeSlow: "bridge slow", cRawConsume: "raw consume", cRawPublish: "raw publish", cPerMessage: "per-message",
+	cBridge: "bridge", cBridgeSlow: "bridge slow", cRawConsume: "raw consume", cRawPublish: "raw publish", cPerMessage: "per-message", cPipeline: "pipeline",
 }
 
 // panel draws a bar chart in the rectangle r. With logScale the value axis

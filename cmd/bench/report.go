@@ -24,6 +24,7 @@ type report struct {
 	loadAfter  string
 	runs       []runResult
 	latency    []latencyResult
+	notes      []string
 }
 
 type machine struct {
@@ -100,9 +101,9 @@ func (s stat) format(verb string) string {
 
 // summary is one contender's statistics over its repetitions.
 type summary struct {
-	name                 string
-	rate, cpu, rss, reqs stat
-	n                    int
+	name                             string
+	rate, cpu, rss, reqs, sink, busy stat
+	n                                int
 }
 
 func (r *report) summaries() map[string]summary {
@@ -112,14 +113,16 @@ func (r *report) summaries() map[string]summary {
 	}
 	out := map[string]summary{}
 	for c, xs := range by {
-		var rate, cpu, rss, reqs []float64
+		var rate, cpu, rss, reqs, sink, busy []float64
 		for _, x := range xs {
+			sink = append(sink, x.SinkCPUSeconds/float64(x.Events)*1e6)
+			busy = append(busy, x.MachineBusy*100)
 			rate = append(rate, x.rate())
 			cpu = append(cpu, x.cpuPerEvent()*1e6)
 			rss = append(rss, float64(x.MaxRSS)/(1<<20))
 			reqs = append(reqs, x.requestsPerEvent())
 		}
-		out[c] = summary{name: c, rate: stats(rate), cpu: stats(cpu), rss: stats(rss), reqs: stats(reqs), n: len(xs)}
+		out[c] = summary{name: c, rate: stats(rate), cpu: stats(cpu), rss: stats(rss), reqs: stats(reqs), sink: stats(sink), busy: stats(busy), n: len(xs)}
 	}
 	return out
 }
@@ -130,11 +133,15 @@ var contenderText = map[string]string{
 	cRawConsume: "raw consume (franz-go group, commits, nothing else)",
 	cRawPublish: "raw publish (PublishBatch of ready-made messages)",
 	cPerMessage: "one `Publish` per message (Watermill/Bento style)",
+	cPipeline:   "bridge packages in process (diagnostic)",
 }
 
 func (r *report) contenderName(c string) string {
 	if c == cBridgeSlow {
 		return fmt.Sprintf(contenderText[c], r.opts.sinkLatency)
+	}
+	if c == cPipeline && r.opts.fetchMaxWait > 0 {
+		return fmt.Sprintf("bridge packages in process, franz-go FetchMaxWait %s (diagnostic)", r.opts.fetchMaxWait)
 	}
 	return contenderText[c]
 }
@@ -230,7 +237,7 @@ func (r *report) generated() string {
 		o.events, o.seed, o.orgs, o.partitions, o.inflight, o.reps)
 
 	b.WriteString("Medians, with the range over the repetitions in parentheses.\n\n")
-	b.WriteString("| contender | events/s | CPU µs/event | peak RSS MiB | SNS requests/event |\n|---|---:|---:|---:|---:|\n")
+	b.WriteString("| contender | events/s | CPU µs/event | peak RSS MiB | SNS requests/event | SNS double's CPU µs/event | machine busy % |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	s := r.summaries()
 	for _, c := range allContenders {
 		x, ok := s[c]
@@ -241,11 +248,12 @@ func (r *report) generated() string {
 		if c == cRawConsume {
 			reqs = "–"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.contenderName(c), x.rate.format("%.0f"), x.cpu.format("%.1f"), x.rss.format("%.0f"), reqs)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.contenderName(c), x.rate.format("%.0f"), x.cpu.format("%.1f"), x.rss.format("%.0f"), reqs,
+			x.sink.format("%.1f"), x.busy.format("%.0f"))
 	}
 	if len(r.latency) > 0 {
 		fmt.Fprintf(&b, "\nBridge end-to-end latency (event timestamp to the sink accepting the message), events offered live at a fixed rate for %s, the first %s not counted:\n\n", o.rateDuration, o.warmup)
-		b.WriteString("| offered events/s | p50 ms | p99 ms | max ms | bridge CPU µs/event | bridge peak RSS MiB |\n|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("| offered events/s | sustained events/s | p50 ms | p99 ms | max ms | bridge CPU µs/event | bridge peak RSS MiB | machine busy % |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		by := map[int][]latencyResult{}
 		var rates []int
 		for _, l := range r.latency {
@@ -255,17 +263,22 @@ func (r *report) generated() string {
 			by[l.Rate] = append(by[l.Rate], l)
 		}
 		for _, rate := range rates {
-			var p50, p99, mx, cpu, rss []float64
+			var p50, p99, mx, cpu, rss, busy, sus []float64
 			for _, l := range by[rate] {
+				sus = append(sus, l.Sustained)
+				busy = append(busy, l.MachineBusy*100)
 				p50 = append(p50, ms(l.P50))
 				p99 = append(p99, ms(l.P99))
 				mx = append(mx, ms(l.Max))
 				cpu = append(cpu, l.CPUSeconds/float64(l.Produced)*1e6)
 				rss = append(rss, float64(l.MaxRSS)/(1<<20))
 			}
-			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", rate, stats(p50).format("%.1f"), stats(p99).format("%.1f"),
-				stats(mx).format("%.0f"), stats(cpu).format("%.1f"), stats(rss).format("%.0f"))
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", rate, stats(sus).format("%.0f"), stats(p50).format("%.1f"), stats(p99).format("%.1f"),
+				stats(mx).format("%.0f"), stats(cpu).format("%.1f"), stats(rss).format("%.0f"), stats(busy).format("%.0f"))
 		}
+	}
+	for _, n := range r.notes {
+		fmt.Fprintf(&b, "\nNote: %s\n", n)
 	}
 	b.WriteString("\nTargets (checked on the medians):\n\n| target | result | measured |\n|---|---|---|\n")
 	for _, t := range r.targets() {

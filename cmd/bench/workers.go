@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
+	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
@@ -58,6 +59,9 @@ type workerFlags struct {
 	rate        int
 	duration    time.Duration
 	pool        int
+	// pipeline only
+	fetchMaxWait time.Duration
+	cpuprofile   string
 }
 
 var workers = map[string]func(context.Context, workerFlags, io.Writer) (workerResult, error){
@@ -65,6 +69,7 @@ var workers = map[string]func(context.Context, workerFlags, io.Writer) (workerRe
 	"raw-publish":  rawPublish,
 	"per-message":  perMessage,
 	"produce-live": produceLive,
+	"pipeline":     inProcessPipeline,
 }
 
 func workerKinds() string {
@@ -98,6 +103,8 @@ func runWorker(ctx context.Context, kind string, args []string, stdout, stderr i
 	fs.IntVar(&f.rate, "rate", 0, "events per second (produce-live)")
 	fs.DurationVar(&f.duration, "duration", 0, "how long to produce (produce-live)")
 	fs.IntVar(&f.pool, "pool", 2000, "distinct generated events to cycle through (raw-publish, produce-live)")
+	fs.DurationVar(&f.fetchMaxWait, "fetch-max-wait", 0, "franz-go FetchMaxWait for the engine (pipeline; 0 keeps the engine's)")
+	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run here (pipeline)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -454,4 +461,21 @@ func publishOne(ctx context.Context, tr *translator, client *awssns.Client, sem 
 		MessageAttributes: attributes(&m.Entry),
 	})
 	return err
+}
+
+// countingPublisher counts the entries the publisher finished successfully.
+type countingPublisher struct {
+	next consumer.Publisher
+	done atomic.Int64
+	sp   span
+}
+
+func (c *countingPublisher) Publish(ctx context.Context, e *sns.Entry, done func(sns.Result)) {
+	c.next.Publish(ctx, e, func(r sns.Result) {
+		if r.Err == nil {
+			c.done.Add(1)
+			c.sp.mark()
+		}
+		done(r)
+	})
 }
