@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -520,14 +521,16 @@ skipped and counted, unless -force (-to-source only: -to-sns cannot publish a
 record that does not translate).
 
 Progress goes to stderr. Ctrl-C stops after what is in flight is
-acknowledged; the checkpoint (-checkpoint, default under the user's cache
-directory, one file per cluster, destination, topics and filters) records
-per dead-letter partition the next offset to replay, plus the skipped and
-rejected ones, and is written every 200ms and on exit. Running the same
-command again resumes after it; after a completed replay it sends only dead
-letters that arrived since, or skipped ones that now translate. -restart
-ignores the checkpoint. -dry-run says per record what would happen and
-changes nothing.
+acknowledged. The checkpoint (-checkpoint; default under the user's cache
+directory, one file per destination, cluster and dead-letter topics, path
+printed at start) records every dead letter the destination acknowledged,
+whatever the filters, and per set of filters how far the replay read and
+which records it skipped or could not send. It is fsync'd every 200ms and on
+exit. Running the same command again resumes where it stopped; after a
+completed replay it sends only dead letters that arrived since, or skipped
+ones that now translate; a replay with other filters never sends a record an
+earlier one sent. -restart ignores the checkpoint. -dry-run says per record
+what would happen and changes nothing.
 
 Flags:
 `
@@ -571,11 +574,11 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	if *toSNS {
 		dest = "to-sns"
 	}
-	selection := strings.TrimSpace(fmt.Sprintf("%s brokers=%s topics=%s %s", dest,
-		strings.Join(s.Kafka.Brokers, ","), strings.Join(topics, ","), ff.describe()))
+	target := fmt.Sprintf("%s brokers=%s topics=%s", dest, strings.Join(s.Kafka.Brokers, ","), strings.Join(topics, ","))
+	selection := cmp.Or(ff.describe(), "all")
 	cpPath := *checkpoint
 	if cpPath == "" {
-		cpPath = dlq.DefaultCheckpointPath(topics, selection)
+		cpPath = dlq.DefaultCheckpointPath(topics, target)
 	}
 
 	r, err := newDLQReader(s)
@@ -587,13 +590,13 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	opts := dlq.Options{
 		Topics: topics, Filter: filter, Limit: ff.limit,
 		Force: *force, DryRun: *dryRun, Restart: *restart,
-		CheckpointPath: cpPath, Selection: selection,
+		CheckpointPath: cpPath, Target: target, Selection: selection,
 		Report:   env.stdout,
 		Progress: &dlq.Progress{W: env.stderr, Terminal: isTerminal(env.stderr)},
 	}
-	var target string
+	var to string
 	if *toSource {
-		target = "their source topics"
+		to = "their source topics"
 		tt, err := newToolTranslator(s, *maxSize)
 		if err != nil {
 			return err
@@ -613,7 +616,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 			opts.Destination = d
 		}
 	} else {
-		target = "SNS"
+		to = "SNS"
 		d, err := newSNSDestination(ctx, s, *dryRun)
 		if err != nil {
 			return interrupted(ctx, err)
@@ -626,12 +629,12 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	}
 
 	if *dryRun {
-		fmt.Fprintf(env.stderr, "dry run: replaying %s to %s; nothing is sent, checkpoint %s is read but not written\n", strings.Join(topics, ", "), target, cpPath)
+		fmt.Fprintf(env.stderr, "dry run: replaying %s to %s; nothing is sent, checkpoint %s is read but not written\n", strings.Join(topics, ", "), to, cpPath)
 	} else {
-		fmt.Fprintf(env.stderr, "replaying %s to %s; checkpoint %s\n", strings.Join(topics, ", "), target, cpPath)
+		fmt.Fprintf(env.stderr, "replaying %s to %s; checkpoint %s\n", strings.Join(topics, ", "), to, cpPath)
 	}
 	res, err := dlq.Replay(ctx, r, opts)
-	return reportReplay(env.stdout, res, err, *dryRun, target, cpPath)
+	return reportReplay(env.stdout, res, err, *dryRun, to, cpPath)
 }
 
 // interrupted turns an error caused by Ctrl-C before the replay started
@@ -655,6 +658,9 @@ func reportReplay(w io.Writer, res dlq.Result, err error, dryRun bool, target, c
 		skipped = " (" + strings.Join(by, ", ") + ")"
 	}
 	counts := fmt.Sprintf("%d replayed to %s, %d skipped%s, %d failed", res.Replayed, target, res.Skipped, skipped, res.Failed)
+	if res.AlreadyReplayed > 0 {
+		counts += fmt.Sprintf(", %d already replayed by an earlier run and not sent again", res.AlreadyReplayed)
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(w, "replay interrupted: %s; run the same command again to resume (checkpoint %s)\n", counts, cpPath)
@@ -667,8 +673,8 @@ func reportReplay(w io.Writer, res dlq.Result, err error, dryRun bool, target, c
 		}
 		return fmt.Errorf("replay stopped: %w", err)
 	case dryRun:
-		fmt.Fprintf(w, "dry run: %d of %d records selected; %d would be replayed to %s, %d would be skipped%s; nothing was sent\n",
-			res.Selected, res.Scanned, res.Replayed, target, res.Skipped, skipped)
+		fmt.Fprintf(w, "dry run: %d of %d records selected; %d would be replayed to %s, %d would be skipped%s, %d were already replayed; nothing was sent\n",
+			res.Selected, res.Scanned, res.Replayed, target, res.Skipped, skipped, res.AlreadyReplayed)
 	case res.Total == 0 && res.Resumed:
 		fmt.Fprintf(w, "nothing new to replay: checkpoint %s covers every dead letter (give -restart to replay them again)\n", cpPath)
 	case res.Limited:

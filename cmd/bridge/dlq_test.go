@@ -551,17 +551,18 @@ func TestDLQReplayToSNS(t *testing.T) {
 		t.Errorf("third run: %v\n%s", err, stdout)
 	}
 
-	// The rest: the six good events publish, the undecodable ones are skipped
-	// even with nothing else to try.
-	stdout, _, err = dlqRun(ctx, t, "replay", "-config", f.config, "-to-sns")
+	// The rest, without a filter: the six good events publish, the
+	// undecodable ones are skipped, and the four billing events the
+	// filtered replay sent are not sent again.
+	stdout, _, err = dlqRun(ctx, t, "replay", "-config", f.config, "-to-sns", "-checkpoint", cp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "10 replayed to SNS, 5 skipped (bad_magic 3, unknown_schema 2)") {
+	if !strings.Contains(stdout, "6 replayed to SNS, 5 skipped (bad_magic 3, unknown_schema 2), 0 failed, 4 already replayed by an earlier run") {
 		t.Errorf("whole topic:\n%s", stdout)
 	}
-	if n := f.double.Count(f.ticketARN) + f.double.Count(custom); n != 4+10 {
-		t.Errorf("SNS holds %d messages, want 14", n)
+	if n := f.double.Count(f.ticketARN) + f.double.Count(custom); n != 4+6 {
+		t.Errorf("SNS holds %d messages, want 10", n)
 	}
 }
 

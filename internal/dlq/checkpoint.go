@@ -1,6 +1,7 @@
 package dlq
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,37 +17,95 @@ import (
 // checkpointVersion is the layout of the checkpoint file.
 const checkpointVersion = 1
 
-// Checkpoint is where a replay stands, saved in a file so that an
-// interrupted or finished replay can be run again without sending a record
-// twice.
+// Checkpoint is where replays to one target (destination, cluster and
+// dead-letter topics) stand, saved in a file so that an interrupted or
+// finished replay can be run again without sending a record twice.
 //
-// Next is, per dead-letter partition, the offset after the last record a run
-// looked at. Every lower offset (from where the first run started) was
-// acknowledged by the destination or not selected, except those listed in
-// Unreplayed: skipped (they would fail the same way again), rejected by the
-// destination, or still in flight when the checkpoint was written. A later
-// run considers those again, so fixing the cause and running the same replay
-// sends them, -force sends the skipped ones, and a record acknowledged out of
-// order after an unacknowledged one is never sent twice.
+// Acknowledged lists, per dead-letter partition, every offset the
+// destination acknowledged, whichever selection (filters) sent it: a later
+// replay to the same target, with the same or any other filters, never sends
+// those again (-restart does).
+//
+// Selections hold each selection's position, so that running the same
+// command again resumes where it stopped instead of reading from the start.
 type Checkpoint struct {
 	Version int `json:"version"`
-	// Selection identifies the replay (destination, topics and filters); a
-	// run with another selection must not resume from this file.
-	Selection  string                       `json:"selection"`
+	// Target identifies where the replays send and what they read; a replay
+	// to another target must not use this file.
+	Target       string                       `json:"target"`
+	Acknowledged map[string]map[int32]Offsets `json:"acknowledged"`
+	Selections   map[string]*SelectionState   `json:"selections"`
+	UpdatedAt    time.Time                    `json:"updatedAt"`
+}
+
+// SelectionState is one selection's position. Next is, per dead-letter
+// partition, the offset after the last record a run looked at. Every lower
+// offset (from where the first run started) was acknowledged or not
+// selected, except those in Unreplayed: skipped (they would fail the same way
+// again), rejected by the destination, or still in flight when the
+// checkpoint was written. A later run considers those again, so fixing the
+// cause and running the same replay sends them, and -force sends the skipped
+// ones.
+type SelectionState struct {
 	Next       map[string]map[int32]int64   `json:"next"`
 	Unreplayed map[string]map[int32][]int64 `json:"unreplayed,omitempty"`
 	// Completed is set when a run reached the end offsets it captured.
 	Completed bool `json:"completed"`
-	// Replayed, Skipped and Failed are totals over every run.
-	Replayed  int64     `json:"replayed"`
-	Skipped   int64     `json:"skipped"`
-	Failed    int64     `json:"failed"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	// Replayed, Skipped and Failed are totals over the selection's runs.
+	Replayed int64 `json:"replayed"`
+	Skipped  int64 `json:"skipped"`
+	Failed   int64 `json:"failed"`
 }
 
-// NewCheckpoint returns an empty checkpoint for selection.
-func NewCheckpoint(selection string) *Checkpoint {
-	return &Checkpoint{Version: checkpointVersion, Selection: selection, Next: map[string]map[int32]int64{}}
+// Offsets is a set of offsets kept as sorted, disjoint, non-adjacent
+// [first, last] ranges, so that a long run of acknowledged records costs one
+// range.
+type Offsets [][2]int64
+
+// Contains reports whether o holds off.
+func (o Offsets) Contains(off int64) bool {
+	i, _ := slices.BinarySearchFunc(o, off, func(r [2]int64, off int64) int {
+		switch {
+		case r[1] < off:
+			return -1
+		case r[0] > off:
+			return 1
+		}
+		return 0
+	})
+	return i < len(o) && o[i][0] <= off && off <= o[i][1]
+}
+
+// Add returns o with off added.
+func (o Offsets) Add(off int64) Offsets {
+	// i is the first range that ends at or after off-1 (it may absorb off).
+	i, _ := slices.BinarySearchFunc(o, off-1, func(r [2]int64, v int64) int { return cmp.Compare(r[1], v) })
+	switch {
+	case i < len(o) && o[i][0] <= off && off <= o[i][1]:
+		return o
+	case i < len(o) && o[i][1] == off-1:
+		o[i][1] = off
+		if i+1 < len(o) && o[i+1][0] == off+1 { // bridges the gap to the next range
+			o[i][1] = o[i+1][1]
+			o = slices.Delete(o, i+1, i+2)
+		}
+		return o
+	case i < len(o) && o[i][0] == off+1:
+		o[i][0] = off
+		return o
+	default:
+		return slices.Insert(o, i, [2]int64{off, off})
+	}
+}
+
+// NewCheckpoint returns an empty checkpoint for target.
+func NewCheckpoint(target string) *Checkpoint {
+	return &Checkpoint{
+		Version:      checkpointVersion,
+		Target:       target,
+		Acknowledged: map[string]map[int32]Offsets{},
+		Selections:   map[string]*SelectionState{},
+	}
 }
 
 // LoadCheckpoint reads the checkpoint at path. A missing file gives
@@ -65,46 +125,74 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if c.Version != checkpointVersion {
 		return nil, fmt.Errorf("checkpoint %s has version %d, this bridge reads version %d", path, c.Version, checkpointVersion)
 	}
-	if c.Next == nil {
-		c.Next = map[string]map[int32]int64{}
+	if c.Acknowledged == nil {
+		c.Acknowledged = map[string]map[int32]Offsets{}
+	}
+	if c.Selections == nil {
+		c.Selections = map[string]*SelectionState{}
 	}
 	return &c, nil
 }
 
-// next returns the first offset of p not yet handled, or -1.
-func (c *Checkpoint) next(p Partition) int64 {
-	if o, ok := c.Next[p.Topic][p.Partition]; ok {
+// acknowledged reports whether the destination acknowledged offset off of p.
+func (c *Checkpoint) acknowledged(p Partition, off int64) bool {
+	return c.Acknowledged[p.Topic][p.Partition].Contains(off)
+}
+
+func (c *Checkpoint) acknowledge(p Partition, off int64) {
+	if c.Acknowledged[p.Topic] == nil {
+		c.Acknowledged[p.Topic] = map[int32]Offsets{}
+	}
+	c.Acknowledged[p.Topic][p.Partition] = c.Acknowledged[p.Topic][p.Partition].Add(off)
+}
+
+// selection returns the state of selection, creating it.
+func (c *Checkpoint) selection(selection string) *SelectionState {
+	s := c.Selections[selection]
+	if s == nil {
+		s = &SelectionState{Next: map[string]map[int32]int64{}}
+		c.Selections[selection] = s
+	}
+	if s.Next == nil {
+		s.Next = map[string]map[int32]int64{}
+	}
+	return s
+}
+
+// next returns the offset after the last record of p looked at, or -1.
+func (s *SelectionState) next(p Partition) int64 {
+	if o, ok := s.Next[p.Topic][p.Partition]; ok {
 		return o
 	}
 	return -1
 }
 
-func (c *Checkpoint) setNext(p Partition, o int64) {
-	if c.Next[p.Topic] == nil {
-		c.Next[p.Topic] = map[int32]int64{}
+func (s *SelectionState) setNext(p Partition, o int64) {
+	if s.Next[p.Topic] == nil {
+		s.Next[p.Topic] = map[int32]int64{}
 	}
-	c.Next[p.Topic][p.Partition] = o
+	s.Next[p.Topic][p.Partition] = o
 }
 
-func (c *Checkpoint) unreplayed(p Partition) []int64 { return c.Unreplayed[p.Topic][p.Partition] }
+func (s *SelectionState) unreplayed(p Partition) []int64 { return s.Unreplayed[p.Topic][p.Partition] }
 
-func (c *Checkpoint) setUnreplayed(p Partition, offsets []int64) {
+func (s *SelectionState) setUnreplayed(p Partition, offsets []int64) {
 	if len(offsets) == 0 {
-		if m := c.Unreplayed[p.Topic]; m != nil {
+		if m := s.Unreplayed[p.Topic]; m != nil {
 			delete(m, p.Partition)
 			if len(m) == 0 {
-				delete(c.Unreplayed, p.Topic)
+				delete(s.Unreplayed, p.Topic)
 			}
 		}
 		return
 	}
-	if c.Unreplayed == nil {
-		c.Unreplayed = map[string]map[int32][]int64{}
+	if s.Unreplayed == nil {
+		s.Unreplayed = map[string]map[int32][]int64{}
 	}
-	if c.Unreplayed[p.Topic] == nil {
-		c.Unreplayed[p.Topic] = map[int32][]int64{}
+	if s.Unreplayed[p.Topic] == nil {
+		s.Unreplayed[p.Topic] = map[int32][]int64{}
 	}
-	c.Unreplayed[p.Topic][p.Partition] = offsets
+	s.Unreplayed[p.Topic][p.Partition] = offsets
 }
 
 // Save writes the checkpoint to path atomically and durably: a temporary
@@ -149,16 +237,15 @@ func (c *Checkpoint) Save(path string) error {
 	return nil
 }
 
-// DefaultCheckpointPath is where a replay keeps its checkpoint when no
+// DefaultCheckpointPath is where replays keep their checkpoint when no
 // -checkpoint is given: under the user's cache directory,
 // kafka-sns-bridge/dlq-replay/<topics>-<hash>.checkpoint, where hash is
-// derived from the selection, so that each distinct replay (cluster,
-// destination, topics, filters) has its own file and running the same
-// command again finds it. Without a cache directory (no $HOME and no
-// $XDG_CACHE_HOME) it is .bridge-dlq-<topics>-<hash>.checkpoint in the
-// working directory.
-func DefaultCheckpointPath(topics []string, selection string) string {
-	sum := sha256.Sum256([]byte(selection))
+// derived from target (destination, cluster, dead-letter topics), so that
+// every replay to the same target shares one file whatever its filters.
+// Without a cache directory (neither $XDG_CACHE_HOME nor $HOME set) it is
+// .bridge-dlq-<topics>-<hash>.checkpoint in the working directory.
+func DefaultCheckpointPath(topics []string, target string) string {
+	sum := sha256.Sum256([]byte(target))
 	name := strings.Join(topics, "+")
 	if len(name) > 120 {
 		name = name[:120]

@@ -422,7 +422,8 @@ func replayOptions(t *testing.T, dest Destination, check Check) Options {
 		Check:          check,
 		Destination:    dest,
 		CheckpointPath: filepath.Join(t.TempDir(), "replay.checkpoint"),
-		Selection:      "test",
+		Target:         "to-test",
+		Selection:      "all",
 		MaxInFlight:    4,
 	}
 }
@@ -445,8 +446,14 @@ func TestReplayCompletesAndASecondRunSendsNothing(t *testing.T) {
 	if err != nil || cp == nil {
 		t.Fatalf("checkpoint: %v %v", cp, err)
 	}
-	if !cp.Completed || cp.Next[testDLQ][0] != 10 || cp.Next[testDLQ][2] != 10 || cp.Replayed != 24 || len(cp.Unreplayed[testDLQ][2]) != 2 {
-		t.Errorf("checkpoint %+v", cp)
+	sel := cp.Selections["all"]
+	if sel == nil || !sel.Completed || sel.Next[testDLQ][0] != 10 || sel.Next[testDLQ][2] != 10 || sel.Replayed != 24 || len(sel.Unreplayed[testDLQ][2]) != 2 {
+		t.Errorf("checkpoint %+v", sel)
+	}
+	// Partition 0 holds letters 0, 3, ..., 27; those with reason undecodable
+	// (i%5 == 2: offsets 4 and 9) were skipped, the rest acknowledged.
+	if got := cp.Acknowledged[testDLQ][0]; !slices.Equal(got, Offsets{{0, 3}, {5, 8}}) {
+		t.Errorf("acknowledged offsets of partition 0: %v", got)
 	}
 
 	again := &fakeDestination{}
@@ -666,8 +673,8 @@ func TestReplayDestinationFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := cp.Next[testDLQ][1]; n > 3 && !slices.Contains(cp.Unreplayed[testDLQ][1], 3) {
-		t.Errorf("checkpoint of partition 1 is %d and does not list offset 3, the record that was not sent: %+v", n, cp)
+	if sel := cp.Selections["all"]; sel.Next[testDLQ][1] > 3 && !slices.Contains(sel.Unreplayed[testDLQ][1], 3) {
+		t.Errorf("checkpoint of partition 1 is %d and does not list offset 3, the record that was not sent: %+v", sel.Next[testDLQ][1], sel)
 	}
 	res, err = Replay(context.Background(), r, o)
 	if err != nil {
@@ -712,29 +719,79 @@ func TestReplayOrderByKey(t *testing.T) {
 	}
 }
 
-func TestReplayRefusesAnotherSelectionsCheckpoint(t *testing.T) {
+func TestReplaySelectionsShareAcknowledgements(t *testing.T) {
 	_, r := newCluster(t, mixed())
-	o := replayOptions(t, &fakeDestination{}, checkAs())
-	if _, err := Replay(context.Background(), r, o); err != nil {
+	dest := &fakeDestination{}
+	o := replayOptions(t, dest, checkAs())
+	o.Filter, o.Selection = Filter{Reasons: []string{"unknown_schema"}}, "reason=unknown_schema"
+	res, err := Replay(context.Background(), r, o)
+	if err != nil || res.Replayed != 12 {
+		t.Fatalf("first selection: %+v %v", res, err)
+	}
+	// Everything else, with no filter: the twelve are not sent again.
+	o.Filter, o.Selection = Filter{}, "all"
+	res, err = Replay(context.Background(), r, o)
+	if err != nil {
 		t.Fatal(err)
 	}
-	o.Selection = "another"
-	o.Destination = &fakeDestination{}
+	if res.Replayed != 18 || res.AlreadyReplayed != 12 || len(dest.positions()) != 30 {
+		t.Errorf("second selection: %+v", res)
+	}
+	seen := map[string]bool{}
+	for _, p := range dest.positions() {
+		if seen[p] {
+			t.Errorf("%s sent twice", p)
+		}
+		seen[p] = true
+	}
+
+	// Another target (destination, cluster or topics) must not use the file.
+	o.Target = "to-elsewhere"
 	if _, err := Replay(context.Background(), r, o); !errors.Is(err, ErrCheckpointMismatch) {
-		t.Errorf("another selection resumed: %v", err)
+		t.Errorf("another target resumed: %v", err)
 	}
 	o.Restart = true
-	res, err := Replay(context.Background(), r, o)
+	res, err = Replay(context.Background(), r, o)
 	if err != nil || res.Replayed != 30 {
 		t.Errorf("-restart: %+v %v", res, err)
 	}
 }
 
+func TestOffsets(t *testing.T) {
+	var o Offsets
+	want := map[int64]bool{}
+	// A fixed shuffle of 0..59 with gaps, as out-of-order acknowledgements come.
+	for i := range 60 {
+		off := int64((i * 37) % 61)
+		if off%7 == 3 {
+			continue
+		}
+		o = o.Add(off)
+		want[off] = true
+		o = o.Add(off) // adding twice changes nothing
+	}
+	for off := int64(-1); off < 62; off++ {
+		if o.Contains(off) != want[off] {
+			t.Errorf("Contains(%d) = %v, want %v", off, o.Contains(off), want[off])
+		}
+	}
+	for i := 1; i < len(o); i++ {
+		if o[i][0] <= o[i-1][1]+1 {
+			t.Errorf("ranges %v and %v overlap or touch", o[i-1], o[i])
+		}
+	}
+	if len(o) != 10 {
+		t.Errorf("%d ranges, want 10 (0..60 with gaps at every offset 7k+3): %v", len(o), o)
+	}
+}
+
 func TestCheckpointSaveIsAtomic(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "x.checkpoint")
-	c := NewCheckpoint("sel")
-	c.setNext(Partition{"t", 3}, 42)
-	c.setUnreplayed(Partition{"t", 3}, []int64{7, 9})
+	c := NewCheckpoint("target")
+	sel := c.selection("sel")
+	sel.setNext(Partition{"t", 3}, 42)
+	sel.setUnreplayed(Partition{"t", 3}, []int64{7, 9})
+	c.acknowledge(Partition{"t", 3}, 8)
 	if err := c.Save(path); err != nil {
 		t.Fatal(err)
 	}
@@ -742,7 +799,8 @@ func TestCheckpointSaveIsAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Next["t"][3] != 42 || !slices.Equal(got.Unreplayed["t"][3], []int64{7, 9}) || got.Selection != "sel" {
+	gs := got.Selections["sel"]
+	if gs.Next["t"][3] != 42 || !slices.Equal(gs.Unreplayed["t"][3], []int64{7, 9}) || got.Target != "target" || !got.acknowledged(Partition{"t", 3}, 8) {
 		t.Errorf("loaded %+v", got)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))

@@ -75,11 +75,16 @@ type Options struct {
 
 	// CheckpointPath is the checkpoint file; required unless DryRun.
 	CheckpointPath string
-	// Selection identifies this replay in the checkpoint (destination,
-	// cluster, topics, filters as given); a checkpoint written for another
-	// selection is refused.
+	// Target identifies where the replay sends and what it reads
+	// (destination, cluster, dead-letter topics); a checkpoint written for
+	// another target is refused. Replays to one target share what was
+	// acknowledged, so no selection sends a record another one sent.
+	Target string
+	// Selection identifies the filters as given; each selection keeps its
+	// own position in the checkpoint.
 	Selection string
-	// Restart ignores an existing checkpoint and starts from the beginning.
+	// Restart ignores an existing checkpoint, acknowledgements included,
+	// and starts from the beginning.
 	Restart bool
 	// SaveEvery is how often acknowledged progress is written (default
 	// 200ms); it is also written when the replay stops.
@@ -108,9 +113,11 @@ type Result struct {
 	Scanned, Selected int64
 	// Replayed were acknowledged by the destination (in a dry run: would be
 	// sent); Skipped would fail the same way again (SkippedBy counts them by
-	// reason); Failed were rejected by the destination.
-	Replayed, Skipped, Failed int64
-	SkippedBy                 map[string]int64
+	// reason); Failed were rejected by the destination; AlreadyReplayed were
+	// selected but acknowledged by an earlier replay to the same target, with
+	// other filters, and not sent again.
+	Replayed, Skipped, Failed, AlreadyReplayed int64
+	SkippedBy                                  map[string]int64
 	// Resumed says the run started from an existing checkpoint.
 	Resumed bool
 	// Completed says every covered record was handled: running the same
@@ -156,8 +163,10 @@ type ack struct {
 //
 // Order: within a dead-letter partition records are sent in offset order;
 // with OrderByKey a record waits until the previous one of its key is
-// acknowledged. The checkpoint holds per partition the offset after the last
-// record looked at, plus the offsets below it that are not acknowledged
+// acknowledged. The checkpoint (see Checkpoint) holds every offset the
+// destination acknowledged, which no later replay to the same target sends
+// again whatever its filters, and per selection the offset after the last
+// record looked at plus the offsets below it that were not acknowledged
 // (skipped, rejected, or still in flight when it was written), which the
 // next run considers again. It is written at most every SaveEvery and when
 // the replay stops, so an interrupted run (ctx canceled) resumes exactly
@@ -205,16 +214,17 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 			if err != nil {
 				return res, err
 			}
-			if loaded != nil && loaded.Selection != o.Selection {
-				return res, fmt.Errorf("%w: %s was written for %q, not %q; give -restart to start over, or another -checkpoint", ErrCheckpointMismatch, o.CheckpointPath, loaded.Selection, o.Selection)
+			if loaded != nil && loaded.Target != o.Target {
+				return res, fmt.Errorf("%w: %s was written for %q, not %q; give -restart to start over, or another -checkpoint", ErrCheckpointMismatch, o.CheckpointPath, loaded.Target, o.Target)
 			}
 			cp = loaded
 		}
 	}
-	res.Resumed = cp != nil
 	if cp == nil {
-		cp = NewCheckpoint(o.Selection)
+		cp = NewCheckpoint(o.Target)
 	}
+	_, res.Resumed = cp.Selections[o.Selection]
+	sel := cp.selection(o.Selection)
 
 	bounds, err := r.Bounds(ctx, o.Topics...)
 	if err != nil {
@@ -224,7 +234,7 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 	read := Bounds{}
 	for p, span := range bounds {
 		s := &partState{from: span.Start, end: span.End, again: map[int64]bool{}, unreplayed: map[int64]bool{}}
-		if n := cp.next(p); n >= 0 {
+		if n := sel.next(p); n >= 0 {
 			if n > span.End {
 				return res, fmt.Errorf("checkpoint %s says %s was handled up to offset %d, but the partition ends at %d (was the topic recreated?); give -restart to start over", o.CheckpointPath, p, n, span.End)
 			}
@@ -232,7 +242,7 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 		}
 		s.handled = s.from
 		start := s.from
-		for _, off := range cp.unreplayed(p) {
+		for _, off := range sel.unreplayed(p) {
 			if off >= span.Start && off < s.from {
 				s.again[off] = true
 				s.unreplayed[off] = true
@@ -274,7 +284,7 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 		stopping  bool
 		fatal     error
 		dirty     bool
-		baseTotal = [3]int64{cp.Replayed, cp.Skipped, cp.Failed}
+		baseTotal = [3]int64{sel.Replayed, sel.Skipped, sel.Failed}
 	)
 	res.SkippedBy = map[string]int64{}
 
@@ -299,11 +309,11 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 			for _, off := range s.pending {
 				again[off] = true
 			}
-			cp.setNext(p, s.handled)
-			cp.setUnreplayed(p, slices.Sorted(maps.Keys(again)))
+			sel.setNext(p, s.handled)
+			sel.setUnreplayed(p, slices.Sorted(maps.Keys(again)))
 		}
-		cp.Completed = completed
-		cp.Replayed, cp.Skipped, cp.Failed = baseTotal[0]+res.Replayed, baseTotal[1]+res.Skipped, baseTotal[2]+res.Failed
+		sel.Completed = completed
+		sel.Replayed, sel.Skipped, sel.Failed = baseTotal[0]+res.Replayed, baseTotal[1]+res.Skipped, baseTotal[2]+res.Failed
 		cp.UpdatedAt = now().UTC()
 		dirty = false
 		return cp.Save(o.CheckpointPath)
@@ -359,6 +369,7 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 		case a.err == nil:
 			res.Replayed++
 			delete(s.unreplayed, off)
+			cp.acknowledge(j.p, off)
 		case failure.ClassOf(a.err) == failure.Permanent:
 			res.Failed++
 			s.unreplayed[off] = true
@@ -408,6 +419,14 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 		}
 		res.Scanned++
 		if !o.Filter.Match(d) {
+			handled(j, false)
+			return
+		}
+		if cp.acknowledged(p, off) {
+			res.AlreadyReplayed++
+			if o.DryRun {
+				say("already replayed  %s  %s  %s", d.Position(), orDash(d.EventType), orDash(d.OrgID))
+			}
 			handled(j, false)
 			return
 		}
