@@ -143,14 +143,14 @@ func (f *dlqFlags) topics(s settings) ([]string, error) {
 	return out, nil
 }
 
-// filterFlags are the selection flags of list and replay.
-type filterFlags struct {
+// dlqFilterFlags are the selection flags of list and replay.
+type dlqFilterFlags struct {
 	reason, eventType, org, since, until string
 	sourcePartition                      int
 	limit                                int
 }
 
-func (ff *filterFlags) register(fs *flag.FlagSet) {
+func (ff *dlqFilterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&ff.reason, "reason", "", "only these bridge.error.reason values, comma-separated (undecodable, bad_magic, unknown_schema, schema_invalid, missing_field, unroutable, too_large, sns_rejected)")
 	fs.StringVar(&ff.eventType, "event-type", "", "only event types matching this glob (ticket:*, *:comment:*)")
 	fs.StringVar(&ff.org, "org", "", "only this organization id")
@@ -160,7 +160,7 @@ func (ff *filterFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&ff.limit, "limit", 0, "stop after this many selected dead letters (0: no limit)")
 }
 
-func (ff *filterFlags) filter(now time.Time) (dlq.Filter, error) {
+func (ff *dlqFilterFlags) filter(now time.Time) (dlq.Filter, error) {
 	f := dlq.Filter{Reasons: dlq.ParseReasons(ff.reason), EventType: ff.eventType, OrgID: ff.org}
 	if ff.sourcePartition >= 0 {
 		f.SourcePartition, f.HasSourcePartition = int32(ff.sourcePartition), true
@@ -189,7 +189,7 @@ func (ff *filterFlags) filter(now time.Time) (dlq.Filter, error) {
 
 // describe is the selection as given, for the checkpoint: durations stay
 // durations, so that the same command run later finds the same checkpoint.
-func (ff *filterFlags) describe() string {
+func (ff *dlqFilterFlags) describe() string {
 	var parts []string
 	add := func(k, v string) {
 		if v != "" {
@@ -209,16 +209,16 @@ func (ff *filterFlags) describe() string {
 
 // newDLQReader builds a Reader with the bridge's Kafka settings.
 func newDLQReader(s settings) (*dlq.Reader, error) {
-	opts, err := kafkaClientOpts(s)
+	opts, err := dlqKafkaOpts(s)
 	if err != nil {
 		return nil, err
 	}
 	return dlq.NewReader(opts...)
 }
 
-// kafkaClientOpts are the seed brokers, client id, TLS and SASL of the
+// dlqKafkaOpts are the seed brokers, client id, TLS and SASL of the
 // config's kafka section, as the consumer would use them.
-func kafkaClientOpts(s settings) ([]kgo.Opt, error) {
+func dlqKafkaOpts(s settings) ([]kgo.Opt, error) {
 	k := s.Kafka
 	opts := []kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.ClientID(k.ClientID + "-dlq")}
 	if k.TLS.Enabled {
@@ -272,7 +272,7 @@ Flags:
 
 func runDLQList(ctx context.Context, args []string, env commandEnv) error {
 	f := newDLQFlags("list", dlqListUsage, env)
-	var ff filterFlags
+	var ff dlqFilterFlags
 	ff.register(f.fs)
 	asJSON := f.fs.Bool("json", false, "one JSON object per line, headers by name")
 	summary := f.fs.Bool("summary", false, "print counts by reason and by event type instead of the records")
@@ -325,8 +325,8 @@ func runDLQList(ctx context.Context, args []string, env commandEnv) error {
 				return err
 			}
 		default:
-			if _, err := fmt.Fprintf(env.stdout, dlqListFormat, d.Position(), formatTime(d.FailedAt), orDash(d.Reason),
-				orDash(d.EventType), orDash(d.OrgID), d.Source(), orDash(d.SNSCode)); err != nil {
+			if _, err := fmt.Fprintf(env.stdout, dlqListFormat, d.Position(), dlqTime(d.FailedAt), dlqOrDash(d.Reason),
+				dlqOrDash(d.EventType), dlqOrDash(d.OrgID), d.Source(), dlqOrDash(d.SNSCode)); err != nil {
 				return err
 			}
 		}
@@ -349,14 +349,14 @@ func runDLQList(ctx context.Context, args []string, env commandEnv) error {
 
 const dlqListFormat = "%-26s  %-24s  %-14s  %-26s  %-26s  %-24s  %s\n"
 
-func formatTime(t time.Time) string {
+func dlqTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format(consumer.TimestampLayout)
 }
 
-func orDash(s string) string {
+func dlqOrDash(s string) string {
 	if s == "" {
 		return "-"
 	}
@@ -386,22 +386,22 @@ func dlqJSON(d dlq.DeadLetter, withList bool) dlqRecordJSON {
 	r := d.Record
 	out := dlqRecordJSON{
 		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
-		Timestamp:  formatTime(r.Timestamp),
-		Key:        printable(r.Key),
+		Timestamp:  dlqTime(r.Timestamp),
+		Key:        dlqPrintable(r.Key),
 		ValueBytes: len(r.Value),
 		Headers:    make(map[string]string, len(r.Headers)),
 	}
 	for _, h := range r.Headers {
-		out.Headers[h.Key] = printable(h.Value)
+		out.Headers[h.Key] = dlqPrintable(h.Value)
 		if withList {
-			out.HeaderList = append(out.HeaderList, dlqHeaderJSON{h.Key, printable(h.Value)})
+			out.HeaderList = append(out.HeaderList, dlqHeaderJSON{h.Key, dlqPrintable(h.Value)})
 		}
 	}
 	return out
 }
 
-// printable shows bytes as text when they are UTF-8, else as hex.
-func printable(b []byte) string {
+// dlqPrintable shows bytes as text when they are UTF-8, else as hex.
+func dlqPrintable(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
@@ -468,15 +468,15 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(out)
 	}
-	return writeDeadLetter(env.stdout, d, tr)
+	return dlqWriteDeadLetter(env.stdout, d, tr)
 }
 
-// writeDeadLetter prints a dead letter for people.
-func writeDeadLetter(w io.Writer, d dlq.DeadLetter, tr translation) error {
+// dlqWriteDeadLetter prints a dead letter for people.
+func dlqWriteDeadLetter(w io.Writer, d dlq.DeadLetter, tr translation) error {
 	r := d.Record
 	fmt.Fprintf(w, "dead letter  %s\n", d.Position())
-	fmt.Fprintf(w, "timestamp    %s\n", formatTime(r.Timestamp))
-	fmt.Fprintf(w, "key          %s\n", printable(r.Key))
+	fmt.Fprintf(w, "timestamp    %s\n", dlqTime(r.Timestamp))
+	fmt.Fprintf(w, "key          %s\n", dlqPrintable(r.Key))
 	fmt.Fprintf(w, "value        %d bytes\n", len(r.Value))
 	fmt.Fprintf(w, "\nheaders:\n")
 	width := 0
@@ -484,7 +484,7 @@ func writeDeadLetter(w io.Writer, d dlq.DeadLetter, tr translation) error {
 		width = max(width, len(h.Key))
 	}
 	for _, h := range r.Headers {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, h.Key, printable(h.Value))
+		fmt.Fprintf(w, "  %-*s  %s\n", width, h.Key, dlqPrintable(h.Value))
 	}
 	if tr.OK {
 		fmt.Fprintf(w, "\nnow: publishable to %s (this is what 'bridge translate' shows):\n", tr.TopicARN)
@@ -537,7 +537,7 @@ Flags:
 
 func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	f := newDLQFlags("replay", dlqReplayUsage, env)
-	var ff filterFlags
+	var ff dlqFilterFlags
 	ff.register(f.fs)
 	toSource := f.fs.Bool("to-source", false, "produce the dead letters back to their source topic")
 	toSNS := f.fs.Bool("to-sns", false, "publish the dead letters straight to SNS")
@@ -592,7 +592,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		Force: *force, DryRun: *dryRun, Restart: *restart,
 		CheckpointPath: cpPath, Target: target, Selection: selection,
 		Report:   env.stdout,
-		Progress: &dlq.Progress{W: env.stderr, Terminal: isTerminal(env.stderr)},
+		Progress: &dlq.Progress{W: env.stderr, Terminal: dlqIsTerminal(env.stderr)},
 	}
 	var to string
 	if *toSource {
@@ -607,9 +607,9 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		}
 		if !*dryRun {
 			if err := consumer.Ping(ctx, s.consumerConfig(), startupTimeout); err != nil {
-				return interrupted(ctx, fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err))
+				return dlqInterrupted(ctx, fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err))
 			}
-			d, err := newSourceDestination(s)
+			d, err := newDLQSourceDestination(s)
 			if err != nil {
 				return err
 			}
@@ -617,9 +617,9 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		}
 	} else {
 		to = "SNS"
-		d, err := newSNSDestination(ctx, s, *dryRun)
+		d, err := newDLQSNSDestination(ctx, s, *dryRun)
 		if err != nil {
-			return interrupted(ctx, err)
+			return dlqInterrupted(ctx, err)
 		}
 		opts.Check = d.check
 		opts.Translated, opts.OrderByKey = true, true
@@ -634,25 +634,25 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		fmt.Fprintf(env.stderr, "replaying %s to %s; checkpoint %s\n", strings.Join(topics, ", "), to, cpPath)
 	}
 	res, err := dlq.Replay(ctx, r, opts)
-	return reportReplay(env.stdout, res, err, *dryRun, to, cpPath)
+	return dlqReportReplay(env.stdout, res, err, *dryRun, to, cpPath)
 }
 
-// interrupted turns an error caused by Ctrl-C before the replay started
+// dlqInterrupted turns an error caused by Ctrl-C before the replay started
 // into a message that says nothing was sent.
-func interrupted(ctx context.Context, err error) error {
+func dlqInterrupted(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() != nil {
 		return errors.New("replay interrupted before it started; nothing was sent")
 	}
 	return err
 }
 
-// reportReplay prints the outcome in one line and turns it into the
+// dlqReportReplay prints the outcome in one line and turns it into the
 // command's error.
-func reportReplay(w io.Writer, res dlq.Result, err error, dryRun bool, target, cpPath string) error {
+func dlqReportReplay(w io.Writer, res dlq.Result, err error, dryRun bool, target, cpPath string) error {
 	skipped := ""
 	if res.Skipped > 0 {
 		var by []string
-		for _, c := range dlq.Sorted(toIntMap(res.SkippedBy)) {
+		for _, c := range dlq.Sorted(dlqIntCounts(res.SkippedBy)) {
 			by = append(by, fmt.Sprintf("%s %d", c.Name, c.Count))
 		}
 		skipped = " (" + strings.Join(by, ", ") + ")"
@@ -688,7 +688,7 @@ func reportReplay(w io.Writer, res dlq.Result, err error, dryRun bool, target, c
 	return nil
 }
 
-func toIntMap(m map[string]int64) map[string]int {
+func dlqIntCounts(m map[string]int64) map[string]int {
 	out := make(map[string]int, len(m))
 	for k, v := range m {
 		out[k] = int(v)
@@ -696,8 +696,8 @@ func toIntMap(m map[string]int64) map[string]int {
 	return out
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
+// dlqIsTerminal reports whether w is a character device (a terminal).
+func dlqIsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -706,32 +706,32 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// sourceDestination produces replayed dead letters to their source topics
+// dlqSourceDestination produces replayed dead letters to their source topics
 // with an idempotent producer, acks=all, on the source partition.
-type sourceDestination struct {
+type dlqSourceDestination struct {
 	cl *kgo.Client
 }
 
-func newSourceDestination(s settings) (*sourceDestination, error) {
-	opts, err := kafkaClientOpts(s)
+func newDLQSourceDestination(s settings) (*dlqSourceDestination, error) {
+	opts, err := dlqKafkaOpts(s)
 	if err != nil {
 		return nil, err
 	}
 	opts = append(opts,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.RecordPartitioner(sourcePartitioner()),
+		kgo.RecordPartitioner(dlqSourcePartitioner()),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &sourceDestination{cl: cl}, nil
+	return &dlqSourceDestination{cl: cl}, nil
 }
 
-// sourcePartitioner keeps a replayed record on its source partition, where
+// dlqSourcePartitioner keeps a replayed record on its source partition, where
 // the rest of its key's events are, and falls back to Kafka's key hash when
 // the topic no longer has that partition.
-func sourcePartitioner() kgo.Partitioner {
+func dlqSourcePartitioner() kgo.Partitioner {
 	byKey := kgo.StickyKeyPartitioner(nil)
 	return kgo.BasicConsistentPartitioner(func(topic string) func(*kgo.Record, int) int {
 		hash := byKey.ForTopic(topic)
@@ -744,41 +744,41 @@ func sourcePartitioner() kgo.Partitioner {
 	})
 }
 
-func (s *sourceDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
+func (s *dlqSourceDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
 	rec, err := d.ReplayRecord()
 	if err != nil {
 		done(failure.New(failure.Permanent, "no_source", err))
 		return
 	}
 	s.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
-		if err != nil && isRecordRejected(err) {
+		if err != nil && dlqRecordRejected(err) {
 			err = failure.New(failure.Permanent, "kafka_rejected", fmt.Errorf("producing to %s: %w", rec.Topic, err))
 		}
 		done(err)
 	})
 }
 
-// isRecordRejected reports produce errors that belong to the record, not to
+// dlqRecordRejected reports produce errors that belong to the record, not to
 // the cluster: the replay counts the record as failed and goes on.
-func isRecordRejected(err error) bool {
+func dlqRecordRejected(err error) bool {
 	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
 		errors.Is(err, kerr.InvalidRecord) || errors.Is(err, kerr.InvalidTimestamp) || errors.Is(err, kerr.CorruptMessage)
 }
 
-func (s *sourceDestination) Close(ctx context.Context) error {
+func (s *dlqSourceDestination) Close(ctx context.Context) error {
 	defer s.cl.Close()
 	return s.cl.Flush(ctx)
 }
 
-// snsDestination publishes replayed dead letters through the bridge's own
+// dlqSNSDestination publishes replayed dead letters through the bridge's own
 // pipeline: decoder and mapper with the config's schemas and routing, the
 // routed topics checked with sns.Topics, and sns.Publisher.
-type snsDestination struct {
+type dlqSNSDestination struct {
 	tr  *translator
 	pub *sns.Publisher
 }
 
-func newSNSDestination(ctx context.Context, s settings, dryRun bool) (*snsDestination, error) {
+func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNSDestination, error) {
 	src, err := s.schemaSource()
 	if err != nil {
 		return nil, err
@@ -809,7 +809,7 @@ func newSNSDestination(ctx context.Context, s settings, dryRun bool) (*snsDestin
 	if err != nil {
 		return nil, err
 	}
-	d := &snsDestination{tr: tr}
+	d := &dlqSNSDestination{tr: tr}
 	if dryRun {
 		return d, nil
 	}
@@ -821,12 +821,12 @@ func newSNSDestination(ctx context.Context, s settings, dryRun bool) (*snsDestin
 	return d, nil
 }
 
-func (s *snsDestination) check(ctx context.Context, d dlq.DeadLetter) error {
+func (s *dlqSNSDestination) check(ctx context.Context, d dlq.DeadLetter) error {
 	_, err := s.tr.Translate(ctx, d.SourceRecord())
 	return err
 }
 
-func (s *snsDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
+func (s *dlqSNSDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
 	out, err := s.tr.Translate(ctx, d.SourceRecord())
 	if err != nil {
 		done(err)
@@ -835,7 +835,7 @@ func (s *snsDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(e
 	s.pub.Publish(ctx, out.Entry, func(r sns.Result) { done(r.Err) })
 }
 
-func (s *snsDestination) Close(ctx context.Context) error {
+func (s *dlqSNSDestination) Close(ctx context.Context) error {
 	if s.pub == nil {
 		return nil
 	}

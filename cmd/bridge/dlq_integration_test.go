@@ -20,19 +20,19 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 )
 
-// lockedBuffer collects the bridge's log lines from its goroutines.
-type lockedBuffer struct {
+// dlqLogBuffer collects the bridge's log lines from its goroutines.
+type dlqLogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *dlqLogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *dlqLogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -124,7 +124,7 @@ routing:
 	// The bridge runs until it has published the good events and
 	// dead-lettered the rest.
 	bridgeCtx, stopBridge := context.WithCancel(ctx)
-	var logs lockedBuffer
+	var logs dlqLogBuffer
 	bridgeDone := make(chan error, 1)
 	go func() {
 		bridgeDone <- run(bridgeCtx, []string{"bridge", "run", "-config", config}, os.Getenv, nil, strings.NewReader(""), &logs, &logs)

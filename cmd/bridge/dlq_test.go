@@ -332,8 +332,8 @@ func dlqPosition(t *testing.T, f *dlqFixture, reason string, i int) *kgo.Record 
 	return &kgo.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}
 }
 
-// sourceRecords reads everything in the source topic.
-func sourceRecords(t *testing.T, f *dlqFixture) []*kgo.Record {
+// dlqSourceRecords reads everything in the source topic.
+func dlqSourceRecords(t *testing.T, f *dlqFixture) []*kgo.Record {
 	t.Helper()
 	r, err := dlq.NewReader(kgo.SeedBrokers(f.cluster.ListenAddrs()...))
 	if err != nil {
@@ -371,7 +371,7 @@ func TestDLQReplayToSource(t *testing.T) {
 	if !strings.Contains(stdout, "still unroutable") || !strings.Contains(stdout, "nothing was sent") {
 		t.Errorf("dry run output:\n%s", stdout)
 	}
-	if n := len(sourceRecords(t, f)); n != 0 {
+	if n := len(dlqSourceRecords(t, f)); n != 0 {
 		t.Fatalf("a dry run produced %d records", n)
 	}
 	if _, err := os.Stat(cp); !errors.Is(err, os.ErrNotExist) {
@@ -395,7 +395,7 @@ func TestDLQReplayToSource(t *testing.T) {
 	if !strings.Contains(stderr, "replay: 15/15 records") {
 		t.Errorf("no progress line on stderr:\n%s", stderr)
 	}
-	got := sourceRecords(t, f)
+	got := dlqSourceRecords(t, f)
 	if len(got) != 6 {
 		t.Fatalf("%d records in the source topic, want 6", len(got))
 	}
@@ -428,7 +428,7 @@ func TestDLQReplayToSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "replay complete: 0 replayed") || len(sourceRecords(t, f)) != 6 {
+	if !strings.Contains(stdout, "replay complete: 0 replayed") || len(dlqSourceRecords(t, f)) != 6 {
 		t.Errorf("second run:\n%s", stdout)
 	}
 
@@ -437,7 +437,7 @@ func TestDLQReplayToSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "4 replayed") || len(sourceRecords(t, f)) != 10 {
+	if !strings.Contains(stdout, "4 replayed") || len(dlqSourceRecords(t, f)) != 10 {
 		t.Errorf("forced run:\n%s", stdout)
 	}
 	// The default checkpoint lives under the user's cache directory.
@@ -485,7 +485,7 @@ func TestDLQReplayToSourceInterruptedAndResumed(t *testing.T) {
 	if err == nil || !strings.Contains(stdout, "replay interrupted: ") || !strings.Contains(stdout, "run the same command again to resume") {
 		t.Fatalf("interrupted run: %v\n%s", err, stdout)
 	}
-	first := len(sourceRecords(t, f))
+	first := len(dlqSourceRecords(t, f))
 	if first == 0 || first >= extra+6 {
 		t.Fatalf("the interrupted run produced %d of %d records; the test needs an interruption midway", first, extra+6)
 	}
@@ -497,7 +497,7 @@ func TestDLQReplayToSourceInterruptedAndResumed(t *testing.T) {
 	if want := fmt.Sprintf("replay complete: %d replayed", extra+6-first); !strings.Contains(stdout, want) {
 		t.Errorf("resumed run, want %q:\n%s", want, stdout)
 	}
-	got := sourceRecords(t, f)
+	got := dlqSourceRecords(t, f)
 	seen := map[string]bool{}
 	for _, r := range got {
 		if seen[string(r.Value)] {
