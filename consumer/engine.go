@@ -408,7 +408,9 @@ func (e *Engine) backoff(n int) time.Duration {
 func (e *Engine) delivered(it *item) {
 	e.metrics.delivered.WithLabelValues(it.out.Entry.TopicARN, it.out.EventType).Inc()
 	if !it.out.EventTime.IsZero() {
-		e.metrics.endToEnd.Observe(time.Since(it.out.EventTime).Seconds())
+		// A producer clock ahead of ours would give a negative latency;
+		// count it as instant rather than skew the histogram's sum.
+		e.metrics.endToEnd.Observe(max(time.Since(it.out.EventTime).Seconds(), 0))
 	}
 }
 

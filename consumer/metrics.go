@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
 // metrics are the engine's Prometheus series. Publish counts per topic ARN
@@ -82,6 +84,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "bridge_abandoned_total",
 			Help: "Publishes and dead-letter produces abandoned at the drain deadline of a revocation or shutdown, or on partition loss; their records are redelivered.",
 		}),
+	}
+	// Series that alerts and dashboards rate() over exist from the start at
+	// zero, so the first dead letter of a kind shows as an increase rather
+	// than as a series appearing out of nowhere.
+	for _, r := range []string{failure.ReasonUndecodable, failure.ReasonBadMagic, failure.ReasonUnknownSchema,
+		failure.ReasonSchemaInvalid, failure.ReasonMissingField, failure.ReasonUnroutable, failure.ReasonTooLarge,
+		failure.ReasonSNSRejected} {
+		m.deadLetters.WithLabelValues(r)
+	}
+	for _, k := range []string{"assigned", "revoked", "lost"} {
+		m.rebalances.WithLabelValues(k)
 	}
 	m.all = []prometheus.Collector{m.consumed, m.delivered, m.endToEnd, m.deadLetters, m.errors, m.retries,
 		m.inflight, m.parkedKeys, m.committedLag, m.rebalances, m.paused, m.commits, m.abandoned}

@@ -54,7 +54,7 @@ func runDemo(ctx context.Context, args []string, env commandEnv) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	var o demoOptions
-	fs.IntVar(&o.events, "events", 0, "stop after this many events and print a summary (0: run until Ctrl-C)")
+	fs.IntVar(&o.events, "events", 0, "stop after this many events and print a summary with sample messages (0: a steady 1,000 events/s until Ctrl-C; the embedded Kafka keeps every record in memory)")
 	fs.IntVar(&o.orgs, "orgs", 200, "organizations the events are spread over")
 	fs.IntVar(&o.poison, "poison", 5, "poison records (bad bytes, unknown schema, unroutable) mixed in; they are dead-lettered")
 	fs.IntVar(&o.samples, "samples", 2, "sample SNS messages to print")
@@ -86,7 +86,9 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("starting the embedded Kafka: %w", err)
 	}
 	defer cluster.Close()
-	double := snstest.NewServer(snstest.Options{})
+	// In endless mode the double only counts, so memory grows with the
+	// embedded Kafka's log alone; bounded runs keep messages for samples.
+	double := snstest.NewServer(snstest.Options{CountOnly: o.events == 0})
 	defer double.Close()
 	ticketARN, err := double.CreateTopic("thena-events", nil)
 	if err != nil {
@@ -218,7 +220,9 @@ func (p *demoProducer) run(ctx context.Context, brokers []string, o demoOptions)
 }
 
 func (p *demoProducer) produce(ctx context.Context, brokers []string, o demoOptions) error {
-	gen, err := eventgen.New(o.seed, eventgen.Options{Orgs: o.orgs})
+	// Events carry the time they are produced, so the end-to-end latency
+	// on /metrics is the pipeline's own.
+	gen, err := eventgen.New(o.seed, eventgen.Options{Orgs: o.orgs, Now: time.Now})
 	if err != nil {
 		return err
 	}
@@ -227,7 +231,10 @@ func (p *demoProducer) produce(ctx context.Context, brokers []string, o demoOpti
 		return err
 	}
 	defer cl.Close()
-	const batch = 500
+	batch := 500
+	if o.events == 0 {
+		batch = 100 // endless mode: a steady 1,000 events/s, not a flood
+	}
 	poisonKinds := eventgen.PoisonKinds()
 	poisonEvery := 0
 	if o.poison > 0 && o.events > 0 {

@@ -23,6 +23,10 @@ type Options struct {
 	// Start is the time of the first event (default 2026-11-27T05:00:00Z).
 	// Event times advance from it by a random 10 ms to 3 s per event.
 	Start time.Time
+	// Now, when set, stamps each event with the time it returns instead of
+	// the advancing clock, for live streams whose end-to-end latency is
+	// measured (the demo, load tests). Output is then not deterministic.
+	Now func() time.Time
 	// Source encodes the events (default: the schemas embedded in schemas/).
 	Source *avro.LocalSource
 }
@@ -45,6 +49,7 @@ type Generator struct {
 	src   *avro.LocalSource
 	orgs  []*org
 	clock time.Time
+	now   func() time.Time
 }
 
 type org struct {
@@ -93,6 +98,7 @@ func New(seed int64, opts Options) (*Generator, error) {
 		rng:   rand.New(rand.NewPCG(uint64(seed), 0x7468656e61)),
 		src:   opts.Source,
 		clock: opts.Start.UTC().Truncate(time.Millisecond),
+		now:   opts.Now,
 	}
 	for range opts.Orgs {
 		g.orgs = append(g.orgs, g.newOrg())
@@ -239,6 +245,10 @@ func (g *Generator) eventID(t time.Time) string {
 
 // tick advances the clock and returns the new event time.
 func (g *Generator) tick() time.Time {
+	if g.now != nil {
+		g.clock = g.now().UTC().Truncate(time.Millisecond)
+		return g.clock
+	}
 	g.clock = g.clock.Add(time.Duration(10+g.rng.IntN(3000)) * time.Millisecond)
 	return g.clock
 }
