@@ -58,14 +58,10 @@ func Size(body string, attrs []sns.Attribute) int {
 	return n
 }
 
-// TopicInfo is what the sns package learnt about a topic at start-up.
-type TopicInfo struct {
-	// FIFO is true for a FIFO topic; its ARN must then end in ".fifo".
-	FIFO bool
-	// MaxMessageSize is the topic's MaximumMessageSize in bytes; 0 means
-	// DefaultMaxMessageSize.
-	MaxMessageSize int
-}
+// TopicInfo is what the sns package learnt about a topic at start-up
+// (sns.Topics): FIFO-ness, which must agree with the ARN's ".fifo" suffix,
+// and MaximumMessageSize (0 means DefaultMaxMessageSize).
+type TopicInfo = sns.TopicInfo
 
 // Source is where an event was read from. Map uses it for the FIFO group id
 // (Key) and for the eventId of custom object events that have none.

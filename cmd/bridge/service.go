@@ -100,11 +100,7 @@ func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns
 	if err != nil {
 		return nil, fmt.Errorf("schemas.limits: %w", err)
 	}
-	mapTopics := make(map[string]mapping.TopicInfo, len(topics))
-	for arn, t := range topics {
-		mapTopics[arn] = mapping.TopicInfo{FIFO: t.FIFO, MaxMessageSize: t.MaxMessageSize}
-	}
-	mapper, err := mapping.NewMapper(s.Routing, mapTopics)
+	mapper, err := mapping.NewMapper(s.Routing, topics)
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
