@@ -311,9 +311,12 @@ func (t TLSConfig) config() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// commonOpts are the kgo options shared by the group consumer and the
-// dead-letter producer: brokers, identity, TLS and SASL.
-func (c Config) commonOpts() ([]kgo.Opt, error) {
+// ClientOpts are the kgo options every Kafka client of the bridge shares —
+// the group consumer, the dead-letter producer and the operator tools:
+// brokers, client id, TLS and SASL (with AWS MSK IAM through the standard AWS
+// credential chain). Defaults are applied first.
+func (c Config) ClientOpts() ([]kgo.Opt, error) {
+	c = c.withDefaults()
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Brokers...),
 		kgo.ClientID(c.ClientID),

@@ -33,6 +33,12 @@ const (
 	HeaderVersion         = "bridge.version"
 )
 
+// HeaderReplayCount counts how many times `bridge dlq replay -to-source`
+// sent a record back to its source topic. It is the one bridge.* header a
+// dead letter carries over from its source record, so a record that fails
+// again after a replay keeps its count.
+const HeaderReplayCount = "bridge.replay.count"
+
 // HeaderPrefix starts every header the bridge adds. Headers with this prefix
 // on a source record (a replayed dead letter) are replaced, not duplicated.
 const HeaderPrefix = "bridge."
@@ -57,7 +63,7 @@ func (e *Engine) deadLetterRecord(it *item, failedAt time.Time) *kgo.Record {
 	}
 	headers := make([]kgo.RecordHeader, 0, len(src.Headers)+16)
 	for _, h := range src.Headers {
-		if !strings.HasPrefix(h.Key, HeaderPrefix) {
+		if !strings.HasPrefix(h.Key, HeaderPrefix) || h.Key == HeaderReplayCount {
 			headers = append(headers, h)
 		}
 	}

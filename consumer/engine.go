@@ -232,7 +232,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer cancelRun()
 	e.runCtx = runCtx
 
-	common, err := e.cfg.commonOpts()
+	common, err := e.cfg.ClientOpts()
 	if err != nil {
 		return err
 	}

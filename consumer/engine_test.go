@@ -116,7 +116,8 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 		ts := time.Date(2026, 11, 2, 9, 30, 0, 123_000_000, time.UTC)
 		undecodable := rec("k1", 1, "tperm")
 		undecodable.Timestamp = ts
-		undecodable.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-01")}, {Key: HeaderErrorClass, Value: []byte("stale")}}
+		undecodable.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-01")}, {Key: HeaderErrorClass, Value: []byte("stale")},
+			{Key: HeaderReplayCount, Value: []byte("2")}}
 		noKey := rec("org-x", 0, "tperm")
 		noKey.Key = nil
 		h.produce(
@@ -196,6 +197,9 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 		if d := byOffset["1"]; d != nil {
 			if string(d.Key) != "k1" || string(d.Value) != "k1|1|tperm" || !d.Timestamp.Equal(ts) {
 				t.Errorf("dead letter lost the original record: key %q value %q timestamp %v", d.Key, d.Value, d.Timestamp)
+			}
+			if headerMap(d)[HeaderReplayCount] != "2" {
+				t.Errorf("a replayed record that failed again lost its %s header", HeaderReplayCount)
 			}
 			if headerMap(d)["traceparent"] != "00-abc-01" {
 				t.Error("dead letter lost the original traceparent header")

@@ -17,7 +17,7 @@ import (
 // consumer that silently waits. It blocks for at most timeout.
 func Ping(ctx context.Context, cfg Config, timeout time.Duration) error {
 	cfg = cfg.withDefaults()
-	common, err := cfg.commonOpts()
+	common, err := cfg.ClientOpts()
 	if err != nil {
 		return err
 	}

@@ -15,13 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl"
-	saslaws "github.com/twmb/franz-go/pkg/sasl/aws"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
@@ -219,43 +214,13 @@ func newDLQReader(s settings) (*dlq.Reader, error) {
 // dlqKafkaOpts are the seed brokers, client id, TLS and SASL of the
 // config's kafka section, as the consumer would use them.
 func dlqKafkaOpts(s settings) ([]kgo.Opt, error) {
-	k := s.Kafka
-	opts := []kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.ClientID(k.ClientID + "-dlq")}
-	if k.TLS.Enabled {
-		tc, err := tlsConfig(k.TLS)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls: %w", err)
-		}
-		opts = append(opts, kgo.DialTLSConfig(tc))
+	opts, err := s.consumerConfig().ClientOpts()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	var m sasl.Mechanism
-	switch k.SASL.Mechanism {
-	case "":
-	case consumer.SASLPlain:
-		m = plain.Auth{User: k.SASL.Username, Pass: k.SASL.Password}.AsMechanism()
-	case consumer.SASLScramSHA256:
-		m = scram.Auth{User: k.SASL.Username, Pass: k.SASL.Password}.AsSha256Mechanism()
-	case consumer.SASLScramSHA512:
-		m = scram.Auth{User: k.SASL.Username, Pass: k.SASL.Password}.AsSha512Mechanism()
-	case consumer.SASLAWSMSKIAM:
-		m = saslaws.ManagedStreamingIAM(func(ctx context.Context) (saslaws.Auth, error) {
-			cfg, err := awsconfig.LoadDefaultConfig(ctx)
-			if err != nil {
-				return saslaws.Auth{}, fmt.Errorf("loading AWS config: %w", err)
-			}
-			c, err := cfg.Credentials.Retrieve(ctx)
-			if err != nil {
-				return saslaws.Auth{}, fmt.Errorf("retrieving AWS credentials: %w", err)
-			}
-			return saslaws.Auth{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
-		})
-	default:
-		return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not supported", k.SASL.Mechanism)
-	}
-	if m != nil {
-		opts = append(opts, kgo.SASL(m))
-	}
-	return opts, nil
+	// The tools are not the bridge: a client id of their own tells them
+	// apart in broker logs and quotas.
+	return append(opts, kgo.ClientID(s.Kafka.ClientID+"-dlq")), nil
 }
 
 // ---- list ----

@@ -14,7 +14,7 @@ import (
 
 // HeaderReplayCount counts how many times a dead letter was sent back to its
 // source topic. Replay sets it to one more than the dead letter carried.
-const HeaderReplayCount = "bridge.replay.count"
+const HeaderReplayCount = consumer.HeaderReplayCount
 
 // DeadLetter is one record of a dead-letter topic with its bridge.* headers
 // parsed. Fields whose header is missing or unparseable are zero (
