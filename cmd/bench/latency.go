@@ -74,15 +74,20 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 	watch := make(chan struct{})
 	defer close(watch)
 	go func() {
+		lastLog := time.Now()
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
 			case <-watch:
 				return
-			case <-t.C:
+			case now := <-t.C:
 				if v := peakRSS(bridge.Process.Pid); v > hwm.Load() {
 					hwm.Store(v)
+				}
+				if now.Sub(lastLog) >= 2*time.Second && sk.recordFrom.Load() != 0 {
+					fmt.Fprintf(h.stderr, "  %s: %d events at the sink%s\n", label, sk.accepted.Load(), gauges(listen))
+					lastLog = now
 				}
 			}
 		}
