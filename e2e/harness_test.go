@@ -148,7 +148,12 @@ func registryIDs(t *testing.T) map[int]int {
 // or carry an id no schema has (unknown-schema poison) are left as they are.
 func reframe(t *testing.T, value []byte) []byte {
 	t.Helper()
-	ids := registryIDs(t)
+	return reframeWith(registryIDs(t), value)
+}
+
+// reframeWith is reframe with the id map given, for goroutines that must not
+// fail a test.
+func reframeWith(ids map[int]int, value []byte) []byte {
 	local, body, err := avro.ParseWire(value)
 	if err != nil {
 		return value

@@ -1,0 +1,218 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
+)
+
+// position is where one produced event sits in Kafka.
+type position struct {
+	partition int32
+	offset    int64
+	eventID   string
+	key       string
+}
+
+// streamProducer produces one event every interval until stopped, and
+// remembers where each went.
+type streamProducer struct {
+	mu       sync.Mutex
+	produced []position
+	err      error
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func startStream(t *testing.T, topic string, g *eventgen.Generator, interval time.Duration) *streamProducer {
+	t.Helper()
+	cl := testenv.KafkaClient(t)
+	registryIDs(t) // before the goroutine: it may fail the test
+	sp := &streamProducer{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(sp.done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sp.stop:
+				return
+			case <-tick.C:
+			}
+			r := g.TicketUpdated(800)
+			rec := &kgo.Record{Topic: topic, Key: r.Key, Value: reframeWith(registered.ids, r.Value)}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := cl.ProduceSync(ctx, rec).FirstErr()
+			cancel()
+			sp.mu.Lock()
+			if err != nil {
+				sp.err = err
+			} else {
+				sp.produced = append(sp.produced, position{rec.Partition, rec.Offset, r.Natural["eventId"].(string), string(r.Key)})
+			}
+			sp.mu.Unlock()
+		}
+	}()
+	t.Cleanup(sp.halt)
+	return sp
+}
+
+func (sp *streamProducer) halt() {
+	select {
+	case <-sp.stop:
+	default:
+		close(sp.stop)
+	}
+	<-sp.done
+}
+
+func (sp *streamProducer) snapshot() ([]position, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return append([]position(nil), sp.produced...), sp.err
+}
+
+// committedPastUndelivered lists the records below a committed offset that had not
+// reached the subscriber: each is an offset committed past an undelivered
+// event.
+func committedPastUndelivered(produced []position, offsets map[int32]int64, delivered map[string]int) []string {
+	var bad []string
+	for _, p := range produced {
+		if p.offset < offsets[p.partition] && delivered[p.eventID] == 0 {
+			bad = append(bad, fmt.Sprintf("%d/%d (%s)", p.partition, p.offset, p.eventID))
+		}
+	}
+	return bad
+}
+
+// TestSNSOutageWaitsAndLosesNothing: events flow through a TCP proxy to
+// moto; the proxy resets every connection for 30 s while events keep being
+// produced. The topic's breaker opens (bridge_sns_breaker_state 2), the
+// partitions feeding it pause, no offset is committed past an event that
+// had not reached the SQS subscriber, nothing is dead-lettered, and once SNS
+// answers again every event arrives.
+func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
+	const outage = 30 * time.Second
+	topic, dlq := sourceTopic(t, 3)
+	ticketARN := testenv.SNSTopic(t, false, nil)
+	queue := testenv.SubscribeQueue(t, ticketARN, "")
+	reader := readQueue(t, queue.URL)
+	proxy := newFaultProxy(t, hostPort(t, testenv.SNSEndpoint(t)))
+
+	cfg := baseConfig(t, topic, proxy.url(), [2]string{"*", ticketARN})
+	// Retries and the breaker at test speed; the outage is longer than both.
+	cfg.set("sns.backoff_max", "2s")
+	cfg.set("sns.breaker_open_timeout", "5s")
+	cfg.set("sns.call_timeout", "3s")
+	cfg.set("sns.request_timeout", "3s")
+	group := cfg.get("kafka.group_id").(string)
+	b := startBridge(t, "bridge", cfg)
+
+	g, err := eventgen.New(3, eventgen.Options{Orgs: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := startStream(t, topic, g, 100*time.Millisecond)
+	if !waitFor(time.Minute, func() bool { return reader.count() >= 30 }) {
+		t.Fatalf("only %d events reached SQS before the outage", reader.count())
+	}
+
+	adm := kadm.NewClient(testenv.KafkaClient(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	proxy.cut()
+	cutAt := time.Now()
+	var (
+		maxBreaker, maxPaused float64
+		consumed              []float64 // one sample a second
+		commits               []map[int32]int64
+	)
+	for time.Since(cutAt) < outage {
+		m, err := b.metrics()
+		if err != nil {
+			t.Fatalf("scraping /metrics during the outage: %v", err)
+		}
+		maxBreaker = max(maxBreaker, m.max("bridge_sns_breaker_state"))
+		maxPaused = max(maxPaused, m.sum("bridge_paused_partitions"))
+		consumed = append(consumed, m.sum("bridge_records_consumed_total"))
+		if offs, err := committed(ctx, adm, group, topic); err == nil {
+			commits = append(commits, offs)
+		}
+		time.Sleep(time.Second)
+	}
+	// SNS is still cut off: whatever reaches SQS now was published before.
+	time.Sleep(3 * time.Second)
+	delivered := reader.ids()
+	produced, _ := stream.snapshot()
+	for _, offs := range commits {
+		if bad := committedPastUndelivered(produced, offs, delivered); len(bad) > 0 {
+			t.Errorf("during the outage the group committed %v, past %d events that had not reached SQS: %v", offs, len(bad), bad[:min(5, len(bad))])
+			break
+		}
+	}
+	proxy.restore()
+	t.Logf("outage: breaker state reached %v, paused partitions reached %v, %d events produced so far, %d delivered", maxBreaker, maxPaused, len(produced), len(delivered))
+
+	if maxBreaker != 2 {
+		t.Errorf("bridge_sns_breaker_state never showed open (2) during a %v outage; max %v", outage, maxBreaker)
+	}
+	// Fetching pauses: the gauge says so, or consumption stood still for the
+	// last 10 s of the outage while events kept being produced.
+	stalled := len(consumed) > 10 && consumed[len(consumed)-1] == consumed[len(consumed)-11]
+	if maxPaused == 0 && !stalled {
+		t.Errorf("fetching did not pause: bridge_paused_partitions stayed 0 and records consumed went %v", consumed)
+	}
+
+	time.Sleep(5 * time.Second) // events keep coming after the recovery too
+	stream.halt()
+	produced, err = stream.snapshot()
+	if err != nil {
+		t.Fatalf("producing: %v", err)
+	}
+	var missing []string
+	if !waitFor(2*time.Minute, func() bool {
+		got := reader.ids()
+		missing = missing[:0]
+		for _, p := range produced {
+			if got[p.eventID] == 0 {
+				missing = append(missing, p.eventID)
+			}
+		}
+		return len(missing) == 0
+	}) {
+		t.Errorf("%d of %d events never reached SQS after the outage, e.g. %v", len(missing), len(produced), missing[:min(5, len(missing))])
+	}
+	dups := 0
+	for _, n := range reader.ids() {
+		dups += n - 1
+	}
+	t.Logf("%d events produced, all delivered, %d duplicates", len(produced), dups)
+
+	if dead := readAll(t, dlq); len(dead) != 0 {
+		t.Errorf("%d events were dead-lettered during an outage", len(dead))
+	}
+	m, err := b.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := m.sum("bridge_dead_letters_total"); n != 0 {
+		t.Errorf("bridge_dead_letters_total = %v", n)
+	}
+	if n := m.max("bridge_sns_breaker_state"); n != 0 {
+		t.Errorf("bridge_sns_breaker_state = %v after recovery, want 0 (closed)", n)
+	}
+	if err := b.stop(30 * time.Second); err != nil {
+		t.Errorf("stopping the bridge: %v", err)
+	}
+}
