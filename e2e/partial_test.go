@@ -1,0 +1,111 @@
+//go:build integration
+
+package e2e
+
+import (
+	"hash/fnv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
+)
+
+// TestPartialBatchFailuresAndThrottling: SNS answers PublishBatch with some
+// entries failed (Throttled, InternalError: transient), and throttles whole
+// requests for a while. Only the failed entries are sent again, each
+// organization's events are still accepted in order, nothing is
+// dead-lettered, and every event arrives.
+func TestPartialBatchFailuresAndThrottling(t *testing.T) {
+	const n = 3000
+	topic, dlq := sourceTopic(t, 3)
+	s := newSink(t, true)
+
+	// Half the entries fail once, chosen by a hash of the event id: a
+	// quarter as Throttled, a quarter as InternalError. On its retry an
+	// entry goes through.
+	var mu sync.Mutex
+	failed := map[string]string{} // event id -> code it failed with
+	pick := func(code string, bucket uint32) func(snstest.Message) bool {
+		return func(m snstest.Message) bool {
+			id := m.Attributes["event_id"].StringValue
+			h := fnv.New32a()
+			h.Write([]byte(id))
+			if b := h.Sum32() % 12; b < bucket || b > bucket+2 {
+				return false
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if _, done := failed[id]; done {
+				return false
+			}
+			failed[id] = code
+			return true
+		}
+	}
+	defer s.srv.FailEntries(pick("Throttled", 0), "Throttled", false)()
+	defer s.srv.FailEntries(pick("InternalError", 3), "InternalError", false)()
+	// And the first 20 PublishBatch calls are throttled as a whole.
+	defer s.srv.Inject(&snstest.Fault{Action: "PublishBatch", Code: "Throttling", Status: 400, Times: 20})()
+
+	produced := produceMany(t, topic, 11, 20, n)
+	cfg := doubleConfig(t, topic, s)
+	b := startBridge(t, "bridge", cfg)
+
+	if !waitFor(2*time.Minute, func() bool { return len(s.missing(produced)) == 0 }) {
+		t.Fatalf("events never accepted: %s", describe(s.missing(produced)))
+	}
+	time.Sleep(time.Second) // let stray retries, if any, arrive
+
+	attempts := s.attemptsOf()
+	mu.Lock()
+	nFailed := len(failed)
+	retriedGood, wrong := 0, 0
+	for _, p := range produced {
+		want := 1
+		if _, ok := failed[p.eventID]; ok {
+			want = 2
+		}
+		switch got := attempts[p.eventID]; {
+		case got == want:
+		case got > want && want == 1:
+			retriedGood++
+		default:
+			if wrong < 5 {
+				t.Errorf("event %s was sent %d times, want %d", p.eventID, got, want)
+			}
+			wrong++
+		}
+	}
+	mu.Unlock()
+	if nFailed < n/10 {
+		t.Fatalf("only %d entries failed; the fault did not bite", nFailed)
+	}
+	if retriedGood > 0 {
+		t.Errorf("%d entries SNS had accepted were sent again: only failed entries may be retried", retriedGood)
+	}
+	if wrong > 0 {
+		t.Errorf("%d failed entries were not sent exactly twice", wrong)
+	}
+	s.checkOrder(t, produced)
+
+	if dead := readAll(t, dlq); len(dead) != 0 {
+		t.Errorf("%d events dead-lettered for transient errors", len(dead))
+	}
+	m, err := b.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.sum("bridge_dead_letters_total") != 0 {
+		t.Errorf("bridge_dead_letters_total = %v", m.sum("bridge_dead_letters_total"))
+	}
+	for _, code := range []string{"Throttled", "InternalError", "Throttling"} {
+		if m.sum("bridge_sns_retries_total", `code="`+code+`"`) == 0 {
+			t.Errorf("bridge_sns_retries_total{code=%q} is 0", code)
+		}
+	}
+	t.Logf("%d events, %d entries failed once, %d PublishBatch calls", n, nFailed, s.srv.Calls("PublishBatch"))
+	if err := b.stop(30 * time.Second); err != nil {
+		t.Errorf("stopping the bridge: %v", err)
+	}
+}
