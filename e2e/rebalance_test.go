@@ -1,0 +1,294 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
+)
+
+// ledger is what the test produced, by partition and offset.
+type ledger struct {
+	mu       sync.Mutex
+	byPart   map[int32][]string // offset -> event id ("" while unknown)
+	produced []position
+	err      error
+}
+
+func (l *ledger) add(recs []*kgo.Record, ids []string, keys []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, r := range recs {
+		s := l.byPart[r.Partition]
+		for int64(len(s)) <= r.Offset {
+			s = append(s, "")
+		}
+		s[r.Offset] = ids[i]
+		l.byPart[r.Partition] = s
+		l.produced = append(l.produced, position{r.Partition, r.Offset, ids[i], keys[i]})
+	}
+}
+
+// commitWatch polls the group's committed offsets and records every commit
+// that went backwards or past an event the SNS topic had not accepted.
+type commitWatch struct {
+	mu         sync.Mutex
+	violations []string
+	polls      int
+	last       map[int32]int64
+	stop       chan struct{}
+	done       chan struct{}
+}
+
+func watchCommits(t *testing.T, group, topic string, l *ledger, s *sink) *commitWatch {
+	t.Helper()
+	adm := kadm.NewClient(testenv.KafkaClient(t))
+	w := &commitWatch{last: map[int32]int64{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			offs, err := committed(ctx, adm, group, topic)
+			cancel()
+			if err != nil {
+				continue
+			}
+			w.mu.Lock()
+			w.polls++
+			for p, c := range offs {
+				prev := w.last[p]
+				if c < prev {
+					w.violations = append(w.violations, fmt.Sprintf("partition %d: committed offset went back from %d to %d", p, prev, c))
+					continue
+				}
+				l.mu.Lock()
+				ids := l.byPart[p]
+				for o := prev; o < c; o++ {
+					if o >= int64(len(ids)) || !s.isAccepted(ids[o]) {
+						w.violations = append(w.violations, fmt.Sprintf("partition %d: offset %d committed before event at offset %d was accepted by SNS", p, c, o))
+						break
+					}
+				}
+				l.mu.Unlock()
+				w.last[p] = c
+			}
+			w.mu.Unlock()
+		}
+	}()
+	t.Cleanup(w.halt)
+	return w
+}
+
+func (w *commitWatch) halt() {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	<-w.done
+}
+
+// commitsOutsideOwnership reads one bridge's log (level debug) and lists
+// each offset commit that covered a partition the member did not own at
+// that moment: after it was revoked or lost, before it was assigned again.
+func commitsOutsideOwnership(b *bridge, topic string) (bad []string, commits int) {
+	owned := map[string]bool{}
+	parts := func(v any) []string {
+		var out []string
+		m, _ := v.(map[string]any)
+		for _, p := range asSlice(m[topic]) {
+			out = append(out, fmt.Sprint(p))
+		}
+		return out
+	}
+	for _, l := range b.logLines() {
+		switch l["msg"] {
+		case "partitions assigned":
+			for _, p := range parts(l["partitions"]) {
+				owned[p] = true
+			}
+		case "partitions revoked", "partitions lost; dropped their state without committing":
+			for _, p := range parts(l["partitions"]) {
+				owned[p] = false
+			}
+		case "offsets committed":
+			m, _ := l["offsets"].(map[string]any)
+			byPart, _ := m[topic].(map[string]any)
+			for p := range byPart {
+				commits++
+				if !owned[p] {
+					bad = append(bad, fmt.Sprintf("%s committed partition %s at %v without owning it", b.name, p, l["time"]))
+				}
+			}
+		}
+	}
+	return bad, commits
+}
+
+// assignments counts the "partitions assigned" log lines naming topic.
+func assignments(b *bridge, topic string) int {
+	n := 0
+	for _, l := range b.logLines() {
+		if m, _ := l["partitions"].(map[string]any); l["msg"] == "partitions assigned" && len(asSlice(m[topic])) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	for i, x := range s {
+		if f, ok := x.(float64); ok {
+			s[i] = strconv.Itoa(int(f))
+		}
+	}
+	return s
+}
+
+// TestRebalanceKeepsEveryEventAndItsOrder: two bridges share a 12-partition
+// topic while 100,000 events are produced; a third joins, then one of the
+// first two leaves with SIGTERM. Every event reaches the FIFO topic, each
+// organization's in order; the group's committed offsets never go backwards
+// and never pass an event SNS had not accepted; no member commits a
+// partition it does not own (from each member's debug log); the member that
+// left exits cleanly. (SNS side: the double, see double_test.go.)
+func TestRebalanceKeepsEveryEventAndItsOrder(t *testing.T) {
+	const n = 100_000
+	topic, dlq := sourceTopic(t, 12)
+	s := newSink(t, true)
+	cfg := doubleConfig(t, topic, s)
+	cfg.set("log.level", "debug")
+	cfg.set("kafka.max_in_flight", 2000)
+	cfg.set("kafka.max_buffered_per_partition", 300)
+	group := cfg.get("kafka.group_id").(string)
+
+	l := &ledger{byPart: map[int32][]string{}}
+	watch := watchCommits(t, group, topic, l, s)
+
+	// The stream: 1,000 events every 400 ms, about 40 s in all.
+	g, err := eventgen.New(5, eventgen.Options{Orgs: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := registryIDs(t)
+	cl := testenv.KafkaClient(t, kgo.ProducerLinger(5*time.Millisecond))
+	streamDone := make(chan struct{})
+	stopStream := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		for sent := 0; sent < n; sent += 1000 {
+			recs := make([]*kgo.Record, 0, 1000)
+			evIDs, keys := make([]string, 0, 1000), make([]string, 0, 1000)
+			for range 1000 {
+				r := g.TicketUpdated(600)
+				recs = append(recs, &kgo.Record{Topic: topic, Key: r.Key, Value: reframeWith(ids, r.Value)})
+				evIDs, keys = append(evIDs, r.Natural["eventId"].(string)), append(keys, string(r.Key))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err := cl.ProduceSync(ctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				l.mu.Lock()
+				l.err = err
+				l.mu.Unlock()
+				return
+			}
+			l.add(recs, evIDs, keys)
+			select {
+			case <-stopStream:
+				return
+			case <-time.After(400 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stopStream); <-streamDone })
+
+	a := startBridge(t, "a", cfg)
+	bb := startBridge(t, "b", cfg)
+	if !waitFor(2*time.Minute, func() bool { return s.acceptedCount() >= n/5 }) {
+		t.Fatalf("only %d events accepted by two bridges", s.acceptedCount())
+	}
+	c := startBridge(t, "c", cfg)
+	if !waitFor(2*time.Minute, func() bool { return s.acceptedCount() >= n/2 }) {
+		t.Fatalf("only %d events accepted after the third bridge joined", s.acceptedCount())
+	}
+	stopped := time.Now()
+	if err := a.stop(40 * time.Second); err != nil {
+		t.Errorf("bridge a on SIGTERM: %v", err)
+	}
+	t.Logf("bridge a stopped in %v", time.Since(stopped).Round(time.Millisecond))
+
+	<-streamDone
+	if l.err != nil {
+		t.Fatalf("producing: %v", l.err)
+	}
+	if !waitFor(3*time.Minute, func() bool { return s.acceptedCount() >= n }) {
+		t.Fatalf("events never accepted: %s", describe(s.missing(l.produced)))
+	}
+	if missing := s.missing(l.produced); len(missing) > 0 {
+		t.Fatalf("events lost: %s", describe(missing))
+	}
+	// Let the last commits land and be checked.
+	time.Sleep(2 * time.Second)
+	watch.halt()
+
+	s.checkOrder(t, l.produced)
+	watch.mu.Lock()
+	for i, v := range watch.violations {
+		if i == 5 {
+			t.Errorf("... %d commit violations in all", len(watch.violations))
+			break
+		}
+		t.Error(v)
+	}
+	t.Logf("%d polls of the group's offsets", watch.polls)
+	watch.mu.Unlock()
+
+	for _, b := range []*bridge{a, bb, c} {
+		if b != a {
+			if err := b.stop(40 * time.Second); err != nil {
+				t.Errorf("bridge %s on SIGTERM: %v", b.name, err)
+			}
+		}
+		bad, commits := commitsOutsideOwnership(b, topic)
+		for _, v := range bad {
+			t.Error(v)
+		}
+		if commits == 0 {
+			t.Errorf("bridge %s logged no offset commit: the ownership check saw nothing", b.name)
+		}
+	}
+	// The membership changes did move partitions: c got some when it
+	// joined, and a's went to b or c when it left.
+	if assignments(c, topic) == 0 || assignments(a, topic) == 0 {
+		t.Errorf("partitions assigned: a %d times, c %d times; want both to have owned partitions", assignments(a, topic), assignments(c, topic))
+	}
+	if assignments(bb, topic)+assignments(c, topic) < 3 {
+		t.Errorf("a's partitions were not reassigned when it left (assignments: b %d, c %d)", assignments(bb, topic), assignments(c, topic))
+	}
+
+	dups := 0
+	for _, k := range s.attemptsOf() {
+		dups += k - 1
+	}
+	t.Logf("%d events, %d sent more than once", n, dups)
+	if dead := readAll(t, dlq); len(dead) != 0 {
+		t.Errorf("%d events dead-lettered", len(dead))
+	}
+}
