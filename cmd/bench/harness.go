@@ -57,12 +57,23 @@ const (
 	cPipeline   = "pipeline"
 )
 
+// slowSuffix makes any contender but raw-consume run against a sink that
+// answers after -sink-latency.
+const slowSuffix = "-slow-sink"
+
 // defaultContenders run unless -contenders says otherwise; allContenders
-// adds the in-process pipeline, a diagnostic.
+// adds the in-process pipeline (a diagnostic) and the other slow-sink
+// variants, in report order.
 var (
 	defaultContenders = []string{cBridge, cBridgeSlow, cRawConsume, cRawPublish, cPerMessage}
-	allContenders     = append(append([]string(nil), defaultContenders...), cPipeline)
+	allContenders     = []string{cBridge, cBridgeSlow, cRawConsume, cRawPublish, cRawPublish + slowSuffix,
+		cPerMessage, cPerMessage + slowSuffix, cPipeline, cPipeline + slowSuffix}
 )
+
+// base is the contender without its slow-sink suffix.
+func base(c string) string { return strings.TrimSuffix(c, slowSuffix) }
+
+func isBridge(c string) bool { return base(c) == cBridge }
 
 const harnessUsage = `Usage: go run ./cmd/bench [flags]
 
@@ -82,6 +93,9 @@ process against the same backlog and sink:
 
 then measures the bridge's end-to-end latency at fixed offered rates, writes
 the report (-out) and plot (-plot), and prints each target as PASS or MISS.
+raw-publish, per-message and pipeline also run against the slow sink when
+named with the suffix -slow-sink (not by default: per-message-slow-sink is
+slow by design).
 Progress goes to stderr. Run it from the repository root (it builds
 ./cmd/bridge and reads schemas/). Smoke run, about a minute:
 
@@ -106,7 +120,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.brokers, "brokers", "127.0.0.1:9092", "Kafka seed brokers, comma-separated (scripts/stack.sh up starts one)")
 	fs.StringVar(&o.topicPrefix, "topic-prefix", "bench.events", "backlog topic name prefix; the topic is <prefix>.s<seed>.n<events>")
 	fs.BoolVar(&o.fresh, "fresh", false, "delete and rebuild the backlog topic even if it holds the right records")
-	contenders := fs.String("contenders", strings.Join(defaultContenders, ","), "contenders to run, comma-separated; also 'pipeline', the bridge's packages in the bench process (diagnostic: -fetch-max-wait, -cpuprofile)")
+	contenders := fs.String("contenders", strings.Join(defaultContenders, ","), "contenders to run, comma-separated; also 'pipeline', the bridge's packages in the bench process (diagnostic: -fetch-max-wait, -cpuprofile), and raw-publish, per-message or pipeline with the suffix -slow-sink")
 	fs.DurationVar(&o.sinkLatency, "sink-latency", 15*time.Millisecond, "latency the SNS double adds to every answer for bridge-slow-sink")
 	rates := fs.String("rates", "5000,20000", "offered rates (events/s) for the bridge's end-to-end latency runs, comma-separated; empty skips them")
 	fs.DurationVar(&o.rateDuration, "rate-duration", 20*time.Second, "how long each latency run offers events")
@@ -295,7 +309,7 @@ func (h *harness) nextID() string {
 func (h *harness) drain(ctx context.Context, c string, rep int) (runResult, error) {
 	o := h.opts
 	latency := time.Duration(0)
-	if c == cBridgeSlow {
+	if strings.HasSuffix(c, slowSuffix) {
 		latency = o.sinkLatency
 	}
 	sk, err := newSink(latency)
@@ -311,16 +325,16 @@ func (h *harness) drain(ctx context.Context, c string, rep int) (runResult, erro
 
 	var cmd *exec.Cmd
 	var listen string
-	switch c {
-	case cBridge, cBridgeSlow:
+	switch base(c) {
+	case cBridge:
 		cmd, listen, err = h.bridgeCmd(ctx, sk, o.backlogTopic(), group)
 		if err != nil {
 			return runResult{}, err
 		}
 	default:
 		cmd = h.workerCmd(ctx, map[string]string{
-			cRawConsume: "raw-consume", cRawPublish: "raw-publish", cPerMessage: "per-message", cPipeline: "pipeline"}[c], sk, o.backlogTopic(), group)
-		if c == cPipeline {
+			cRawConsume: "raw-consume", cRawPublish: "raw-publish", cPerMessage: "per-message", cPipeline: "pipeline"}[base(c)], sk, o.backlogTopic(), group)
+		if base(c) == cPipeline {
 			cmd.Args = append(cmd.Args, "-fetch-max-wait", o.fetchMaxWait.String())
 			if o.cpuprofile != "" {
 				p, err := filepath.Abs(o.cpuprofile)
@@ -340,7 +354,7 @@ func (h *harness) drain(ctx context.Context, c string, rep int) (runResult, erro
 		return runResult{}, err
 	}
 	stopPerf := func() {}
-	if rep == 1 && h.opts.perfDir != "" && (c == cBridge || c == cBridgeSlow) {
+	if rep == 1 && h.opts.perfDir != "" && isBridge(c) {
 		stopPerf = h.perf(ctx, cmd.Process.Pid, c)
 	}
 	waited := make(chan error, 1)
@@ -362,7 +376,7 @@ loop:
 		case now := <-tick.C:
 			hwm = max(hwm, peakRSS(cmd.Process.Pid))
 			n := sk.accepted.Load()
-			if c == cBridge || c == cBridgeSlow {
+			if isBridge(c) {
 				if now.Sub(lastLog) >= 2*time.Second {
 					fmt.Fprintf(h.stderr, "  %s: %d/%d events at the sink, %.0f events/s%s\n", label, n, o.events, float64(n-lastN)/now.Sub(lastAt).Seconds(), gauges(listen))
 					lastAt, lastN, lastLog = now, n, now
@@ -399,7 +413,7 @@ loop:
 		Requests:       sk.requests(),
 	}
 	var wr workerResult
-	if c != cBridge && c != cBridgeSlow {
+	if !isBridge(c) {
 		if err := json.Unmarshal(lastLine(out.Bytes()), &wr); err != nil {
 			return runResult{}, fmt.Errorf("reading the worker's result %q: %w", out.String(), err)
 		}

@@ -81,7 +81,7 @@ var (
 )
 
 var shortName = map[string]string{
-	cBridge: "bridge", cBridgeSlow: "bridge slow", cRawConsume: "raw consume", cRawPublish: "raw publish", cPerMessage: "per-message", cPipeline: "pipeline",
+	cBridge: "bridge", cRawConsume: "raw consume", cRawPublish: "raw publish", cPerMessage: "per-message", cPipeline: "pipeline",
 }
 
 // panel draws a bar chart in the rectangle r. With logScale the value axis
@@ -170,15 +170,15 @@ func writePlot(path string, r *report) error {
 			continue
 		}
 		col := colRef
-		switch c {
-		case cBridge, cBridgeSlow:
+		switch base(c) {
+		case cBridge:
 			col = colBridge
 		case cPerMessage:
 			col = colPeer
 		}
-		name := shortName[c]
-		if c == cBridgeSlow {
-			name = fmt.Sprintf("bridge %s", r.opts.sinkLatency)
+		name := shortName[base(c)]
+		if strings.HasSuffix(c, slowSuffix) {
+			name = fmt.Sprintf("%s %s", name, r.opts.sinkLatency)
 		}
 		rate = append(rate, bar{name, x.rate.med, x.rate.min, x.rate.max, col})
 		cpu = append(cpu, bar{name, x.cpu.med, x.cpu.min, x.cpu.max, col})

@@ -140,10 +140,14 @@ func (r *report) contenderName(c string) string {
 	if c == cBridgeSlow {
 		return fmt.Sprintf(contenderText[c], r.opts.sinkLatency)
 	}
-	if c == cPipeline && r.opts.fetchMaxWait > 0 {
-		return fmt.Sprintf("bridge packages in process, franz-go FetchMaxWait %s (diagnostic)", r.opts.fetchMaxWait)
+	name := contenderText[base(c)]
+	if base(c) == cPipeline && r.opts.fetchMaxWait > 0 {
+		name = fmt.Sprintf("bridge packages in process, franz-go FetchMaxWait %s (diagnostic)", r.opts.fetchMaxWait)
 	}
-	return contenderText[c]
+	if strings.HasSuffix(c, slowSuffix) {
+		name += fmt.Sprintf(", sink adds %s per call", r.opts.sinkLatency)
+	}
+	return name
 }
 
 // target is one performance target and whether it was met.
@@ -192,7 +196,7 @@ func (r *report) targets() []target {
 	var peak float64
 	seen := false
 	for _, x := range r.runs {
-		if x.Contender == cBridge || x.Contender == cBridgeSlow {
+		if isBridge(x.Contender) {
 			peak = max(peak, float64(x.MaxRSS)/(1<<20))
 			seen = true
 		}
