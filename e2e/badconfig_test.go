@@ -34,7 +34,7 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 	const limit = 40 * time.Second // the bridge bounds each start-up check at 15 s
 
 	for _, tc := range []struct {
-		name  string
+		name string
 		edit func(t *testing.T, cfg config) (mentions []string)
 	}{
 		{

@@ -33,6 +33,7 @@ type sink struct {
 	mu       sync.Mutex
 	attempts map[string]int // entries that reached per-entry judgement, by event id
 	accepted map[string]bool
+	times    []time.Time // when each acceptance happened, in order
 }
 
 // newSink starts the double with one topic (FIFO when fifo is true). Every
@@ -45,6 +46,7 @@ func newSink(t *testing.T, fifo bool) *sink {
 		id := strings.Clone(m.Attributes["event_id"].StringValue)
 		s.mu.Lock()
 		s.accepted[id] = true
+		s.times = append(s.times, time.Now())
 		s.mu.Unlock()
 	}})
 	t.Cleanup(s.srv.Close)
@@ -73,6 +75,17 @@ func (s *sink) acceptedCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.accepted)
+}
+
+// acceptedSince counts the messages the topic accepted at or after since.
+func (s *sink) acceptedSince(since time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for i := len(s.times) - 1; i >= 0 && !s.times[i].Before(since); i-- {
+		n++
+	}
+	return n
 }
 
 func (s *sink) isAccepted(id string) bool {
