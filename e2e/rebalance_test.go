@@ -267,7 +267,11 @@ func TestRebalanceKeepsEveryEventAndItsOrder(t *testing.T) {
 			}
 		}
 		bad, commits := commitsOutsideOwnership(b, topic)
-		for _, v := range bad {
+		for i, v := range bad {
+			if i == 5 {
+				t.Errorf("... %d commits outside ownership by bridge %s in all", len(bad), b.name)
+				break
+			}
 			t.Error(v)
 		}
 		if commits == 0 {
