@@ -41,11 +41,10 @@ func TestPoisonIsDeadLetteredAndThePartitionFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	type poison struct {
-		rec            eventgen.Record
-		reason         string
-		eventKnown     bool   // the event was decoded: id, type and org are known
-		target         string // the topic it was routed to, if any
-		producedOffset int64
+		rec        eventgen.Record
+		reason     string
+		eventKnown bool   // the event was decoded: id, type and org are known
+		target     string // the topic it was routed to, if any
 	}
 	good := func() eventgen.Record { return must(g.Record("ticket:updated")) }
 	var recs []eventgen.Record
