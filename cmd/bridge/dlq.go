@@ -762,11 +762,7 @@ func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNS
 	if err != nil {
 		return nil, fmt.Errorf("schemas.limits: %w", err)
 	}
-	mapTopics := make(map[string]mapping.TopicInfo, len(topics))
-	for arn, t := range topics {
-		mapTopics[arn] = mapping.TopicInfo{FIFO: t.FIFO, MaxMessageSize: t.MaxMessageSize}
-	}
-	m, err := mapping.NewMapper(s.Routing, mapTopics)
+	m, err := mapping.NewMapper(s.Routing, topics)
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
