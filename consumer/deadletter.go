@@ -79,7 +79,11 @@ func (e *Engine) deadLetterRecord(it *item, failedAt time.Time) *kgo.Record {
 	add(HeaderEventID, it.out.EventID)
 	add(HeaderEventType, it.out.EventType)
 	add(HeaderEventOrgID, it.out.OrgID)
-	add(HeaderTargetTopicARN, it.targetARN())
+	target := it.targetARN()
+	if target == "" {
+		target = it.out.RoutedARN
+	}
+	add(HeaderTargetTopicARN, target)
 	add(HeaderAttempts, strconv.Itoa(max(it.attempts, 1)))
 	add(HeaderFailedAt, failedAt.UTC().Format(TimestampLayout))
 	add(HeaderInstance, e.instance)

@@ -43,6 +43,11 @@ type Outbound struct {
 	// OrgID is the ordering key of a record whose Kafka key is empty.
 	OrgID     string
 	EventTime time.Time
+	// RoutedARN is the topic a failed record was routed to before it failed
+	// (too large for that topic, say), for the bridge.target.topic_arn
+	// dead-letter header. Entry.TopicARN is the target of a record that
+	// did not fail.
+	RoutedARN string
 }
 
 // Publisher publishes entries to SNS; sns.Publisher satisfies it. Publish may

@@ -43,12 +43,20 @@ func (t *translator) Translate(ctx context.Context, rec *kgo.Record) (consumer.O
 		if ev == nil {
 			return consumer.Outbound{}, err
 		}
-		return consumer.Outbound{
+		// Mapping fills what it learnt before failing (the generated id of a
+		// custom object event, the route of a too-large one); decoding alone
+		// gives the header fields.
+		out := consumer.Outbound{
 			EventID:   ev.Header.EventID,
 			EventType: ev.Header.EventType,
 			OrgID:     ev.Header.OrgID,
 			EventTime: ev.Header.Timestamp,
-		}, err
+			RoutedARN: msg.Route.TopicARN,
+		}
+		if msg.EventID != "" {
+			out.EventID = msg.EventID
+		}
+		return out, err
 	}
 	entry := msg.Entry
 	entry.EventType = msg.EventType
