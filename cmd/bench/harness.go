@@ -44,6 +44,8 @@ type options struct {
 	perfDir      string
 	fetchMaxWait time.Duration
 	cpuprofile   string
+	saveResults  string
+	fromResults  string
 	args         []string
 }
 
@@ -134,6 +136,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.perfDir, "perf", "", "if set, record each first-repetition bridge run with 'perf record -g' into this directory (distorts that run's figures)")
 	fs.DurationVar(&o.fetchMaxWait, "fetch-max-wait", 0, "pipeline contender only: franz-go FetchMaxWait for the engine (0 keeps the engine's, franz-go's 5s)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "pipeline contender only: write its CPU profile to this file (last repetition wins)")
+	fs.StringVar(&o.saveResults, "save-results", "", "also write every run's raw figures to this JSON file")
+	fs.StringVar(&o.fromResults, "from-results", "", "measure nothing: render the report and plot from a -save-results file (give the same -events, -reps and -sink-latency)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -196,6 +200,19 @@ func runHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	o.schemas = schemas
+	if o.fromResults != "" {
+		b, err := os.ReadFile(o.fromResults)
+		if err != nil {
+			return err
+		}
+		rep := &report{opts: o, machine: describeMachine(ctx), started: time.Now(), finished: time.Now(), loadBefore: loadAverage(), loadAfter: loadAverage()}
+		var saved savedResults
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return fmt.Errorf("%s: %w", o.fromResults, err)
+		}
+		rep.runs, rep.latency = saved.Runs, saved.Latency
+		return rep.write(stdout, stderr)
+	}
 	tmp, err := os.MkdirTemp("", "bridge-bench-")
 	if err != nil {
 		return err
@@ -247,7 +264,22 @@ func runHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	rep.finished = time.Now()
 	rep.loadAfter = loadAverage()
+	if o.saveResults != "" {
+		b, err := json.MarshalIndent(savedResults{Runs: rep.runs, Latency: rep.latency}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.saveResults, b, 0o644); err != nil {
+			return err
+		}
+	}
 	return rep.write(stdout, stderr)
+}
+
+// savedResults is the -save-results file.
+type savedResults struct {
+	Runs    []runResult     `json:"runs"`
+	Latency []latencyResult `json:"latency"`
 }
 
 func logf(w io.Writer, format string, args ...any) {

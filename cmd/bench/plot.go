@@ -81,7 +81,7 @@ var (
 )
 
 var shortName = map[string]string{
-	cBridge: "bridge", cRawConsume: "raw consume", cRawPublish: "raw publish", cPerMessage: "per-message", cPipeline: "pipeline",
+	cBridge: "bridge", cRawConsume: "raw consume", cRawPublish: "raw publish", cPerMessage: "per message", cPipeline: "pipeline",
 }
 
 // panel draws a bar chart in the rectangle r. With logScale the value axis
@@ -90,6 +90,9 @@ func panel(img *image.RGBA, r image.Rectangle, title string, bars []bar, logScal
 	drawText(img, r.Min.X, r.Min.Y, title, colAxis)
 	top, bottom := r.Min.Y+50, r.Max.Y-50
 	left, right := r.Min.X+10, r.Max.X-10
+	if logScale {
+		left += 50 // room for the axis labels
+	}
 	hi := 0.0
 	for _, b := range bars {
 		hi = max(hi, b.max)
@@ -110,7 +113,7 @@ func panel(img *image.RGBA, r image.Rectangle, title string, bars []bar, logScal
 		for d := lo; d <= ceil*1.001; d *= 10 {
 			y := scale(d)
 			fill(img, left, y, right-left, 1, colGrid)
-			drawText(img, left, y-16, compact(d), colRef)
+			drawText(img, r.Min.X, y-7, compact(d), colRef)
 		}
 	}
 	fill(img, left, bottom, right-left, 2, colAxis)
@@ -129,7 +132,9 @@ func panel(img *image.RGBA, r image.Rectangle, title string, bars []bar, logScal
 			fill(img, cx-6, y1, 12, 2, colAxis)
 		}
 		v := fmt.Sprintf(format, b.med)
-		drawText(img, x+w/2-textWidth(v)/2, scale(b.max)-20, v, colAxis)
+		vx, vy := x+w/2-textWidth(v)/2, scale(b.max)-20
+		fill(img, vx-2, vy-2, textWidth(v)+2, 7*glyphScale+4, color.White)
+		drawText(img, vx, vy, v, colAxis)
 		for j, part := range strings.SplitN(b.label, " ", 2) {
 			drawText(img, x+w/2-textWidth(part)/2, bottom+10+j*18, part, colAxis)
 		}
