@@ -103,6 +103,8 @@ Progress goes to stderr. Run it from the repository root (it builds
 
   go run ./cmd/bench -events 20000 -reps 1 -rates ''
 
+(add -out '' -plot '' to leave docs/benchmarks.md and its plot as they are).
+
 Flags:
 `
 
