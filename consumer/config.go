@@ -50,6 +50,7 @@ const (
 	DefaultSessionTimeout          = 45 * time.Second
 	DefaultFetchMaxBytes           = 16 << 20
 	DefaultFetchMaxPartitionBytes  = 1 << 20
+	DefaultFetchMaxWait            = 100 * time.Millisecond
 	DefaultRetryBackoffMin         = 200 * time.Millisecond
 	DefaultRetryBackoffMax         = 30 * time.Second
 )
@@ -111,6 +112,11 @@ type Config struct {
 	// (defaults 16 MiB and 1 MiB).
 	FetchMaxBytes          int32
 	FetchMaxPartitionBytes int32
+	// FetchMaxWait is how long the broker may hold a fetch waiting for data
+	// (default 100ms). Kept short because a partition that resumes after a
+	// full buffer paused it waits behind the fetch in progress: with
+	// franz-go's 5s default that wait, not publishing, bounded throughput.
+	FetchMaxWait time.Duration
 
 	// RetryBackoffMin and RetryBackoffMax bound the exponential backoff, with
 	// jitter, between attempts of a transient translate error and of a failed
@@ -160,6 +166,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.SessionTimeout, DefaultSessionTimeout)
 	setDefault(&c.FetchMaxBytes, DefaultFetchMaxBytes)
 	setDefault(&c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
+	setDefault(&c.FetchMaxWait, DefaultFetchMaxWait)
 	setDefault(&c.RetryBackoffMin, DefaultRetryBackoffMin)
 	setDefault(&c.RetryBackoffMax, DefaultRetryBackoffMax)
 	return c
@@ -244,6 +251,8 @@ func (c Config) Validate() error {
 		return bad("FetchMaxPartitionBytes", "must be positive")
 	case c.FetchMaxPartitionBytes > c.FetchMaxBytes:
 		return bad("FetchMaxPartitionBytes", "%d exceeds FetchMaxBytes %d", c.FetchMaxPartitionBytes, c.FetchMaxBytes)
+	case c.FetchMaxWait < 0 || c.FetchMaxWait > 10*time.Second:
+		return bad("FetchMaxWait", "%v must be between 0 and 10s", c.FetchMaxWait)
 	case c.RetryBackoffMin < 0:
 		return bad("RetryBackoffMin", "must be positive")
 	case c.RetryBackoffMax < c.RetryBackoffMin:

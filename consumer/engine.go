@@ -311,6 +311,7 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 		kgo.SessionTimeout(e.cfg.SessionTimeout),
 		kgo.FetchMaxBytes(e.cfg.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(e.cfg.FetchMaxPartitionBytes),
+		kgo.FetchMaxWait(e.cfg.FetchMaxWait),
 		kgo.OnPartitionsAssigned(e.onAssigned),
 		kgo.OnPartitionsRevoked(e.onRevoked),
 		kgo.OnPartitionsLost(e.onLost),

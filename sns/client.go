@@ -40,15 +40,16 @@ type ClientConfig struct {
 	RequestTimeout time.Duration
 	// DialTimeout bounds establishing a TCP connection. Default 3s.
 	DialTimeout time.Duration
-	// MaxIdleConnsPerHost is the connection pool size to SNS. Default 64, so
-	// that every batch in flight can keep its connection.
+	// MaxIdleConnsPerHost is the connection pool size to SNS. Default 128, so
+	// that every batch in flight to two topics (2 x 64 by default) can keep
+	// its connection.
 	MaxIdleConnsPerHost int
 }
 
 const (
 	defaultRequestTimeout      = 10 * time.Second
 	defaultDialTimeout         = 3 * time.Second
-	defaultMaxIdleConnsPerHost = 64
+	defaultMaxIdleConnsPerHost = 128
 )
 
 func (c ClientConfig) withDefaults() ClientConfig {

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // options are the harness's flags.
@@ -129,7 +131,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	rates := fs.String("rates", "5000,20000", "offered rates (events/s) for the bridge's end-to-end latency runs, comma-separated; empty skips them")
 	fs.DurationVar(&o.rateDuration, "rate-duration", 20*time.Second, "how long each latency run offers events")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "latencies of events produced in the first part of a latency run are not counted")
-	fs.IntVar(&o.inflight, "inflight", 16, "SNS calls in flight per topic: the bridge's sns.max_inflight_batches and the reference contenders' concurrency")
+	fs.IntVar(&o.inflight, "inflight", sns.DefaultMaxInflightBatches, "SNS calls in flight per topic: the bridge's sns.max_inflight_batches and the reference contenders' concurrency")
 	fs.StringVar(&o.schemas, "schemas", "schemas", "directory of .avsc files (the bridge runs with schemas.local_dir set to it)")
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "report to write; empty prints it to stdout only")
 	fs.StringVar(&o.plot, "plot", "docs/benchmarks.png", "PNG plot of throughput and CPU per event; empty skips it")

@@ -99,7 +99,7 @@ func runWorker(ctx context.Context, kind string, args []string, stdout, stderr i
 	fs.StringVar(&f.snsEndpoint, "sns-endpoint", "", "SNS endpoint URL")
 	fs.StringVar(&f.arnEvents, "arn-events", "", "topic ARN for every event but custom objects")
 	fs.StringVar(&f.arnCustom, "arn-custom", "", "topic ARN for custom-object:* events")
-	fs.IntVar(&f.inflight, "inflight", 16, "SNS requests in flight per topic")
+	fs.IntVar(&f.inflight, "inflight", sns.DefaultMaxInflightBatches, "SNS requests in flight per topic")
 	fs.IntVar(&f.rate, "rate", 0, "events per second (produce-live)")
 	fs.DurationVar(&f.duration, "duration", 0, "how long to produce (produce-live)")
 	fs.IntVar(&f.pool, "pool", 2000, "distinct generated events to cycle through (raw-publish, produce-live)")

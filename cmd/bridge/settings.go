@@ -52,6 +52,7 @@ type kafkaSettings struct {
 	SessionTimeout          time.Duration `yaml:"session_timeout"`
 	FetchMaxBytes           int32         `yaml:"fetch_max_bytes"`
 	FetchMaxPartitionBytes  int32         `yaml:"fetch_max_partition_bytes"`
+	FetchMaxWait            time.Duration `yaml:"fetch_max_wait"`
 	RetryBackoffMin         time.Duration `yaml:"retry_backoff_min"`
 	RetryBackoffMax         time.Duration `yaml:"retry_backoff_max"`
 }
@@ -137,6 +138,7 @@ func defaultSettings() settings {
 			SessionTimeout:          kc.SessionTimeout,
 			FetchMaxBytes:           kc.FetchMaxBytes,
 			FetchMaxPartitionBytes:  kc.FetchMaxPartitionBytes,
+			FetchMaxWait:            kc.FetchMaxWait,
 			RetryBackoffMin:         kc.RetryBackoffMin,
 			RetryBackoffMax:         kc.RetryBackoffMax,
 		},
@@ -239,6 +241,7 @@ func (s settings) consumerConfig() consumer.Config {
 		SessionTimeout:          k.SessionTimeout,
 		FetchMaxBytes:           k.FetchMaxBytes,
 		FetchMaxPartitionBytes:  k.FetchMaxPartitionBytes,
+		FetchMaxWait:            k.FetchMaxWait,
 		RetryBackoffMin:         k.RetryBackoffMin,
 		RetryBackoffMax:         k.RetryBackoffMax,
 	}
