@@ -9,7 +9,7 @@
 #   make stack-up     start Kafka (KRaft), moto (SNS+SQS) and the schema registry on loopback
 #   make stack-up-3   the same with a three-broker Kafka cluster (failover tests)
 #   make stack-down   stop what stack-up started
-#   make bench        benchmarks
+#   make bench        micro-benchmarks and the benchmark harness (docs/benchmarks.md)
 
 SHELL := /bin/bash
 GO ?= go
@@ -66,8 +66,14 @@ stack-down:
 stack-status:
 	$(STACK) status
 
-bench:
+# The micro-benchmarks, then the harness (cmd/bench): the bridge against raw
+# consume, raw publish and a one-Publish-per-message peer on the local Kafka
+# and a fast SNS double; it rewrites docs/benchmarks.md and its plot.
+# BENCH_FLAGS="-events 20000 -reps 1 -rates '' -out '' -plot ''" is a one-minute smoke run.
+BENCH_FLAGS ?=
+bench: stack-up
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./avro/... ./mapping/... ./sns/...
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseWire -fuzztime 30s ./avro/
