@@ -18,7 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
@@ -748,25 +747,11 @@ func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNS
 	if err != nil {
 		return nil, err
 	}
-	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-	client, err := sns.NewClient(checkCtx, s.clientConfig())
+	client, topics, err := checkTopics(ctx, s)
 	if err != nil {
-		return nil, fmt.Errorf("sns: %w", err)
+		return nil, err
 	}
-	topics, err := sns.Topics(checkCtx, client, s.Routing.TopicARNs())
-	if err != nil {
-		return nil, fmt.Errorf("routing: SNS topics are not usable: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	dec, err := avro.NewDecoder(src, s.decoderConfig())
-	if err != nil {
-		return nil, fmt.Errorf("schemas.limits: %w", err)
-	}
-	m, err := mapping.NewMapper(s.Routing, topics)
-	if err != nil {
-		return nil, fmt.Errorf("routing: %w", err)
-	}
-	tr, err := newTranslator(dec, m, nil)
+	tr, err := buildTranslator(s, src, topics, nil)
 	if err != nil {
 		return nil, err
 	}

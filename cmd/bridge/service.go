@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -19,7 +21,6 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
-	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -77,17 +78,27 @@ func startService(ctx context.Context, s settings, log *slog.Logger) (*service, 
 	if err := consumer.Ping(ctx, s.consumerConfig(), startupTimeout); err != nil {
 		return nil, fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err)
 	}
-	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-	client, err := sns.NewClient(checkCtx, s.clientConfig())
+	client, topics, err := checkTopics(ctx, s)
 	if err != nil {
-		return nil, fmt.Errorf("sns: %w", err)
-	}
-	topics, err := sns.Topics(checkCtx, client, s.Routing.TopicARNs())
-	if err != nil {
-		return nil, fmt.Errorf("routing: SNS topics are not usable: %w", err)
+		return nil, err
 	}
 	return assemble(ctx, s, src, client, topics, log)
+}
+
+// checkTopics builds the SNS client and reads every routed topic: each must
+// exist and be permitted. The error is one line naming every unusable ARN.
+func checkTopics(ctx context.Context, s settings) (*awssns.Client, map[string]sns.TopicInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+	client, err := sns.NewClient(ctx, s.clientConfig())
+	if err != nil {
+		return nil, nil, fmt.Errorf("sns: %w", err)
+	}
+	topics, err := sns.Topics(ctx, client, s.Routing.TopicARNs())
+	if err != nil {
+		return nil, nil, fmt.Errorf("routing: SNS topics are not usable: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return client, topics, nil
 }
 
 // assemble builds the pipeline from checked parts: decoder, mapper,
@@ -96,15 +107,7 @@ func startService(ctx context.Context, s settings, log *slog.Logger) (*service, 
 func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, log *slog.Logger) (*service, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	dec, err := avro.NewDecoder(src, s.decoderConfig())
-	if err != nil {
-		return nil, fmt.Errorf("schemas.limits: %w", err)
-	}
-	mapper, err := mapping.NewMapper(s.Routing, topics)
-	if err != nil {
-		return nil, fmt.Errorf("routing: %w", err)
-	}
-	tr, err := newTranslator(dec, mapper, reg)
+	tr, err := buildTranslator(s, src, topics, reg)
 	if err != nil {
 		return nil, err
 	}

@@ -217,19 +217,11 @@ func newToolTranslator(s settings, maxSize int) (*toolTranslator, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec, err := avro.NewDecoder(src, s.decoderConfig())
-	if err != nil {
-		return nil, err
-	}
 	topics := map[string]mapping.TopicInfo{}
 	for _, arn := range s.Routing.TopicARNs() {
 		topics[arn] = mapping.TopicInfo{FIFO: strings.HasSuffix(arn, ".fifo"), MaxMessageSize: maxSize}
 	}
-	m, err := mapping.NewMapper(s.Routing, topics)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := newTranslator(dec, m, nil)
+	tr, err := buildTranslator(s, src, topics, nil)
 	if err != nil {
 		return nil, err
 	}

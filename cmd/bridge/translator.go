@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,6 +19,21 @@ type translator struct {
 	decoder     *avro.Decoder
 	mapper      *mapping.Mapper
 	truncations *prometheus.CounterVec // by event type; nil records nothing
+}
+
+// buildTranslator makes the decoder and mapper from the settings, the schema
+// source and what start-up learnt of the topics; every command that turns
+// records into SNS messages (run, demo, translate, dlq) builds it here.
+func buildTranslator(s settings, src avro.SchemaSource, topics map[string]mapping.TopicInfo, reg prometheus.Registerer) (*translator, error) {
+	dec, err := avro.NewDecoder(src, s.decoderConfig())
+	if err != nil {
+		return nil, fmt.Errorf("schemas.limits: %w", err)
+	}
+	m, err := mapping.NewMapper(s.Routing, topics)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	return newTranslator(dec, m, reg)
 }
 
 func newTranslator(dec *avro.Decoder, m *mapping.Mapper, reg prometheus.Registerer) (*translator, error) {
