@@ -112,6 +112,9 @@ type snsSettings struct {
 type httpSettings struct {
 	// Listen is the address of /metrics, /healthz and /readyz.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiles under /debug/pprof/ on the same port, for
+	// profiling a live replica. Off by default: profiles reveal internals.
+	Pprof bool `yaml:"pprof"`
 }
 
 type logSettings struct {
