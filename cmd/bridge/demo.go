@@ -337,6 +337,9 @@ func printDemoSummary(w io.Writer, c demoCounts, took time.Duration, double *sns
 	}
 	var reasons []string
 	for r, n := range c.deadLetterReasons {
+		if n == 0 {
+			continue // series exist from the start at zero
+		}
 		reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
 	}
 	sort.Strings(reasons)

@@ -29,6 +29,9 @@ func TestDemoAccountsForEveryEvent(t *testing.T) {
 	if dead != 4 {
 		t.Errorf("dead-lettered %d, want the 4 poison records", dead)
 	}
+	if m := regexp.MustCompile(`(?m)^  dead-lettered .*\b[a-z_]+ 0[,)]`).FindString(stdout); m != "" {
+		t.Errorf("summary lists reasons nothing was dead-lettered for: %s", m)
+	}
 	if !regexp.MustCompile(`sample message on arn:aws:sns:`).MatchString(stdout) {
 		t.Errorf("no sample message shown:\n%s", stdout)
 	}
