@@ -114,6 +114,17 @@ func (f *dlqFlags) settings(env commandEnv) (settings, error) {
 }
 
 // topics resolves the dead-letter topics to read.
+// load reads the configuration and resolves the dead-letter topics the
+// command reads: what every dlq subcommand does first.
+func (f *dlqFlags) load(env commandEnv) (settings, []string, error) {
+	s, err := f.settings(env)
+	if err != nil {
+		return s, nil, err
+	}
+	topics, err := f.topics(s)
+	return s, topics, err
+}
+
 func (f *dlqFlags) topics(s settings) ([]string, error) {
 	if f.topic != "" {
 		return []string{f.topic}, nil
@@ -250,11 +261,7 @@ func runDLQList(ctx context.Context, args []string, env commandEnv) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.settings(env)
-	if err != nil {
-		return err
-	}
-	topics, err := f.topics(s)
+	s, topics, err := f.load(env)
 	if err != nil {
 		return err
 	}
@@ -398,11 +405,7 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 	if *partition < 0 || *offset < 0 {
 		return fmt.Errorf("%w: dlq show needs -partition and -offset (as 'bridge dlq list' prints them: topic/partition@offset)", errUsage)
 	}
-	s, err := f.settings(env)
-	if err != nil {
-		return err
-	}
-	topics, err := f.topics(s)
+	s, topics, err := f.load(env)
 	if err != nil {
 		return err
 	}
@@ -526,11 +529,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.settings(env)
-	if err != nil {
-		return err
-	}
-	topics, err := f.topics(s)
+	s, topics, err := f.load(env)
 	if err != nil {
 		return err
 	}
