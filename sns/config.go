@@ -1,6 +1,7 @@
 package sns
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -89,36 +90,16 @@ const (
 )
 
 func (c Config) withDefaults() Config {
-	if c.Linger == 0 {
-		c.Linger = DefaultLinger
-	}
-	if c.MaxBatchEntries == 0 {
-		c.MaxBatchEntries = DefaultMaxBatchEntries
-	}
-	if c.MaxInflightBatches == 0 {
-		c.MaxInflightBatches = DefaultMaxInflightBatches
-	}
-	if c.MaxQueuedEntries == 0 {
-		c.MaxQueuedEntries = DefaultMaxQueuedEntries
-	}
-	if c.CallTimeout == 0 {
-		c.CallTimeout = DefaultCallTimeout
-	}
-	if c.BackoffBase == 0 {
-		c.BackoffBase = DefaultBackoffBase
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = DefaultBackoffMax
-	}
-	if c.BreakerFailures == 0 {
-		c.BreakerFailures = DefaultBreakerFailures
-	}
-	if c.BreakerOpenTimeout == 0 {
-		c.BreakerOpenTimeout = DefaultBreakerOpenTimeout
-	}
-	if c.BreakerHalfOpenCalls == 0 {
-		c.BreakerHalfOpenCalls = DefaultBreakerHalfOpenCalls
-	}
+	c.Linger = cmp.Or(c.Linger, DefaultLinger)
+	c.MaxBatchEntries = cmp.Or(c.MaxBatchEntries, DefaultMaxBatchEntries)
+	c.MaxInflightBatches = cmp.Or(c.MaxInflightBatches, DefaultMaxInflightBatches)
+	c.MaxQueuedEntries = cmp.Or(c.MaxQueuedEntries, DefaultMaxQueuedEntries)
+	c.CallTimeout = cmp.Or(c.CallTimeout, DefaultCallTimeout)
+	c.BackoffBase = cmp.Or(c.BackoffBase, DefaultBackoffBase)
+	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultBackoffMax)
+	c.BreakerFailures = cmp.Or(c.BreakerFailures, DefaultBreakerFailures)
+	c.BreakerOpenTimeout = cmp.Or(c.BreakerOpenTimeout, DefaultBreakerOpenTimeout)
+	c.BreakerHalfOpenCalls = cmp.Or(c.BreakerHalfOpenCalls, DefaultBreakerHalfOpenCalls)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
