@@ -18,6 +18,8 @@ import (
 	saslaws "github.com/twmb/franz-go/pkg/sasl/aws"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 )
 
 // SASL mechanisms accepted in SASLConfig.Mechanism.
@@ -40,7 +42,6 @@ const (
 // Defaults applied to the zero fields of a Config.
 const (
 	DefaultClientID                = "kafka-sns-bridge"
-	DefaultDeadLetterTopic         = "{topic}.dlq"
 	DefaultCommitInterval          = 5 * time.Second
 	DefaultCommitTimeout           = 10 * time.Second
 	DefaultMaxBufferedPerPartition = 1000
@@ -156,7 +157,7 @@ func DefaultConfig() Config {
 func (c Config) withDefaults() Config {
 	setDefault(&c.ClientID, DefaultClientID)
 	setDefault(&c.ResetOffset, ResetEarliest)
-	setDefault(&c.DeadLetterTopic, DefaultDeadLetterTopic)
+	setDefault(&c.DeadLetterTopic, deadletter.DefaultTopic)
 	setDefault(&c.CommitInterval, DefaultCommitInterval)
 	setDefault(&c.CommitTimeout, DefaultCommitTimeout)
 	setDefault(&c.MaxBufferedPerPartition, DefaultMaxBufferedPerPartition)
@@ -221,7 +222,7 @@ func (c Config) Validate() error {
 	}
 	if !c.TopicRegex {
 		for _, t := range c.Topics {
-			if dl := deadLetterTopic(c.DeadLetterTopic, t); dl == t || len(dl) > 249 {
+			if dl := deadletter.Topic(c.DeadLetterTopic, t); dl == t || len(dl) > 249 {
 				return bad("DeadLetterTopic", "gives %q for source topic %q", dl, t)
 			}
 		}
@@ -281,11 +282,6 @@ func (c Config) Validate() error {
 		return bad("TLS.Enabled", "%s sends credentials in the clear; enable TLS", c.SASL.Mechanism)
 	}
 	return nil
-}
-
-// deadLetterTopic resolves the dead-letter topic template for a source topic.
-func deadLetterTopic(template, source string) string {
-	return strings.ReplaceAll(template, "{topic}", source)
 }
 
 func (t TLSConfig) config() (*tls.Config, error) {

@@ -1,10 +1,11 @@
 package consumer
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 )
 
 func TestValidateNamesTheBadField(t *testing.T) {
@@ -61,7 +62,7 @@ func TestDefaults(t *testing.T) {
 		c.TLS.InsecureSkipVerify || c.DrainTimeout >= c.RebalanceTimeout {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
-	if got := deadLetterTopic(c.DeadLetterTopic, "thena.events"); got != "thena.events.dlq" {
+	if got := deadletter.Topic(c.DeadLetterTopic, "thena.events"); got != "thena.events.dlq" {
 		t.Errorf("dead-letter topic %q", got)
 	}
 }
@@ -74,24 +75,5 @@ func TestNewRejectsBadConfigAndMissingDependencies(t *testing.T) {
 	cfg.GroupID = ""
 	if _, err := New(cfg, &fakeTranslator{}, newPublisher("x", &sink{})); err == nil || !strings.Contains(err.Error(), "GroupID") {
 		t.Errorf("New: %v, want a GroupID error", err)
-	}
-}
-
-func TestDeadLetterPatternExcludesOnlyDeadLetterTopics(t *testing.T) {
-	for _, tc := range []struct {
-		template, topic string
-		match           bool
-	}{
-		{"{topic}.dlq", "thena.events.dlq", true},
-		{"{topic}.dlq", "thena.events", false},
-		{"{topic}.dlq", "thena.events.dlqx", false},
-		{"dlq.{topic}", "dlq.thena.events", true},
-		{"bridge-dead-letters", "bridge-dead-letters", true},
-		{"bridge-dead-letters", "thena.events", false},
-	} {
-		re := regexp.MustCompile(deadLetterPattern(tc.template))
-		if got := re.MatchString(tc.topic); got != tc.match {
-			t.Errorf("template %q, topic %q: match %v, want %v", tc.template, tc.topic, got, tc.match)
-		}
 	}
 }

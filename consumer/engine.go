@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/plugin/kprom"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -319,7 +320,7 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 	if e.cfg.TopicRegex {
 		// A pattern that matches the source topics may also match their
 		// dead-letter topics; the bridge never consumes its own dead letters.
-		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeExcludeTopics(deadLetterPattern(e.cfg.DeadLetterTopic)))
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeExcludeTopics(deadletter.Pattern(e.cfg.DeadLetterTopic)))
 	}
 	opts = append(opts, kgo.ConsumeTopics(e.cfg.Topics...))
 	if e.cfg.ResetOffset == ResetLatest {

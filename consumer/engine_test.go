@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -116,8 +117,8 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 		ts := time.Date(2026, 11, 2, 9, 30, 0, 123_000_000, time.UTC)
 		undecodable := rec("k1", 1, "tperm")
 		undecodable.Timestamp = ts
-		undecodable.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-01")}, {Key: HeaderErrorClass, Value: []byte("stale")},
-			{Key: HeaderReplayCount, Value: []byte("2")}}
+		undecodable.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-01")}, {Key: deadletter.HeaderErrorClass, Value: []byte("stale")},
+			{Key: deadletter.HeaderReplayCount, Value: []byte("2")}}
 		noKey := rec("org-x", 0, "tperm")
 		noKey.Key = nil
 		h.produce(
@@ -145,18 +146,18 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 		}
 		byOffset := make(map[string]*kgo.Record)
 		for _, d := range dls {
-			byOffset[headerMap(d)[HeaderSourceOffset]] = d
+			byOffset[headerMap(d)[deadletter.HeaderSourceOffset]] = d
 		}
 		if d := byOffset["1"]; d == nil || d.Offset >= dlqEndAtK1Seq2 {
 			t.Errorf("k1 seq 2 was published before the dead letter of k1 seq 1 was acknowledged (dead-letter end then: %d)", dlqEndAtK1Seq2)
 		}
 		wants := map[string]map[string]string{
-			"1": {HeaderErrorClass: "permanent", HeaderErrorReason: "undecodable", HeaderErrorSNSCode: "",
-				HeaderEventID: "ev-k1-1", HeaderEventOrgID: "k1", HeaderTargetTopicARN: "", HeaderAttempts: "1",
-				HeaderSourceTimestamp: "2026-11-02T09:30:00.123Z"},
-			"3": {HeaderErrorClass: "permanent", HeaderErrorReason: "sns_rejected", HeaderErrorSNSCode: "InvalidParameter",
-				HeaderEventID: "ev-k2-0", HeaderEventOrgID: "k2", HeaderTargetTopicARN: arnA, HeaderAttempts: "1"},
-			"5": {HeaderErrorReason: "undecodable", HeaderEventID: "ev-org-x-0", HeaderEventOrgID: "org-x"},
+			"1": {deadletter.HeaderErrorClass: "permanent", deadletter.HeaderErrorReason: "undecodable", deadletter.HeaderErrorSNSCode: "",
+				deadletter.HeaderEventID: "ev-k1-1", deadletter.HeaderEventOrgID: "k1", deadletter.HeaderTargetTopicARN: "", deadletter.HeaderAttempts: "1",
+				deadletter.HeaderSourceTimestamp: "2026-11-02T09:30:00.123Z"},
+			"3": {deadletter.HeaderErrorClass: "permanent", deadletter.HeaderErrorReason: "sns_rejected", deadletter.HeaderErrorSNSCode: "InvalidParameter",
+				deadletter.HeaderEventID: "ev-k2-0", deadletter.HeaderEventOrgID: "k2", deadletter.HeaderTargetTopicARN: arnA, deadletter.HeaderAttempts: "1"},
+			"5": {deadletter.HeaderErrorReason: "undecodable", deadletter.HeaderEventID: "ev-org-x-0", deadletter.HeaderEventOrgID: "org-x"},
 		}
 		for off, want := range wants {
 			d := byOffset[off]
@@ -165,41 +166,41 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 				continue
 			}
 			hm := headerMap(d)
-			for _, name := range []string{HeaderErrorClass, HeaderErrorReason, HeaderErrorMessage, HeaderErrorSNSCode,
-				HeaderSourceTopic, HeaderSourcePartition, HeaderSourceOffset, HeaderSourceTimestamp, HeaderEventID,
-				HeaderEventType, HeaderEventOrgID, HeaderTargetTopicARN, HeaderAttempts, HeaderFailedAt, HeaderInstance, HeaderVersion} {
+			for _, name := range []string{deadletter.HeaderErrorClass, deadletter.HeaderErrorReason, deadletter.HeaderErrorMessage, deadletter.HeaderErrorSNSCode,
+				deadletter.HeaderSourceTopic, deadletter.HeaderSourcePartition, deadletter.HeaderSourceOffset, deadletter.HeaderSourceTimestamp, deadletter.HeaderEventID,
+				deadletter.HeaderEventType, deadletter.HeaderEventOrgID, deadletter.HeaderTargetTopicARN, deadletter.HeaderAttempts, deadletter.HeaderFailedAt, deadletter.HeaderInstance, deadletter.HeaderVersion} {
 				if _, ok := hm[name]; !ok {
 					t.Errorf("offset %s: header %s missing", off, name)
 				}
 			}
-			want[HeaderSourceTopic], want[HeaderSourcePartition], want[HeaderVersion], want[HeaderEventType] = srcTopic, "0", "test", "ticket.created"
+			want[deadletter.HeaderSourceTopic], want[deadletter.HeaderSourcePartition], want[deadletter.HeaderVersion], want[deadletter.HeaderEventType] = srcTopic, "0", "test", "ticket.created"
 			for k, v := range want {
 				if hm[k] != v {
 					t.Errorf("offset %s: header %s = %q, want %q", off, k, hm[k], v)
 				}
 			}
-			if _, err := time.Parse(TimestampLayout, hm[HeaderFailedAt]); err != nil {
-				t.Errorf("offset %s: %s: %v", off, HeaderFailedAt, err)
+			if _, err := time.Parse(deadletter.TimestampLayout, hm[deadletter.HeaderFailedAt]); err != nil {
+				t.Errorf("offset %s: %s: %v", off, deadletter.HeaderFailedAt, err)
 			}
-			if hm[HeaderInstance] == "" || hm[HeaderErrorMessage] == "" {
+			if hm[deadletter.HeaderInstance] == "" || hm[deadletter.HeaderErrorMessage] == "" {
 				t.Errorf("offset %s: empty instance or message header", off)
 			}
 			n := 0
 			for _, hd := range d.Headers {
-				if hd.Key == HeaderErrorClass {
+				if hd.Key == deadletter.HeaderErrorClass {
 					n++
 				}
 			}
 			if n != 1 {
-				t.Errorf("offset %s: %d %s headers, want the source's stale one replaced", off, n, HeaderErrorClass)
+				t.Errorf("offset %s: %d %s headers, want the source's stale one replaced", off, n, deadletter.HeaderErrorClass)
 			}
 		}
 		if d := byOffset["1"]; d != nil {
 			if string(d.Key) != "k1" || string(d.Value) != "k1|1|tperm" || !d.Timestamp.Equal(ts) {
 				t.Errorf("dead letter lost the original record: key %q value %q timestamp %v", d.Key, d.Value, d.Timestamp)
 			}
-			if headerMap(d)[HeaderReplayCount] != "2" {
-				t.Errorf("a replayed record that failed again lost its %s header", HeaderReplayCount)
+			if headerMap(d)[deadletter.HeaderReplayCount] != "2" {
+				t.Errorf("a replayed record that failed again lost its %s header", deadletter.HeaderReplayCount)
 			}
 			if headerMap(d)["traceparent"] != "00-abc-01" {
 				t.Error("dead letter lost the original traceparent header")
@@ -240,7 +241,7 @@ func TestDeadLetterTopicUnavailable(t *testing.T) {
 		}
 		h.eventually("k1 seq 2 published", func() bool { return h.sink.count() == 5 })
 		h.eventually("commits at the end", h.committedToEnd)
-		if dls := h.deadLetters(); len(dls) != 1 || headerMap(dls[0])[HeaderSourceOffset] != "1" {
+		if dls := h.deadLetters(); len(dls) != 1 || headerMap(dls[0])[deadletter.HeaderSourceOffset] != "1" {
 			t.Errorf("dead letters %v, want the record at offset 1", dls)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -411,7 +412,7 @@ func (p *partition) deadLettered(it *item, err error) {
 	wait := p.e.backoff(it.retries)
 	p.e.log.Error("dead-letter produce failed, retrying",
 		"topic", p.topic, "partition", p.id, "offset", it.rec.Offset,
-		"dead_letter_topic", deadLetterTopic(p.e.cfg.DeadLetterTopic, p.topic),
+		"dead_letter_topic", deadletter.Topic(p.e.cfg.DeadLetterTopic, p.topic),
 		"attempt", it.retries, "backoff", wait, "err", err)
 	it.due = time.Now().Add(wait)
 	p.delayed = append(p.delayed, it)

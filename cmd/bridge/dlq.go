@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
@@ -131,7 +132,7 @@ func (f *dlqFlags) topics(s settings) ([]string, error) {
 	}
 	template := s.Kafka.DeadLetterTopic
 	if template == "" {
-		template = consumer.DefaultDeadLetterTopic
+		template = deadletter.DefaultTopic
 	}
 	if f.source != "" {
 		return []string{strings.ReplaceAll(template, "{topic}", f.source)}, nil
@@ -283,7 +284,7 @@ func runDLQList(ctx context.Context, args []string, env commandEnv) error {
 	}
 	n := 0
 	errLimit := errors.New("limit reached")
-	err = r.Read(ctx, bounds, func(d dlq.DeadLetter) error {
+	err = r.Read(ctx, bounds, func(d deadletter.DeadLetter) error {
 		if !filter.Match(d) {
 			return nil
 		}
@@ -324,7 +325,7 @@ func dlqTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format(consumer.TimestampLayout)
+	return t.UTC().Format(deadletter.TimestampLayout)
 }
 
 func dlqOrDash(s string) string {
@@ -353,7 +354,7 @@ type dlqHeaderJSON struct {
 	Value string `json:"value"`
 }
 
-func dlqJSON(d dlq.DeadLetter, withList bool) dlqRecordJSON {
+func dlqJSON(d deadletter.DeadLetter, withList bool) dlqRecordJSON {
 	r := d.Record
 	out := dlqRecordJSON{
 		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
@@ -439,7 +440,7 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 }
 
 // dlqWriteDeadLetter prints a dead letter for people.
-func dlqWriteDeadLetter(w io.Writer, d dlq.DeadLetter, tr translation) error {
+func dlqWriteDeadLetter(w io.Writer, d deadletter.DeadLetter, tr translation) error {
 	r := d.Record
 	fmt.Fprintf(w, "dead letter  %s\n", d.Position())
 	fmt.Fprintf(w, "timestamp    %s\n", dlqTime(r.Timestamp))
@@ -564,7 +565,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		if err != nil {
 			return err
 		}
-		opts.Check = func(ctx context.Context, d dlq.DeadLetter) error {
+		opts.Check = func(ctx context.Context, d deadletter.DeadLetter) error {
 			_, err := tt.tr.Translate(ctx, d.SourceRecord())
 			return err
 		}
@@ -707,7 +708,7 @@ func dlqSourcePartitioner() kgo.Partitioner {
 	})
 }
 
-func (s *dlqSourceDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
+func (s *dlqSourceDestination) Send(ctx context.Context, d deadletter.DeadLetter, done func(error)) {
 	rec, err := d.ReplayRecord()
 	if err != nil {
 		done(failure.New(failure.Permanent, "no_source", err))
@@ -766,12 +767,12 @@ func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNS
 	return d, nil
 }
 
-func (s *dlqSNSDestination) check(ctx context.Context, d dlq.DeadLetter) error {
+func (s *dlqSNSDestination) check(ctx context.Context, d deadletter.DeadLetter) error {
 	_, err := s.tr.Translate(ctx, d.SourceRecord())
 	return err
 }
 
-func (s *dlqSNSDestination) Send(ctx context.Context, d dlq.DeadLetter, done func(error)) {
+func (s *dlqSNSDestination) Send(ctx context.Context, d deadletter.DeadLetter, done func(error)) {
 	out, err := s.tr.Translate(ctx, d.SourceRecord())
 	if err != nil {
 		done(err)

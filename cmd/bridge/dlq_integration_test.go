@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
@@ -251,8 +252,8 @@ routing:
 	if err != nil {
 		t.Fatal(err)
 	}
-	origin := map[string]dlq.DeadLetter{} // by value
-	if err := reader.Read(ctx, dlqBounds, func(d dlq.DeadLetter) error {
+	origin := map[string]deadletter.DeadLetter{} // by value
+	if err := reader.Read(ctx, dlqBounds, func(d deadletter.DeadLetter) error {
 		if d.Reason == "unroutable" {
 			origin[string(d.Record.Value)] = d
 		}
@@ -261,7 +262,7 @@ routing:
 		t.Fatal(err)
 	}
 	replayed := 0
-	if err := reader.Read(ctx, fresh, func(d dlq.DeadLetter) error {
+	if err := reader.Read(ctx, fresh, func(d deadletter.DeadLetter) error {
 		replayed++
 		o, ok := origin[string(d.Record.Value)]
 		switch {
@@ -274,7 +275,7 @@ routing:
 		for _, h := range d.Record.Headers {
 			keys = append(keys, h.Key+"="+string(h.Value))
 		}
-		if strings.Join(keys, ",") != dlq.HeaderReplayCount+"=1" {
+		if strings.Join(keys, ",") != deadletter.HeaderReplayCount+"=1" {
 			t.Errorf("replayed record headers %v", keys)
 		}
 		return nil

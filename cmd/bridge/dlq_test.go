@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
@@ -172,22 +172,22 @@ func dlqRecord(r eventgen.Record, reason, eventType, org string, n int) *kgo.Rec
 		Timestamp: failedAt.Add(-time.Minute),
 		Headers: []kgo.RecordHeader{
 			h("traceparent", fmt.Sprintf("00-trace%02d-span-01", n)),
-			h(consumer.HeaderErrorClass, "permanent"),
-			h(consumer.HeaderErrorReason, reason),
-			h(consumer.HeaderErrorMessage, reason+" (permanent): test"),
-			h(consumer.HeaderErrorSNSCode, map[bool]string{true: "InvalidParameter"}[reason == "sns_rejected"]),
-			h(consumer.HeaderSourceTopic, dlqTestSource),
-			h(consumer.HeaderSourcePartition, strconv.Itoa(n%3)),
-			h(consumer.HeaderSourceOffset, strconv.Itoa(1000+n)),
-			h(consumer.HeaderSourceTimestamp, failedAt.Add(-time.Minute).Format(consumer.TimestampLayout)),
-			h(consumer.HeaderEventID, ""),
-			h(consumer.HeaderEventType, eventType),
-			h(consumer.HeaderEventOrgID, org),
-			h(consumer.HeaderTargetTopicARN, ""),
-			h(consumer.HeaderAttempts, "1"),
-			h(consumer.HeaderFailedAt, failedAt.Format(consumer.TimestampLayout)),
-			h(consumer.HeaderInstance, "bridge-0"),
-			h(consumer.HeaderVersion, "test"),
+			h(deadletter.HeaderErrorClass, "permanent"),
+			h(deadletter.HeaderErrorReason, reason),
+			h(deadletter.HeaderErrorMessage, reason+" (permanent): test"),
+			h(deadletter.HeaderErrorSNSCode, map[bool]string{true: "InvalidParameter"}[reason == "sns_rejected"]),
+			h(deadletter.HeaderSourceTopic, dlqTestSource),
+			h(deadletter.HeaderSourcePartition, strconv.Itoa(n%3)),
+			h(deadletter.HeaderSourceOffset, strconv.Itoa(1000+n)),
+			h(deadletter.HeaderSourceTimestamp, failedAt.Add(-time.Minute).Format(deadletter.TimestampLayout)),
+			h(deadletter.HeaderEventID, ""),
+			h(deadletter.HeaderEventType, eventType),
+			h(deadletter.HeaderEventOrgID, org),
+			h(deadletter.HeaderTargetTopicARN, ""),
+			h(deadletter.HeaderAttempts, "1"),
+			h(deadletter.HeaderFailedAt, failedAt.Format(deadletter.TimestampLayout)),
+			h(deadletter.HeaderInstance, "bridge-0"),
+			h(deadletter.HeaderVersion, "test"),
 		},
 	}
 }
@@ -253,7 +253,7 @@ func TestDLQList(t *testing.T) {
 			if err := json.Unmarshal([]byte(line), &rec); err != nil {
 				t.Fatalf("not JSON: %v\n%s", err, line)
 			}
-			if rec.Headers[consumer.HeaderEventOrgID] != org || rec.Key != org || rec.Topic != dlqTestTopic {
+			if rec.Headers[deadletter.HeaderEventOrgID] != org || rec.Key != org || rec.Topic != dlqTestTopic {
 				t.Errorf("record %+v", rec)
 			}
 			if rec.Headers["traceparent"] == "" || rec.ValueBytes == 0 {
@@ -291,7 +291,7 @@ func TestDLQShow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, w := range []string{"dead letter  " + dlqTestTopic + "/0@0", "traceparent", consumer.HeaderFailedAt + "         2026-11-27T03:00:00.000Z",
+	for _, w := range []string{"dead letter  " + dlqTestTopic + "/0@0", "traceparent", deadletter.HeaderFailedAt + "         2026-11-27T03:00:00.000Z",
 		"now: publishable to " + f.ticketARN, `"eventType": "ticket:created"`, `"event_name"`} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("show lacks %q:\n%s", w, stdout)
@@ -346,7 +346,7 @@ func dlqSourceRecords(t *testing.T, f *dlqFixture) []*kgo.Record {
 		t.Fatal(err)
 	}
 	var out []*kgo.Record
-	if err := r.Read(ctx, b, func(d dlq.DeadLetter) error { out = append(out, d.Record); return nil }); err != nil {
+	if err := r.Read(ctx, b, func(d deadletter.DeadLetter) error { out = append(out, d.Record); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -410,7 +410,7 @@ func TestDLQReplayToSource(t *testing.T) {
 			continue
 		}
 		delete(want, string(r.Value))
-		src := dlq.Parse(orig)
+		src := deadletter.Parse(orig)
 		if string(r.Key) != string(orig.Key) || r.Partition != src.SourcePartition || !r.Timestamp.Equal(orig.Timestamp) {
 			t.Errorf("replayed key %q partition %d ts %v, want %q %d %v", r.Key, r.Partition, r.Timestamp, orig.Key, src.SourcePartition, orig.Timestamp)
 		}
@@ -418,8 +418,8 @@ func TestDLQReplayToSource(t *testing.T) {
 		for _, h := range r.Headers {
 			hs = append(hs, h.Key+"="+string(h.Value))
 		}
-		if len(hs) != 2 || !strings.HasPrefix(hs[0], "traceparent=") || hs[1] != dlq.HeaderReplayCount+"=1" {
-			t.Errorf("replayed headers %v, want the original traceparent and %s=1", hs, dlq.HeaderReplayCount)
+		if len(hs) != 2 || !strings.HasPrefix(hs[0], "traceparent=") || hs[1] != deadletter.HeaderReplayCount+"=1" {
+			t.Errorf("replayed headers %v, want the original traceparent and %s=1", hs, deadletter.HeaderReplayCount)
 		}
 	}
 

@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
-	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
@@ -53,22 +53,22 @@ func deadLetterRecord(l letter) *kgo.Record {
 		Timestamp: failedBase.Add(-time.Hour),
 		Headers: []kgo.RecordHeader{
 			h("traceparent", "00-abc-def-01"),
-			h(consumer.HeaderErrorClass, "permanent"),
-			h(consumer.HeaderErrorReason, l.reason),
-			h(consumer.HeaderErrorMessage, l.reason+" (permanent): test"),
-			h(consumer.HeaderErrorSNSCode, ""),
-			h(consumer.HeaderSourceTopic, "events"),
-			h(consumer.HeaderSourcePartition, strconv.Itoa(int(l.srcPart))),
-			h(consumer.HeaderSourceOffset, strconv.FormatInt(l.srcOffset, 10)),
-			h(consumer.HeaderSourceTimestamp, failedBase.Add(-time.Hour).Format(consumer.TimestampLayout)),
-			h(consumer.HeaderEventID, fmt.Sprintf("evt-%d-%d", l.srcPart, l.srcOffset)),
-			h(consumer.HeaderEventType, l.eventType),
-			h(consumer.HeaderEventOrgID, l.org),
-			h(consumer.HeaderTargetTopicARN, ""),
-			h(consumer.HeaderAttempts, "1"),
-			h(consumer.HeaderFailedAt, failedBase.Add(time.Duration(l.minute)*time.Minute).Format(consumer.TimestampLayout)),
-			h(consumer.HeaderInstance, "bridge-0"),
-			h(consumer.HeaderVersion, "test"),
+			h(deadletter.HeaderErrorClass, "permanent"),
+			h(deadletter.HeaderErrorReason, l.reason),
+			h(deadletter.HeaderErrorMessage, l.reason+" (permanent): test"),
+			h(deadletter.HeaderErrorSNSCode, ""),
+			h(deadletter.HeaderSourceTopic, "events"),
+			h(deadletter.HeaderSourcePartition, strconv.Itoa(int(l.srcPart))),
+			h(deadletter.HeaderSourceOffset, strconv.FormatInt(l.srcOffset, 10)),
+			h(deadletter.HeaderSourceTimestamp, failedBase.Add(-time.Hour).Format(deadletter.TimestampLayout)),
+			h(deadletter.HeaderEventID, fmt.Sprintf("evt-%d-%d", l.srcPart, l.srcOffset)),
+			h(deadletter.HeaderEventType, l.eventType),
+			h(deadletter.HeaderEventOrgID, l.org),
+			h(deadletter.HeaderTargetTopicARN, ""),
+			h(deadletter.HeaderAttempts, "1"),
+			h(deadletter.HeaderFailedAt, failedBase.Add(time.Duration(l.minute)*time.Minute).Format(deadletter.TimestampLayout)),
+			h(deadletter.HeaderInstance, "bridge-0"),
+			h(deadletter.HeaderVersion, "test"),
 		},
 	}
 }
@@ -127,15 +127,15 @@ func mixed() []letter {
 	return ls
 }
 
-func readAll(t *testing.T, r *Reader, f Filter) []DeadLetter {
+func readAll(t *testing.T, r *Reader, f Filter) []deadletter.DeadLetter {
 	t.Helper()
 	ctx := context.Background()
 	b, err := r.Bounds(ctx, testDLQ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []DeadLetter
-	if err := r.Read(ctx, b, func(d DeadLetter) error {
+	var got []deadletter.DeadLetter
+	if err := r.Read(ctx, b, func(d deadletter.DeadLetter) error {
 		if f.Match(d) {
 			got = append(got, d)
 		}
@@ -149,8 +149,8 @@ func readAll(t *testing.T, r *Reader, f Filter) []DeadLetter {
 func TestParseAndRecords(t *testing.T) {
 	l := letter{reason: "unknown_schema", eventType: "ticket:created", org: "org-1", srcPart: 4, srcOffset: 1042, minute: 5}
 	rec := deadLetterRecord(l)
-	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderReplayCount, Value: []byte("2")})
-	d := Parse(rec)
+	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: deadletter.HeaderReplayCount, Value: []byte("2")})
+	d := deadletter.Parse(rec)
 	if d.Reason != "unknown_schema" || d.EventType != "ticket:created" || d.OrgID != "org-1" ||
 		d.SourceTopic != "events" || d.SourcePartition != 4 || d.SourceOffset != 1042 || d.Attempts != 1 ||
 		!d.FailedAt.Equal(failedBase.Add(5*time.Minute)) || d.ReplayCount != 2 || d.Class != "permanent" {
@@ -171,24 +171,24 @@ func TestParseAndRecords(t *testing.T) {
 	for _, h := range rr.Headers {
 		keys = append(keys, h.Key+"="+string(h.Value))
 	}
-	if want := "traceparent=00-abc-def-01," + HeaderReplayCount + "=3"; strings.Join(keys, ",") != want {
+	if want := "traceparent=00-abc-def-01," + deadletter.HeaderReplayCount + "=3"; strings.Join(keys, ",") != want {
 		t.Errorf("replay headers %v, want %s", keys, want)
 	}
 	if rr.Topic != "events" || rr.Partition != 4 || !rr.Timestamp.Equal(rec.Timestamp) {
 		t.Errorf("replay record %s/%d at %v", rr.Topic, rr.Partition, rr.Timestamp)
 	}
 
-	bare := Parse(&kgo.Record{Topic: testDLQ, Value: []byte("x")})
+	bare := deadletter.Parse(&kgo.Record{Topic: testDLQ, Value: []byte("x")})
 	if bare.SourcePartition != -1 || bare.Source() != "-" {
 		t.Errorf("a record without headers parses as %+v", bare)
 	}
-	if _, err := bare.ReplayRecord(); !errors.Is(err, ErrNoSource) {
+	if _, err := bare.ReplayRecord(); !errors.Is(err, deadletter.ErrNoSource) {
 		t.Errorf("ReplayRecord without a source topic: %v", err)
 	}
 }
 
 func TestFilter(t *testing.T) {
-	d := Parse(deadLetterRecord(letter{reason: "unroutable", eventType: "ticket:comment:added", org: "org-7", srcPart: 2, minute: 30}))
+	d := deadletter.Parse(deadLetterRecord(letter{reason: "unroutable", eventType: "ticket:comment:added", org: "org-7", srcPart: 2, minute: 30}))
 	at := failedBase.Add(30 * time.Minute)
 	tests := []struct {
 		name string
@@ -220,7 +220,7 @@ func TestFilter(t *testing.T) {
 			}
 		})
 	}
-	noTime := Parse(&kgo.Record{Headers: []kgo.RecordHeader{{Key: consumer.HeaderErrorReason, Value: []byte("unroutable")}}})
+	noTime := deadletter.Parse(&kgo.Record{Headers: []kgo.RecordHeader{{Key: deadletter.HeaderErrorReason, Value: []byte("unroutable")}}})
 	if (Filter{Since: at}).Match(noTime) {
 		t.Error("a record without bridge.failed_at matches a time bound")
 	}
@@ -265,7 +265,7 @@ func TestReaderStopsAtTheEndSeenAtStartWithoutAGroup(t *testing.T) {
 	// Records written after the bounds were taken are not read.
 	produce(t, c, []letter{{partition: 0, reason: "late"}, {partition: 2, reason: "late"}})
 	seen := map[Partition][]int64{}
-	if err := r.Read(ctx, b, func(d DeadLetter) error {
+	if err := r.Read(ctx, b, func(d deadletter.DeadLetter) error {
 		if d.Reason == "late" {
 			t.Errorf("read a record written after start: %s", d.Position())
 		}
@@ -359,13 +359,13 @@ func TestSummary(t *testing.T) {
 // scheduler picks, and remembers what it acknowledged.
 type fakeDestination struct {
 	mu     sync.Mutex
-	acked  []DeadLetter
-	reject func(DeadLetter) error // nil error: acknowledged
-	onAck  func(n int)            // called after the n-th acknowledgement
+	acked  []deadletter.DeadLetter
+	reject func(deadletter.DeadLetter) error // nil error: acknowledged
+	onAck  func(n int)                       // called after the n-th acknowledgement
 	wg     sync.WaitGroup
 }
 
-func (f *fakeDestination) Send(ctx context.Context, d DeadLetter, done func(error)) {
+func (f *fakeDestination) Send(ctx context.Context, d deadletter.DeadLetter, done func(error)) {
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
@@ -408,7 +408,7 @@ func (f *fakeDestination) positions() []string {
 // checkAs fails every record of the given reasons the same permanent way it
 // was dead-lettered for, as the bridge would while the cause is not fixed.
 func checkAs(stillBroken ...string) Check {
-	return func(_ context.Context, d DeadLetter) error {
+	return func(_ context.Context, d deadletter.DeadLetter) error {
 		if slices.Contains(stillBroken, d.Reason) {
 			return failure.Permanentf(d.Reason, "still broken")
 		}
@@ -554,7 +554,7 @@ func TestReplayForceAndFixedCause(t *testing.T) {
 func TestReplaySkipsWhatCannotBeTranslatedForTranslatedDestinations(t *testing.T) {
 	_, r := newCluster(t, mixed())
 	dest := &fakeDestination{}
-	o := replayOptions(t, dest, func(_ context.Context, d DeadLetter) error {
+	o := replayOptions(t, dest, func(_ context.Context, d deadletter.DeadLetter) error {
 		if d.Reason == "unroutable" {
 			return failure.Permanentf("unknown_schema", "now another reason")
 		}
@@ -635,7 +635,7 @@ func TestReplayLimitContinuesNextRun(t *testing.T) {
 func TestReplayDestinationFailures(t *testing.T) {
 	_, r := newCluster(t, mixed())
 	// A permanent rejection is counted and the replay goes on.
-	dest := &fakeDestination{reject: func(d DeadLetter) error {
+	dest := &fakeDestination{reject: func(d deadletter.DeadLetter) error {
 		if d.OrgID == "org-3" {
 			return failure.Permanentf("sns_rejected", "InvalidParameter")
 		}
@@ -658,7 +658,7 @@ func TestReplayDestinationFailures(t *testing.T) {
 	// Any other error stops the replay; the next run sends the record again.
 	_, r = newCluster(t, mixed())
 	var broken sync.Once
-	stopping := &fakeDestination{reject: func(d DeadLetter) error {
+	stopping := &fakeDestination{reject: func(d deadletter.DeadLetter) error {
 		var err error
 		if d.Record.Partition == 1 && d.Record.Offset == 3 {
 			broken.Do(func() { err = errors.New("cluster authorization failed") })
@@ -873,7 +873,7 @@ func TestReaderReachesTheEndPastTransactionMarkers(t *testing.T) {
 		t.Fatalf("bounds %v: want 3 records and the commit marker in partition 0", b)
 	}
 	n := 0
-	if err := r.Read(ctx, b, func(DeadLetter) error { n++; return nil }); err != nil {
+	if err := r.Read(ctx, b, func(deadletter.DeadLetter) error { n++; return nil }); err != nil {
 		t.Fatalf("Read stopped short of the end: %v", err)
 	}
 	if n != 3 {

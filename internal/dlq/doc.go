@@ -11,7 +11,8 @@
 // that arrive later, such as a replayed record that fails again, wait for the
 // next run.
 //
-// The record layout and the header names are the consumer's
-// (consumer/deadletter.go, shared/spec/delivery.md); this package only adds
-// HeaderReplayCount to the records it sends back to a source topic.
+// The record layout, the header names and their parsing live in
+// internal/deadletter, which the consumer writes with; this package reads
+// with it and adds only deadletter.HeaderReplayCount, through
+// DeadLetter.ReplayRecord, to the records it sends back to a source topic.
 package dlq

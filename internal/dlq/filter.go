@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"fmt"
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"path"
 	"slices"
 	"strings"
@@ -41,7 +42,7 @@ func (f Filter) Validate() error {
 }
 
 // Match reports whether d is selected.
-func (f Filter) Match(d DeadLetter) bool {
+func (f Filter) Match(d deadletter.DeadLetter) bool {
 	if len(f.Reasons) > 0 && !slices.Contains(f.Reasons, d.Reason) {
 		return false
 	}

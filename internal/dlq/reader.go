@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -125,7 +126,7 @@ func (r *Reader) Bounds(ctx context.Context, topics ...string) (Bounds, error) {
 // reached its end offset, fn returns an error (returned as is), or ctx
 // ends. Partitions whose span is empty are not read. A partition that yields
 // nothing for IdleTimeout before reaching its end is an error.
-func (r *Reader) Read(ctx context.Context, b Bounds, fn func(DeadLetter) error) error {
+func (r *Reader) Read(ctx context.Context, b Bounds, fn func(deadletter.DeadLetter) error) error {
 	assign := map[string]map[int32]kgo.Offset{}
 	left := map[Partition]int64{} // end offset of every partition still to read
 	for p, s := range b {
@@ -187,7 +188,7 @@ func (r *Reader) Read(ctx context.Context, b Bounds, fn func(DeadLetter) error) 
 				if rec.Attrs.IsControl() {
 					continue
 				}
-				if err := fn(Parse(rec)); err != nil {
+				if err := fn(deadletter.Parse(rec)); err != nil {
 					stop = err
 					return
 				}
@@ -211,23 +212,23 @@ func (r *Reader) Read(ctx context.Context, b Bounds, fn func(DeadLetter) error) 
 var ErrNoRecord = errors.New("no such dead letter")
 
 // Get reads the one record at offset of topic/partition.
-func (r *Reader) Get(ctx context.Context, topic string, partition int32, offset int64) (DeadLetter, error) {
+func (r *Reader) Get(ctx context.Context, topic string, partition int32, offset int64) (deadletter.DeadLetter, error) {
 	b, err := r.Bounds(ctx, topic)
 	if err != nil {
-		return DeadLetter{}, err
+		return deadletter.DeadLetter{}, err
 	}
 	s, ok := b[Partition{topic, partition}]
 	switch {
 	case !ok:
-		return DeadLetter{}, fmt.Errorf("%w: %s has no partition %d", ErrNoRecord, topic, partition)
+		return deadletter.DeadLetter{}, fmt.Errorf("%w: %s has no partition %d", ErrNoRecord, topic, partition)
 	case offset < s.Start:
-		return DeadLetter{}, fmt.Errorf("%w: offset %d of %s/%d is gone (the partition starts at %d)", ErrNoRecord, offset, topic, partition, s.Start)
+		return deadletter.DeadLetter{}, fmt.Errorf("%w: offset %d of %s/%d is gone (the partition starts at %d)", ErrNoRecord, offset, topic, partition, s.Start)
 	case offset >= s.End:
-		return DeadLetter{}, fmt.Errorf("%w: offset %d of %s/%d is past the end (%d)", ErrNoRecord, offset, topic, partition, s.End)
+		return deadletter.DeadLetter{}, fmt.Errorf("%w: offset %d of %s/%d is past the end (%d)", ErrNoRecord, offset, topic, partition, s.End)
 	}
-	var got DeadLetter
+	var got deadletter.DeadLetter
 	found := errors.New("found")
-	err = r.Read(ctx, Bounds{Partition{topic, partition}: {Start: offset, End: s.End}}, func(d DeadLetter) error {
+	err = r.Read(ctx, Bounds{Partition{topic, partition}: {Start: offset, End: s.End}}, func(d deadletter.DeadLetter) error {
 		got = d
 		return found
 	})
@@ -235,10 +236,10 @@ func (r *Reader) Get(ctx context.Context, topic string, partition int32, offset 
 		if err == nil {
 			err = fmt.Errorf("%w at offset %d of %s/%d", ErrNoRecord, offset, topic, partition)
 		}
-		return DeadLetter{}, err
+		return deadletter.DeadLetter{}, err
 	}
 	if got.Record.Offset != offset {
-		return DeadLetter{}, fmt.Errorf("%w at offset %d of %s/%d (the next record is at %d)", ErrNoRecord, offset, topic, partition, got.Record.Offset)
+		return deadletter.DeadLetter{}, fmt.Errorf("%w at offset %d of %s/%d (the next record is at %d)", ErrNoRecord, offset, topic, partition, got.Record.Offset)
 	}
 	return got, nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
@@ -21,7 +22,7 @@ type Destination interface {
 	// acknowledged d; a *failure.Error of class Permanent when it rejected d
 	// for good (the replay counts d as failed and goes on); any other error
 	// stops the replay. ctx ending abandons d (done gets ctx's error).
-	Send(ctx context.Context, d DeadLetter, done func(error))
+	Send(ctx context.Context, d deadletter.DeadLetter, done func(error))
 	// Close waits until every Send's done has run, at most until ctx ends.
 	Close(ctx context.Context) error
 }
@@ -29,7 +30,7 @@ type Destination interface {
 // Check translates a dead letter again, as the bridge would now: nil means
 // it would be published; otherwise a classified error (internal/failure)
 // says why not.
-type Check func(ctx context.Context, d DeadLetter) error
+type Check func(ctx context.Context, d deadletter.DeadLetter) error
 
 // Defaults of Options.
 const (
@@ -67,7 +68,7 @@ type Options struct {
 	// send, no checkpoint written. It still starts after the checkpoint.
 	DryRun bool
 	// OrderByKey sends a record only after the previous record with the same
-	// key (DeadLetter.Key) was acknowledged, for destinations that do not
+	// key (deadletter.DeadLetter.Key) was acknowledged, for destinations that do not
 	// keep order between records in flight (SNS).
 	OrderByKey bool
 	// MaxInFlight bounds records sent and not yet acknowledged (default 256).
@@ -147,7 +148,7 @@ type partState struct {
 }
 
 type job struct {
-	d     DeadLetter
+	d     deadletter.DeadLetter
 	p     Partition
 	again bool
 }
@@ -261,11 +262,11 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 	sendCtx, abandon := context.WithCancel(context.WithoutCancel(ctx))
 	defer abandon()
 
-	records := make(chan DeadLetter, 256)
+	records := make(chan deadletter.DeadLetter, 256)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(records)
-		readErr <- r.Read(readCtx, read, func(d DeadLetter) error {
+		readErr <- r.Read(readCtx, read, func(d deadletter.DeadLetter) error {
 			select {
 			case records <- d:
 				return nil
@@ -406,7 +407,7 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 			}
 		}
 	}
-	consider := func(d DeadLetter) {
+	consider := func(d deadletter.DeadLetter) {
 		p := Partition{d.Record.Topic, d.Record.Partition}
 		s := parts[p]
 		if s == nil {
@@ -552,7 +553,7 @@ func Replay(ctx context.Context, r *Reader, o Options) (Result, error) {
 
 // decide says what to do with d: send it (both nil), skip it (skip is the
 // classified error it would fail with), or stop the replay (err).
-func decide(ctx context.Context, o Options, d DeadLetter) (skip, err error) {
+func decide(ctx context.Context, o Options, d deadletter.DeadLetter) (skip, err error) {
 	cerr := o.Check(ctx, d)
 	if cerr == nil {
 		return nil, nil
@@ -569,7 +570,7 @@ func decide(ctx context.Context, o Options, d DeadLetter) (skip, err error) {
 	return nil, fmt.Errorf("checking %s: %w", d.Position(), cerr)
 }
 
-func skipMessage(d DeadLetter, skip error) string {
+func skipMessage(d deadletter.DeadLetter, skip error) string {
 	reason := failure.ReasonOf(skip)
 	msg := skip.Error()
 	if fe := (*failure.Error)(nil); errors.As(skip, &fe) && fe.Err != nil {

@@ -3,6 +3,7 @@ package dlq
 import (
 	"cmp"
 	"fmt"
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"io"
 	"slices"
 	"time"
@@ -20,7 +21,7 @@ type Summary struct {
 }
 
 // Add counts d.
-func (s *Summary) Add(d DeadLetter) {
+func (s *Summary) Add(d deadletter.DeadLetter) {
 	if s.ByReason == nil {
 		s.ByReason, s.ByEventType = map[string]int{}, map[string]int{}
 	}
