@@ -36,7 +36,7 @@ const (
 var needsFault = map[string]string{
 	// Only an event over its topic's size limit is truncated; the demo's
 	// generated events all fit.
-	"bridge_truncations_total": "cmd/bridge/translator.go",
+	"bridge_truncations_total": "internal/translate/translate.go",
 	// Engine retries need a transient decode error (schema registry down)
 	// or a failed dead-letter write.
 	"bridge_retries_total": "consumer/metrics.go",

@@ -13,23 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
-	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
-
-// engineTranslator is consumer.Translator over the bench translator, as
-// cmd/bridge's translator is (without its truncation metric).
-type engineTranslator struct{ t *translator }
-
-func (et engineTranslator) Translate(ctx context.Context, rec *kgo.Record) (consumer.Outbound, error) {
-	msg, err := et.t.translate(ctx, mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key}, rec.Value)
-	if err != nil {
-		return consumer.Outbound{}, err
-	}
-	e := msg.Entry
-	e.EventType = msg.EventType
-	return consumer.Outbound{Entry: &e, EventID: msg.EventID, EventType: msg.EventType, OrgID: msg.OrgID, EventTime: msg.EventTime}, nil
-}
 
 // inProcessPipeline runs the bridge's pipeline (consumer.Engine, the same
 // decoder and mapper, sns.Publisher with the bridge's defaults) in this
@@ -62,7 +47,7 @@ func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (wo
 		opts = append(opts, kgo.FetchMaxWait(f.fetchMaxWait))
 	}
 	counting := &countingPublisher{next: pub}
-	engine, err := consumer.New(cfg, engineTranslator{tr}, counting, consumer.WithLogger(log), consumer.WithKafkaOptions(opts...))
+	engine, err := consumer.New(cfg, tr, counting, consumer.WithLogger(log), consumer.WithKafkaOptions(opts...))
 	if err != nil {
 		return workerResult{}, err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -214,15 +215,9 @@ func rawConsume(ctx context.Context, f workerFlags, stderr io.Writer) (workerRes
 	return workerResult{Events: done.Load(), FirstNano: assigned.Load(), LastNano: sp.last.Load()}, nil
 }
 
-// translator decodes and maps one record value the way the bridge does
-// (avro.Decoder on the local schemas, then mapping.Mapper with the standard
-// routes).
-type translator struct {
-	dec    *avro.Decoder
-	mapper *mapping.Mapper
-}
-
-func newTranslator(f workerFlags) (*translator, error) {
+// newTranslator builds the bridge's Translator the way `bridge run` would
+// with the local schemas, the default limits and the standard routes.
+func newTranslator(f workerFlags) (*translate.Translator, error) {
 	src, err := avro.NewLocalSource(os.DirFS(f.schemas))
 	if err != nil {
 		return nil, err
@@ -236,15 +231,7 @@ func newTranslator(f workerFlags) (*translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &translator{dec: dec, mapper: mapper}, nil
-}
-
-func (t *translator) translate(ctx context.Context, src mapping.Source, value []byte) (mapping.Message, error) {
-	ev, err := t.dec.Decode(ctx, value)
-	if err != nil {
-		return mapping.Message{}, err
-	}
-	return t.mapper.Map(ev, src)
+	return translate.New(dec, mapper, nil)
 }
 
 func snsClient(ctx context.Context, f workerFlags) (*awssns.Client, error) {
@@ -274,7 +261,7 @@ func rawPublish(ctx context.Context, f workerFlags, stderr io.Writer) (workerRes
 	}
 	var pool []sns.Entry
 	for _, r := range gen.Mixed(f.pool) {
-		m, err := tr.translate(ctx, mapping.Source{Key: r.Key}, r.Value)
+		m, _, err := tr.Message(ctx, &kgo.Record{Key: r.Key, Value: r.Value})
 		if err != nil {
 			return workerResult{}, fmt.Errorf("mapping a generated %s: %w", r.EventType, err)
 		}
@@ -356,8 +343,9 @@ func rawPublish(ctx context.Context, f workerFlags, stderr io.Writer) (workerRes
 	return workerResult{Events: done.Load(), FirstNano: sp.first.Load(), LastNano: sp.last.Load(), Errors: failed.Load()}, ctx.Err()
 }
 
-// snsMaxBatchBytes is SNS's default limit for a whole PublishBatch call.
-const snsMaxBatchBytes = 262144
+// snsMaxBatchBytes is SNS's limit for a whole PublishBatch call: the same
+// 256 KiB as one message.
+const snsMaxBatchBytes = sns.DefaultMaxMessageSize
 
 // perMessage is the one-Publish-per-event peer, the way Watermill's and
 // Bento's SNS outputs work: consume as a group member, decode and map each
@@ -447,8 +435,8 @@ func perMessage(ctx context.Context, f workerFlags, stderr io.Writer) (workerRes
 	return workerResult{Events: done.Load(), FirstNano: sp.first.Load(), LastNano: sp.last.Load(), Errors: failed.Load()}, nil
 }
 
-func publishOne(ctx context.Context, tr *translator, client *awssns.Client, sem map[string]chan struct{}, rec *kgo.Record) error {
-	m, err := tr.translate(ctx, mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key}, rec.Value)
+func publishOne(ctx context.Context, tr *translate.Translator, client *awssns.Client, sem map[string]chan struct{}, rec *kgo.Record) error {
+	m, _, err := tr.Message(ctx, rec)
 	if err != nil {
 		return err
 	}

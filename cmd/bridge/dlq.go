@@ -22,6 +22,7 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -345,8 +346,8 @@ type dlqRecordJSON struct {
 	ValueBytes int               `json:"valueBytes"`
 	Headers    map[string]string `json:"headers"`
 	// HeaderList keeps order and repeated names (show only).
-	HeaderList  []dlqHeaderJSON `json:"headerList,omitempty"`
-	Translation *translation    `json:"translation,omitempty"`
+	HeaderList  []dlqHeaderJSON        `json:"headerList,omitempty"`
+	Translation *translate.Explanation `json:"translation,omitempty"`
 }
 
 type dlqHeaderJSON struct {
@@ -422,11 +423,11 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 	if err != nil {
 		return err
 	}
-	var tr translation
-	if tt, err := newToolTranslator(s, *maxSize); err != nil {
-		tr.Error = &translationError{Class: "unknown", Reason: "config", Message: err.Error()}
+	var tr translate.Explanation
+	if tt, err := toolTranslator(s, *maxSize); err != nil {
+		tr.Error = &translate.Failure{Class: "unknown", Reason: "config", Message: err.Error()}
 	} else {
-		tr = tt.explain(ctx, d.SourceRecord())
+		tr = tt.Explain(ctx, d.SourceRecord(), *maxSize)
 	}
 	if *asJSON {
 		out := dlqJSON(d, true)
@@ -440,7 +441,7 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 }
 
 // dlqWriteDeadLetter prints a dead letter for people.
-func dlqWriteDeadLetter(w io.Writer, d deadletter.DeadLetter, tr translation) error {
+func dlqWriteDeadLetter(w io.Writer, d deadletter.DeadLetter, tr translate.Explanation) error {
 	r := d.Record
 	fmt.Fprintf(w, "dead letter  %s\n", d.Position())
 	fmt.Fprintf(w, "timestamp    %s\n", dlqTime(r.Timestamp))
@@ -561,12 +562,12 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	var to string
 	if *toSource {
 		to = "their source topics"
-		tt, err := newToolTranslator(s, *maxSize)
+		tt, err := toolTranslator(s, *maxSize)
 		if err != nil {
 			return err
 		}
 		opts.Check = func(ctx context.Context, d deadletter.DeadLetter) error {
-			_, err := tt.tr.Translate(ctx, d.SourceRecord())
+			_, err := tt.Translate(ctx, d.SourceRecord())
 			return err
 		}
 		if !*dryRun {
@@ -738,7 +739,7 @@ func (s *dlqSourceDestination) Close(ctx context.Context) error {
 // pipeline: decoder and mapper with the config's schemas and routing, the
 // routed topics checked with sns.Topics, and sns.Publisher.
 type dlqSNSDestination struct {
-	tr  *translator
+	tr  *translate.Translator
 	pub *sns.Publisher
 }
 
@@ -751,7 +752,7 @@ func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNS
 	if err != nil {
 		return nil, err
 	}
-	tr, err := buildTranslator(s, src, topics, nil)
+	tr, err := s.translator(src, topics, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -286,6 +289,22 @@ func (s settings) publisherConfig() sns.Config {
 		BreakerOpenTimeout:   n.BreakerOpenTimeout,
 		BreakerHalfOpenCalls: n.BreakerHalfOpenCalls,
 	}
+}
+
+// translator builds the decoder and mapper from the settings, the schema
+// source and what start-up learnt of the topics; every command that turns
+// records into SNS messages (run, demo, translate, dlq) builds its
+// Translator here. reg, when set, gets bridge_truncations_total.
+func (s settings) translator(src avro.SchemaSource, topics map[string]mapping.TopicInfo, reg prometheus.Registerer) (*translate.Translator, error) {
+	dec, err := avro.NewDecoder(src, s.decoderConfig())
+	if err != nil {
+		return nil, fmt.Errorf("schemas.limits: %w", err)
+	}
+	m, err := mapping.NewMapper(s.Routing, topics)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	return translate.New(dec, m, reg)
 }
 
 // schemaSource builds the configured source of writer schemas.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 )
 
 // runBridge runs the command line in-process and returns its outputs.
@@ -39,7 +40,7 @@ func TestTranslateShowsTheSNSMessage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("translate failed: %v\n%s", err, stderr)
 	}
-	var got translation
+	var got translate.Explanation
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
 	}
@@ -91,7 +92,7 @@ func TestTranslateReadsBase64AndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("translate failed: %v\n%s", err, stderr)
 	}
-	var got translation
+	var got translate.Explanation
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestTranslateExplainsPoison(t *testing.T) {
 			if exitCode(err) != 1 {
 				t.Errorf("exit code %d, want 1", exitCode(err))
 			}
-			var got translation
+			var got translate.Explanation
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("output is not JSON: %v\n%s", err, stdout)
 			}

@@ -1,0 +1,110 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/thena-ai/kafka-sns-bridge/avro"
+	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/mapping"
+)
+
+// Translator decodes a record value and maps the event to its SNS message.
+// It implements consumer.Translator. It holds no state of its own beyond its
+// counter and is safe for concurrent use.
+type Translator struct {
+	decoder     *avro.Decoder
+	mapper      *mapping.Mapper
+	truncations *prometheus.CounterVec // by event type; nil records nothing
+}
+
+// New returns a Translator over dec and m. With reg set it registers
+// bridge_truncations_total, the events whose large fields were replaced to fit
+// their topic's size limit; with reg nil it counts nothing (the operator
+// tools, the benchmark).
+func New(dec *avro.Decoder, m *mapping.Mapper, reg prometheus.Registerer) (*Translator, error) {
+	if dec == nil || m == nil {
+		return nil, errors.New("translate: New needs a decoder and a mapper")
+	}
+	t := &Translator{decoder: dec, mapper: m}
+	if reg != nil {
+		t.truncations = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_truncations_total",
+			Help: "Events whose large fields were replaced by the placeholder to fit the topic's size limit, by event type.",
+		}, []string{"event_type"})
+		if err := reg.Register(t.truncations); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// Translate implements consumer.Translator. With an error it still returns
+// the event's id, type and org id when decoding got that far, and the topic
+// the event was routed to when mapping got that far, so that the dead-letter
+// headers name the event and its target.
+func (t *Translator) Translate(ctx context.Context, rec *kgo.Record) (consumer.Outbound, error) {
+	msg, ev, err := t.Message(ctx, rec)
+	if err != nil {
+		if ev == nil {
+			return consumer.Outbound{}, err
+		}
+		// Mapping fills what it learnt before failing (the generated id of a
+		// custom object event, the route of a too-large one); decoding alone
+		// gives the header fields.
+		out := consumer.Outbound{
+			EventID:   ev.Header.EventID,
+			EventType: ev.Header.EventType,
+			OrgID:     ev.Header.OrgID,
+			EventTime: ev.Header.Timestamp,
+			RoutedARN: msg.Route.TopicARN,
+		}
+		if msg.EventID != "" {
+			out.EventID = msg.EventID
+		}
+		return out, err
+	}
+	entry := msg.Entry
+	entry.EventType = msg.EventType
+	return consumer.Outbound{
+		Entry:     &entry,
+		EventID:   msg.EventID,
+		EventType: msg.EventType,
+		OrgID:     msg.OrgID,
+		EventTime: msg.EventTime,
+	}, nil
+}
+
+// Message decodes and maps rec and returns the whole mapping.Message (body,
+// attributes, route, truncated fields) and the decoded event, for callers
+// that show or publish more than the engine needs. ev is nil when decoding
+// failed; msg holds what mapping learnt before an error.
+func (t *Translator) Message(ctx context.Context, rec *kgo.Record) (msg mapping.Message, ev *avro.Event, err error) {
+	ev, err = t.decoder.Decode(ctx, rec.Value)
+	if err != nil {
+		return mapping.Message{}, nil, err
+	}
+	msg, err = t.mapper.Map(ev, mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key})
+	if err != nil {
+		return msg, ev, err
+	}
+	if len(msg.Truncated) > 0 && t.truncations != nil {
+		t.truncations.WithLabelValues(msg.EventType).Inc()
+	}
+	return msg, ev, nil
+}
+
+// AssumedTopics is what a tool without SNS access assumes of the routed
+// topics: FIFO when the ARN ends in ".fifo" (as SNS requires of FIFO topics)
+// and maxSize as every topic's MaximumMessageSize.
+func AssumedTopics(arns []string, maxSize int) map[string]mapping.TopicInfo {
+	topics := make(map[string]mapping.TopicInfo, len(arns))
+	for _, arn := range arns {
+		topics[arn] = mapping.TopicInfo{FIFO: strings.HasSuffix(arn, ".fifo"), MaxMessageSize: maxSize}
+	}
+	return topics
+}
