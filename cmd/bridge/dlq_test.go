@@ -159,37 +159,29 @@ routing:
 	}
 }
 
-// dlqRecord is the dead letter the consumer writes for r
-// (consumer/deadletter.go): original key, value and timestamp, the bridge.*
-// headers after the original ones.
+// dlqRecord is the dead letter the consumer writes for r, read from
+// partition n%3 at offset 1000+n of the source topic and dead-lettered for
+// reason at 03:n.
 func dlqRecord(r eventgen.Record, reason, eventType, org string, n int) *kgo.Record {
 	failedAt := time.Date(2026, 11, 27, 3, n, 0, 0, time.UTC)
-	h := func(k, v string) kgo.RecordHeader { return kgo.RecordHeader{Key: k, Value: []byte(v)} }
-	return &kgo.Record{
-		Topic:     dlqTestTopic,
+	src := &kgo.Record{
+		Topic:     dlqTestSource,
+		Partition: int32(n % 3),
+		Offset:    int64(1000 + n),
 		Key:       r.Key,
 		Value:     r.Value,
 		Timestamp: failedAt.Add(-time.Minute),
-		Headers: []kgo.RecordHeader{
-			h("traceparent", fmt.Sprintf("00-trace%02d-span-01", n)),
-			h(deadletter.HeaderErrorClass, "permanent"),
-			h(deadletter.HeaderErrorReason, reason),
-			h(deadletter.HeaderErrorMessage, reason+" (permanent): test"),
-			h(deadletter.HeaderErrorSNSCode, map[bool]string{true: "InvalidParameter"}[reason == "sns_rejected"]),
-			h(deadletter.HeaderSourceTopic, dlqTestSource),
-			h(deadletter.HeaderSourcePartition, strconv.Itoa(n%3)),
-			h(deadletter.HeaderSourceOffset, strconv.Itoa(1000+n)),
-			h(deadletter.HeaderSourceTimestamp, failedAt.Add(-time.Minute).Format(deadletter.TimestampLayout)),
-			h(deadletter.HeaderEventID, ""),
-			h(deadletter.HeaderEventType, eventType),
-			h(deadletter.HeaderEventOrgID, org),
-			h(deadletter.HeaderTargetTopicARN, ""),
-			h(deadletter.HeaderAttempts, "1"),
-			h(deadletter.HeaderFailedAt, failedAt.Format(deadletter.TimestampLayout)),
-			h(deadletter.HeaderInstance, "bridge-0"),
-			h(deadletter.HeaderVersion, "test"),
-		},
+		Headers:   []kgo.RecordHeader{{Key: "traceparent", Value: []byte(fmt.Sprintf("00-trace%02d-span-01", n))}},
 	}
+	f := deadletter.Failure{
+		Class: "permanent", Reason: reason, Message: reason + " (permanent): test",
+		EventType: eventType, OrgID: org,
+		Attempts: 1, FailedAt: failedAt, Instance: "bridge-0", Version: "test",
+	}
+	if reason == "sns_rejected" {
+		f.SNSCode = "InvalidParameter"
+	}
+	return deadletter.Build(deadletter.DefaultTopic, src, f)
 }
 
 // dlqRun runs `bridge dlq ...` in-process.
