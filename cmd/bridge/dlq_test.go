@@ -17,9 +17,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
 
@@ -107,17 +109,15 @@ func newDLQFixture(t *testing.T) *dlqFixture {
 	return f
 }
 
-// setDLQTestEnv gives the SNS client static dummy credentials and no shared
-// AWS files, so a developer's profile is never used, and puts the user's
-// cache directory (the default checkpoint's home) under dir.
+// setDLQTestEnv gives the SNS client the environment of a bridge under test
+// (bridgeproc.AWSEnv: static dummy credentials, no shared AWS files), so a
+// developer's profile is never used, and puts the user's cache directory
+// (the default checkpoint's home) under dir.
 func setDLQTestEnv(t *testing.T, dir string) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-aws-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-aws-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for _, kv := range bridgeproc.AWSEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 }
 
@@ -125,38 +125,32 @@ func setDLQTestEnv(t *testing.T, dir string) {
 // that fixes the unroutable dead letters.
 func (f *dlqFixture) writeConfig(t *testing.T, customARN string, withBillingRoute bool) {
 	t.Helper()
-	schemasDir, err := filepath.Abs("../../schemas")
+	routes := []mapping.Route{
+		{Pattern: "custom-object:*", TopicARN: customARN},
+		{Pattern: "ticket:*", TopicARN: f.ticketARN},
+		{Pattern: "account:*", TopicARN: f.ticketARN},
+		{Pattern: "user:*", TopicARN: f.ticketARN},
+	}
+	if withBillingRoute {
+		routes = append(routes, mapping.Route{Pattern: "billing:*", TopicARN: f.ticketARN})
+	}
+	cfg := bridgeproc.NewConfig(bridgeproc.Base{
+		Brokers: f.cluster.ListenAddrs(), GroupID: "thena-sns-bridge", Topics: []string{dlqTestSource},
+		SchemasDir: schemasDir(t), SNSEndpoint: f.double.URL, Routes: routes,
+	})
+	if err := cfg.Set("sns.backoff_max", "1s").WriteFile(f.config); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// schemasDir is the repository's schemas/, as an absolute path.
+func schemasDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../schemas")
 	if err != nil {
 		t.Fatal(err)
 	}
-	billing := ""
-	if withBillingRoute {
-		billing = fmt.Sprintf("    - pattern: \"billing:*\"\n      topic_arn: %q\n", f.ticketARN)
-	}
-	cfg := fmt.Sprintf(`kafka:
-  brokers: [%q]
-  group_id: thena-sns-bridge
-  topics: [%q]
-schemas:
-  local_dir: %q
-sns:
-  region: us-east-1
-  endpoint: %q
-  backoff_max: 1s
-routing:
-  routes:
-    - pattern: "custom-object:*"
-      topic_arn: %q
-    - pattern: "ticket:*"
-      topic_arn: %q
-    - pattern: "account:*"
-      topic_arn: %q
-    - pattern: "user:*"
-      topic_arn: %q
-%s`, f.cluster.ListenAddrs()[0], dlqTestSource, schemasDir, f.double.URL, customARN, f.ticketARN, f.ticketARN, f.ticketARN, billing)
-	if err := os.WriteFile(f.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return dir
 }
 
 // dlqRecord is the dead letter the consumer writes for r, read from

@@ -42,22 +42,8 @@ func TestRegistryConfluentWireFormatRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	client, err := registry.NewClient(testenv.Registry(t), registry.WithHTTPClient(testenv.HTTPClient(t)))
-	if err != nil {
-		t.Fatalf("registry client: %v", err)
-	}
-	subject := testenv.Name(t, "", 200) + "-value"
-	id, schema, err := client.CreateSchema(ctx, subject, ticketSchema)
-	if err != nil {
-		t.Fatalf("registering schema under %s: %v", subject, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := client.DeleteSubject(ctx, subject); err != nil {
-			t.Errorf("deleting subject %s: %v", subject, err)
-		}
-	})
+	client := testenv.RegistryClient(t)
+	subject, id, schema := testenv.RegisterSchema(t, client, ticketSchema)
 	if again, _, err := client.CreateSchema(ctx, subject, ticketSchema); err != nil || again != id {
 		t.Fatalf("registering the same schema again: id %d, err %v; want id %d", again, err, id)
 	}
@@ -115,22 +101,8 @@ func TestRegistryAcceptsSelfReferencingSchemas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	client, err := registry.NewClient(testenv.Registry(t), registry.WithHTTPClient(testenv.HTTPClient(t)))
-	if err != nil {
-		t.Fatalf("registry client: %v", err)
-	}
-	subject := testenv.Name(t, "", 200) + "-value"
-	id, schema, err := client.CreateSchema(ctx, subject, jsonValueSchema)
-	if err != nil {
-		t.Fatalf("registering a self-referencing schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := client.DeleteSubject(ctx, subject); err != nil {
-			t.Errorf("deleting subject %s: %v", subject, err)
-		}
-	})
+	client := testenv.RegistryClient(t)
+	_, id, schema := testenv.RegisterSchema(t, client, jsonValueSchema)
 
 	in := map[string]any{
 		"eventId": "e-1",

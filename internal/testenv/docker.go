@@ -83,14 +83,16 @@ func dockerService(env string, start func() (string, error)) (string, error) {
 	return addr, nil
 }
 
-// Main runs the tests of a package and then removes the containers the Docker fallback started.
-// Use it from TestMain when a package's tests may run without the local stack:
+// Main runs the tests of a package and then removes the containers the Docker fallback started
+// and the bridge binary BridgeBinary built. Use it from TestMain when a package's tests may run
+// without the local stack, or start the bridge:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
 // Without it the containers remove themselves after 30 minutes.
 func Main(m *testing.M) {
 	code := m.Run()
+	removeBridgeBinary()
 	docker.mu.Lock()
 	for _, r := range docker.resources {
 		if err := docker.pool.Purge(r); err != nil {
