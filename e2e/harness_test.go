@@ -21,6 +21,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
+	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
@@ -121,20 +122,8 @@ func reframeWith(ids map[int]int, value []byte) []byte {
 func sourceTopic(t *testing.T, partitions int32) (topic, dlq string) {
 	t.Helper()
 	topic = testenv.Topic(t, partitions, nil)
-	dlq = topic + ".dlq"
-	adm := kadm.NewClient(testenv.KafkaClient(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := adm.CreateTopic(ctx, 1, -1, nil, dlq); err != nil {
-		t.Fatalf("creating dead-letter topic %s: %v", dlq, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := adm.DeleteTopics(ctx, dlq); err != nil {
-			t.Errorf("deleting %s: %v", dlq, err)
-		}
-	})
+	dlq = deadletter.Topic(deadletter.DefaultTopic, topic)
+	testenv.CreateTopic(t, dlq, 1, nil)
 	return topic, dlq
 }
 
@@ -214,7 +203,7 @@ func baseConfig(t *testing.T, topic, snsEndpoint string, routes ...[2]string) br
 		RegistryURL: testenv.Registry(t), SNSEndpoint: snsEndpoint, Routes: rs,
 	})
 	for k, v := range map[string]string{
-		"dead_letter_topic": "{topic}.dlq",
+		"dead_letter_topic": deadletter.DefaultTopic,
 		"commit_interval":   "250ms",
 		"session_timeout":   "10s",
 		"rebalance_timeout": "30s",

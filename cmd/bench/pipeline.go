@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,11 +24,7 @@ import (
 // Kafka client settings the bridge does not expose (-fetch-max-wait),
 // without touching cmd/bridge.
 func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (workerResult, error) {
-	tr, err := newTranslator(f)
-	if err != nil {
-		return workerResult{}, err
-	}
-	client, err := snsClient(ctx, f)
+	tr, client, err := newPublishing(ctx, f)
 	if err != nil {
 		return workerResult{}, err
 	}
@@ -81,4 +78,21 @@ func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (wo
 		return workerResult{}, fmt.Errorf("pipeline: %w", err)
 	}
 	return workerResult{Events: counting.done.Load(), FirstNano: counting.sp.first.Load(), LastNano: counting.sp.last.Load()}, ctx.Err()
+}
+
+// countingPublisher counts the entries the publisher finished successfully.
+type countingPublisher struct {
+	next consumer.Publisher
+	done atomic.Int64
+	sp   span
+}
+
+func (c *countingPublisher) Publish(ctx context.Context, e *sns.Entry, done func(sns.Result)) {
+	c.next.Publish(ctx, e, func(r sns.Result) {
+		if r.Err == nil {
+			c.done.Add(1)
+			c.sp.mark()
+		}
+		done(r)
+	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -90,11 +89,8 @@ func newDLQFlags(name, usage string, env commandEnv, withSelection bool) *dlqFla
 // parse parses args; a help request returns flag.ErrHelp unwrapped (see
 // helpIsDone).
 func (f *dlqFlags) parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(f.fs, args); err != nil {
+		return err
 	}
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.fs.Arg(0))
@@ -103,15 +99,6 @@ func (f *dlqFlags) parse(args []string) error {
 		return fmt.Errorf("%w: give -topic or -source, not both", errUsage)
 	}
 	return nil
-}
-
-// helpIsDone turns the flag.ErrHelp of a -h into success: the usage is
-// printed and there is nothing else to do.
-func helpIsDone(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	return err
 }
 
 // dlqSession is what a dlq subcommand works with once its flags are parsed:

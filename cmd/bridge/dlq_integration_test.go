@@ -3,13 +3,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +20,6 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 )
-
-// dlqLogBuffer collects the bridge's log lines from its goroutines.
-type dlqLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *dlqLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *dlqLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The operator's night on the real stack: the bridge (bridge run, the real
 // pipeline) dead-letters a mix of poison into the dead-letter topic while it
@@ -109,7 +89,7 @@ func TestIntegrationDLQReplay(t *testing.T) {
 	// The bridge runs until it has published the good events and
 	// dead-lettered the rest.
 	bridgeCtx, stopBridge := context.WithCancel(ctx)
-	var logs dlqLogBuffer
+	var logs bridgeproc.LogBuffer
 	bridgeDone := make(chan error, 1)
 	go func() {
 		bridgeDone <- run(bridgeCtx, []string{"bridge", "run", "-config", config}, os.Getenv, nil, strings.NewReader(""), &logs, &logs)

@@ -33,11 +33,8 @@ func runService(ctx context.Context, args []string, env commandEnv) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	configPath := fs.String("config", "config.yaml", "configuration file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return helpIsDone(err)
 	}
 	s, err := loadSettings(*configPath, env.getenv, env.environ)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -60,11 +59,8 @@ Flags:
 	maxSize := fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes")
 	var headers headerFlags
 	fs.Var(&headers, "header", "a record header as key=value (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return helpIsDone(err)
 	}
 	if fs.NArg() > 1 {
 		return fmt.Errorf("%w: translate reads one record, got %d files", errUsage, fs.NArg())

@@ -28,11 +28,7 @@ func runBridge(t *testing.T, stdin []byte, env map[string]string, args ...string
 }
 
 func TestTranslateShowsTheSNSMessage(t *testing.T) {
-	gen, err := eventgen.New(7, eventgen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := gen.Record("ticket:created")
+	rec, err := eventgen.Sample(7, "ticket:created")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +71,7 @@ func TestTranslateShowsTheSNSMessage(t *testing.T) {
 }
 
 func TestTranslateReadsBase64AndFiles(t *testing.T) {
-	gen, err := eventgen.New(8, eventgen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := gen.Record("custom-object:deal:created")
+	rec, err := eventgen.Sample(8, "custom-object:deal:created")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,7 +58,7 @@ func TestStartWaitReadyScrapeStop(t *testing.T) {
 	if err := cfg.WriteFile(config); err != nil {
 		t.Fatal(err)
 	}
-	var log logBuffer
+	var log LogBuffer
 	b, err := Start(ctx, Options{Binary: bin, Config: config, Env: Env(os.Environ()), Stderr: &log})
 	if err != nil {
 		t.Fatal(err)
@@ -72,11 +71,7 @@ func TestStartWaitReadyScrapeStop(t *testing.T) {
 		t.Fatal("ready without an address")
 	}
 
-	gen, err := eventgen.New(1, eventgen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := gen.Record("ticket:created")
+	rec, err := eventgen.Sample(1, "ticket:created")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,25 +106,6 @@ func TestStartWaitReadyScrapeStop(t *testing.T) {
 	if !b.Exited() || b.State() == nil || !b.State().Success() {
 		t.Errorf("after Stop: exited %v, state %v", b.Exited(), b.State())
 	}
-}
-
-// logBuffer collects the child's stderr, which its output goroutine writes
-// while the test reads.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestConfigSetGetAndYAML(t *testing.T) {

@@ -36,23 +36,43 @@ func ParseMetrics(text string) Metrics {
 
 // Scrape reads the /metrics of the bridge serving at addr (host:port).
 func Scrape(ctx context.Context, addr string) (Metrics, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	text, err := Fetch(ctx, addr)
 	if err != nil {
 		return nil, err
+	}
+	return ParseMetrics(text), nil
+}
+
+// Fetch returns the /metrics page of the bridge serving at addr (host:port),
+// in the Prometheus text format.
+func Fetch(ctx context.Context, addr string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return "", err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
+		return "", fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
 	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
+	return string(raw), err
+}
+
+// Types returns the metric families a page in the Prometheus text format
+// declares with # TYPE lines: name to type (counter, gauge, histogram, ...).
+func Types(text string) map[string]string {
+	types := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 4 && f[0] == "#" && f[1] == "TYPE" {
+			types[f[2]] = f[3]
+		}
 	}
-	return ParseMetrics(string(raw)), nil
+	return types
 }
 
 // Sum adds the values of the series of metric name whose labels contain

@@ -104,6 +104,9 @@ type Options struct {
 	// Binary is the bridge binary (see Build); Config the path of its
 	// configuration file (see Config.WriteFile).
 	Binary, Config string
+	// Args, when set, replace the command line after the binary, which is
+	// otherwise run -config Config (the demo, say: demo -http ADDR).
+	Args []string
 	// Env is the child's whole environment (see Env).
 	Env []string
 	// Stdout and Stderr receive the child's output; nil discards it.
@@ -124,10 +127,14 @@ type Bridge struct {
 	addr string
 }
 
-// Start starts `bridge run -config o.Config`. When ctx ends the bridge gets
-// SIGTERM, and SIGKILL o.StopDelay later.
+// Start starts `bridge run -config o.Config` (or o.Args). When ctx ends the
+// bridge gets SIGTERM, and SIGKILL o.StopDelay later.
 func Start(ctx context.Context, o Options) (*Bridge, error) {
-	cmd := exec.CommandContext(ctx, o.Binary, "run", "-config", o.Config)
+	args := o.Args
+	if args == nil {
+		args = []string{"run", "-config", o.Config}
+	}
+	cmd := exec.CommandContext(ctx, o.Binary, args...)
 	cmd.Env = o.Env
 	cmd.Stdout = o.Stdout
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

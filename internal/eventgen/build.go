@@ -361,11 +361,6 @@ func (g *Generator) build(o *org, eventType string, kind Kind, full bool) map[st
 	case "TicketUpdatedPayload":
 		t := g.ticket(o, descLen, full)
 		payload = map[string]any{"ticket": t, "previousTicket": g.derivePrevious(o, t, eventType)}
-	case "TicketDeletedPayload":
-		payload = map[string]any{"previousTicket": g.ticket(o, descLen, full)}
-	case "TicketCustomFieldPayload":
-		t := g.ticket(o, descLen, full)
-		payload = map[string]any{"ticket": t, "previousTicket": maps.Clone(t), "changedCustomFields": g.customFieldChanges(o, verb)}
 	case "TicketCsatPayload":
 		csat := map[string]any{"surveyId": g.id(), "channel": g.one([]string{"email", "slack"}), "sentAt": g.past(1)}
 		if eventType == "ticket:csat:received" {
@@ -387,8 +382,6 @@ func (g *Generator) build(o *org, eventType string, kind Kind, full bool) map[st
 			sla["remainingMinutes"] = int64(5 + g.rng.IntN(55))
 		}
 		payload = map[string]any{"ticket": g.ticket(o, descLen, full), "sla": sla}
-	case "AccountCreatedPayload":
-		payload = map[string]any{"account": g.accountObj(o, full)}
 	case "AccountUpdatedPayload":
 		a := g.accountObj(o, full)
 		p := maps.Clone(a)
@@ -405,13 +398,6 @@ func (g *Generator) build(o *org, eventType string, kind Kind, full bool) map[st
 			p["name"] = a["name"].(string) + " Inc."
 		}
 		payload = map[string]any{"account": a, "previousAccount": p}
-	case "AccountDeletedPayload":
-		payload = map[string]any{"previousAccount": g.accountObj(o, full)}
-	case "AccountCustomFieldPayload":
-		a := g.accountObj(o, full)
-		payload = map[string]any{"account": a, "previousAccount": maps.Clone(a), "changedCustomFields": g.customFieldChanges(o, verb)}
-	case "CustomerContactCreatedPayload":
-		payload = map[string]any{"customerContact": g.contactObj(o, full)}
 	case "CustomerContactUpdatedPayload":
 		c := g.contactObj(o, full)
 		p := maps.Clone(c)
@@ -421,20 +407,11 @@ func (g *Generator) build(o *org, eventType string, kind Kind, full bool) map[st
 			p["email"] = "old." + c["email"].(string)
 		}
 		payload = map[string]any{"customerContact": c, "previousCustomerContact": p}
-	case "CustomerContactDeletedPayload":
-		payload = map[string]any{"previousCustomerContact": g.contactObj(o, full)}
-	case "CustomerContactCustomFieldPayload":
-		c := g.contactObj(o, full)
-		payload = map[string]any{"customerContact": c, "previousCustomerContact": maps.Clone(c), "changedCustomFields": g.customFieldChanges(o, verb)}
-	case "OrganizationCreatedPayload":
-		payload = map[string]any{"organization": g.orgObj(o, full)}
 	case "OrganizationUpdatedPayload":
 		cur := g.orgObj(o, full)
 		prev := maps.Clone(cur)
 		prev["plan"] = g.one(plans)
 		payload = map[string]any{"organization": cur, "previousOrganization": prev}
-	case "OrganizationDeletedPayload":
-		payload = map[string]any{"previousOrganization": g.orgObj(o, full)}
 	case "OrganizationMemberJoinedPayload":
 		ob := g.orgObj(o, full)
 		delete(ob, "metadata")
@@ -491,21 +468,56 @@ func (g *Generator) build(o *org, eventType string, kind Kind, full bool) map[st
 		if entityType == "TICKET" {
 			meta["teamId"] = o.teams[0].id
 		}
-	case "UserCreatedPayload":
-		payload = map[string]any{"user": g.userObj(o, full)}
 	case "UserUpdatedPayload":
 		u := g.userObj(o, full)
 		p := maps.Clone(u)
 		p["status"] = "INVITED"
 		payload = map[string]any{"user": u, "previousUser": p}
-	case "UserDeletedPayload":
-		payload = map[string]any{"previousUser": g.userObj(o, full)}
 	default:
-		panic("eventgen: no builder for payload " + kind.Payload)
+		if payload = g.entityPayload(o, kind.Payload, verb, descLen, full); payload == nil {
+			panic("eventgen: no builder for payload " + kind.Payload)
+		}
 	}
 	ev := g.envelope(o, eventType, payload, full && meta == nil)
 	if meta != nil {
 		ev["metadata"] = meta
 	}
 	return ev
+}
+
+// entityPayload builds the payloads that carry one entity (a ticket, an
+// account, a customer contact, an organization, a user): <Entity>Created
+// holds it, <Entity>Deleted holds it as it was, <Entity>CustomField holds it,
+// itself before, and the custom fields that changed. It returns nil for
+// other payloads.
+func (g *Generator) entityPayload(o *org, payload, verb string, descLen int, full bool) map[string]any {
+	var entity, change string
+	for _, c := range []string{"Created", "Deleted", "CustomField"} {
+		if e, ok := strings.CutSuffix(payload, c+"Payload"); ok {
+			entity, change = e, c
+		}
+	}
+	var obj map[string]any
+	switch entity {
+	case "Ticket":
+		obj = g.ticket(o, descLen, full)
+	case "Account":
+		obj = g.accountObj(o, full)
+	case "CustomerContact":
+		obj = g.contactObj(o, full)
+	case "Organization":
+		obj = g.orgObj(o, full)
+	case "User":
+		obj = g.userObj(o, full)
+	default:
+		return nil
+	}
+	key, previous := strings.ToLower(entity[:1])+entity[1:], "previous"+entity
+	switch change {
+	case "Created":
+		return map[string]any{key: obj}
+	case "Deleted":
+		return map[string]any{previous: obj}
+	}
+	return map[string]any{key: obj, previous: maps.Clone(obj), "changedCustomFields": g.customFieldChanges(o, verb)}
 }

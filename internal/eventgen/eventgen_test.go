@@ -136,6 +136,22 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// Sample is the same record for the same seed and type, and an error for a
+// type the catalog does not have.
+func TestSample(t *testing.T) {
+	a, err := eventgen.Sample(5, "ticket:created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := eventgen.Sample(5, "ticket:created")
+	if a.EventType != "ticket:created" || !bytes.Equal(a.Value, b.Value) || !bytes.Equal(a.Key, b.Key) {
+		t.Errorf("two samples of seed 5 differ, or are not ticket:created (%s)", a.EventType)
+	}
+	if _, err := eventgen.Sample(5, "ticket:exploded"); err == nil {
+		t.Error("a sample of an unknown type")
+	}
+}
+
 var idPattern = regexp.MustCompile(`^[0-9A-Z]{25,29}$`)
 
 func TestMixedIsRealistic(t *testing.T) {

@@ -5,6 +5,7 @@ package smoke
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/binary"
 	"errors"
 	"net/http"
@@ -17,16 +18,10 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 )
 
-const ticketSchema = `{
-  "type": "record",
-  "name": "TicketCreated",
-  "namespace": "ai.thena.smoke",
-  "fields": [
-    {"name": "eventId", "type": "string"},
-    {"name": "orgId", "type": "string"},
-    {"name": "priority", "type": ["null", "int"], "default": null}
-  ]
-}`
+// ticketSchema is a small record with an optional field.
+//
+//go:embed testdata/ticket_created.avsc
+var ticketSchema string
 
 type ticketCreated struct {
 	EventID  string `avro:"eventId"`
@@ -77,23 +72,9 @@ func TestRegistryConfluentWireFormatRoundTrip(t *testing.T) {
 // jsonValueSchema is shaped like the JsonValue type in schemas/*.avsc: a record that refers to
 // itself through an array and a map. Apicurio 2.6 answered 500 (a stack overflow) when such a
 // schema was registered, which is why the stack runs Apicurio 3.
-const jsonValueSchema = `{
-  "type": "record",
-  "name": "Envelope",
-  "namespace": "ai.thena.smoke",
-  "fields": [
-    {"name": "eventId", "type": "string"},
-    {"name": "metadata", "type": {
-      "type": "record",
-      "name": "JsonValue",
-      "fields": [{"name": "value", "default": null, "type": [
-        "null", "boolean", "long", "double", "string",
-        {"type": "array", "items": "JsonValue"},
-        {"type": "map", "values": "JsonValue"}
-      ]}]
-    }}
-  ]
-}`
+//
+//go:embed testdata/json_value.avsc
+var jsonValueSchema string
 
 // TestRegistryAcceptsSelfReferencingSchemas: the bridge's event schemas carry a self-referencing
 // JsonValue; the registry must store them and hand them back so records using them decode.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,9 +149,5 @@ func (b *Bridge) LogLines() []map[string]any {
 // Tail returns the last n lines of the bridge's stderr.
 func (b *Bridge) Tail(n int) string {
 	raw, _ := os.ReadFile(b.logPath)
-	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return bridgeproc.LastLines(string(raw), n)
 }

@@ -44,15 +44,20 @@ func newTranslator(t *testing.T, reg prometheus.Registerer) *Translator {
 	return tr
 }
 
+func generator(t *testing.T, seed int64) *eventgen.Generator {
+	t.Helper()
+	g, err := eventgen.New(seed, eventgen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // A record that fails after routing (too large for its topic) still names
 // the event and the topic it was meant for, so its dead letter says both.
 func TestTranslateFailureKeepsWhatWasLearnt(t *testing.T) {
 	tr := newTranslator(t, nil)
-	gen, err := eventgen.New(3, eventgen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := gen.TooLarge()
+	rec := generator(t, 3).TooLarge()
 	out, err := tr.Translate(context.Background(), &kgo.Record{Topic: "thena.events", Key: rec.Key, Value: rec.Value})
 	if failure.ReasonOf(err) != failure.ReasonTooLarge {
 		t.Fatalf("err %v, want too_large", err)
@@ -70,11 +75,7 @@ func TestTranslateFailureKeepsWhatWasLearnt(t *testing.T) {
 func TestTranslateCountsTruncations(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	tr := newTranslator(t, reg)
-	gen, err := eventgen.New(4, eventgen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := gen.HugeComment()
+	rec := generator(t, 4).HugeComment()
 	out, err := tr.Translate(context.Background(), &kgo.Record{Topic: "thena.events", Key: rec.Key, Value: rec.Value})
 	if err != nil {
 		t.Fatal(err)
