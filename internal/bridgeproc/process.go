@@ -2,6 +2,7 @@ package bridgeproc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,7 +100,8 @@ func (c *Child) Kill() {
 	<-c.done
 }
 
-// Options say how to start `bridge run`.
+// Options say how to start the bridge: `bridge run` with a configuration
+// file, or another command line.
 type Options struct {
 	// Binary is the bridge binary (see Build); Config the path of its
 	// configuration file (see Config.WriteFile).
@@ -138,10 +140,7 @@ func Start(ctx context.Context, o Options) (*Bridge, error) {
 	cmd.Env = o.Env
 	cmd.Stdout = o.Stdout
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = o.StopDelay
-	if cmd.WaitDelay == 0 {
-		cmd.WaitDelay = 45 * time.Second
-	}
+	cmd.WaitDelay = cmp.Or(o.StopDelay, 45*time.Second)
 	b := &Bridge{addr: o.Addr}
 	cmd.Stderr = o.Stderr
 	if o.Addr == "" {
