@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -155,29 +156,22 @@ func DefaultConfig() Config {
 }
 
 func (c Config) withDefaults() Config {
-	setDefault(&c.ClientID, DefaultClientID)
-	setDefault(&c.ResetOffset, ResetEarliest)
-	setDefault(&c.DeadLetterTopic, deadletter.DefaultTopic)
-	setDefault(&c.CommitInterval, DefaultCommitInterval)
-	setDefault(&c.CommitTimeout, DefaultCommitTimeout)
-	setDefault(&c.MaxBufferedPerPartition, DefaultMaxBufferedPerPartition)
-	setDefault(&c.MaxInFlight, DefaultMaxInFlight)
-	setDefault(&c.DrainTimeout, DefaultDrainTimeout)
-	setDefault(&c.RebalanceTimeout, DefaultRebalanceTimeout)
-	setDefault(&c.SessionTimeout, DefaultSessionTimeout)
-	setDefault(&c.FetchMaxBytes, DefaultFetchMaxBytes)
-	setDefault(&c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
-	setDefault(&c.FetchMaxWait, DefaultFetchMaxWait)
-	setDefault(&c.RetryBackoffMin, DefaultRetryBackoffMin)
-	setDefault(&c.RetryBackoffMax, DefaultRetryBackoffMax)
+	c.ClientID = cmp.Or(c.ClientID, DefaultClientID)
+	c.ResetOffset = cmp.Or(c.ResetOffset, ResetEarliest)
+	c.DeadLetterTopic = cmp.Or(c.DeadLetterTopic, deadletter.DefaultTopic)
+	c.CommitInterval = cmp.Or(c.CommitInterval, DefaultCommitInterval)
+	c.CommitTimeout = cmp.Or(c.CommitTimeout, DefaultCommitTimeout)
+	c.MaxBufferedPerPartition = cmp.Or(c.MaxBufferedPerPartition, DefaultMaxBufferedPerPartition)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, DefaultDrainTimeout)
+	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
+	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
+	c.FetchMaxBytes = cmp.Or(c.FetchMaxBytes, DefaultFetchMaxBytes)
+	c.FetchMaxPartitionBytes = cmp.Or(c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
+	c.FetchMaxWait = cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait)
+	c.RetryBackoffMin = cmp.Or(c.RetryBackoffMin, DefaultRetryBackoffMin)
+	c.RetryBackoffMax = cmp.Or(c.RetryBackoffMax, DefaultRetryBackoffMax)
 	return c
-}
-
-func setDefault[T comparable](field *T, def T) {
-	var zero T
-	if *field == zero {
-		*field = def
-	}
 }
 
 // Validate reports the first unusable field, by name, after defaults are
