@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 )
 
@@ -120,9 +121,11 @@ type Config struct {
 	// franz-go's 5s default that wait, not publishing, bounded throughput.
 	FetchMaxWait time.Duration
 
-	// RetryBackoffMin and RetryBackoffMax bound the exponential backoff, with
-	// jitter, between attempts of a transient translate error and of a failed
-	// dead-letter produce (defaults 200ms and 30s).
+	// RetryBackoffMin and RetryBackoffMax shape the wait between attempts of
+	// a transient translate error and of a failed dead-letter produce
+	// (defaults 200ms and 30s): the first wait is at most RetryBackoffMin,
+	// the bound doubles with each failure up to RetryBackoffMax, and each
+	// wait is drawn at random below its bound (full jitter, internal/backoff).
 	RetryBackoffMin time.Duration
 	RetryBackoffMax time.Duration
 }
@@ -172,6 +175,12 @@ func (c Config) withDefaults() Config {
 	c.RetryBackoffMin = cmp.Or(c.RetryBackoffMin, DefaultRetryBackoffMin)
 	c.RetryBackoffMax = cmp.Or(c.RetryBackoffMax, DefaultRetryBackoffMax)
 	return c
+}
+
+// retryPolicy is the backoff between attempts of a transient translate
+// error, of a failed dead-letter produce and of a publish handed back.
+func (c Config) retryPolicy() backoff.Policy {
+	return backoff.Policy{Base: c.RetryBackoffMin, Max: c.RetryBackoffMax}
 }
 
 // Validate reports the first unusable field, by name, after defaults are

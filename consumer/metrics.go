@@ -3,6 +3,7 @@ package consumer
 import (
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -105,6 +106,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// observeDelivered counts an event SNS acknowledged and its end-to-end
+// latency.
+func (m *metrics) observeDelivered(out Outbound) {
+	m.delivered.WithLabelValues(out.Entry.TopicARN, out.EventType).Inc()
+	if !out.EventTime.IsZero() {
+		// A producer clock ahead of ours would give a negative latency;
+		// count it as instant rather than skew the histogram's sum.
+		m.endToEnd.Observe(max(time.Since(out.EventTime).Seconds(), 0))
+	}
 }
 
 func partitionLabel(p int32) string { return strconv.FormatInt(int64(p), 10) }
