@@ -10,10 +10,6 @@ import (
 // by the Thena platform documentation.
 const DefaultPlaceholder = "Payload too large. Use API instead"
 
-// DefaultMaxMessageSize is SNS's default MaximumMessageSize (256 KiB), used for
-// a topic whose TopicInfo.MaxMessageSize is 0.
-const DefaultMaxMessageSize = 262144
-
 // DefaultLargeFields returns the field names truncated when an event is too
 // large: ticket description and the comment bodies. It returns a new slice on
 // every call.
@@ -216,5 +212,3 @@ func allDigits(s string) bool {
 	}
 	return true
 }
-
-func isFIFOARN(arn string) bool { return strings.HasSuffix(arn, ".fifo") }

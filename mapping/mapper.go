@@ -24,14 +24,19 @@ const (
 	AttrOrganizationID = "context_organization_id" // orgId
 )
 
-// attrNames is the fixed attribute order; attrOverhead what the names and
-// their type ("String") add to every message's size.
+// attrNames is the fixed attribute order.
 var attrNames = [6]string{AttrEventName, AttrEventID, AttrEventTimestamp, AttrUserID, AttrUserType, AttrOrganizationID}
 
-const attrOverhead = len(AttrEventName) + len(AttrEventID) + len(AttrEventTimestamp) +
-	len(AttrUserID) + len(AttrUserType) + len(AttrOrganizationID) + 6*len(attrType)
-
-const attrType = "String"
+// attrOverhead is what the attributes' names and type add to every message's
+// size (sns.MessageSize of the attributes without values), so that Map knows a
+// message's size from its value lengths before it builds anything.
+var attrOverhead = func() int {
+	var attrs [len(attrNames)]sns.Attribute
+	for i, name := range attrNames {
+		attrs[i].Name = name
+	}
+	return sns.MessageSize("", attrs[:])
+}()
 
 // TimestampLayout is the form of the event_timestamp attribute: ISO-8601 in
 // UTC with exactly three fractional digits, e.g. "2026-11-27T05:08:30.123Z".
@@ -47,20 +52,9 @@ const CustomObjectPrefix = "custom-object:"
 // {"metadata": {"truncatedFields": ["payload.comment.content"]}}.
 const TruncatedFieldsKey = "truncatedFields"
 
-// Size returns the size of a message as SNS counts it against a topic's
-// MaximumMessageSize: the body's bytes plus, for every attribute, the bytes
-// of its name, its type ("String") and its value.
-func Size(body string, attrs []sns.Attribute) int {
-	n := len(body)
-	for _, a := range attrs {
-		n += len(a.Name) + len(attrType) + len(a.Value)
-	}
-	return n
-}
-
 // TopicInfo is what the sns package learnt about a topic at start-up
 // (sns.Topics): FIFO-ness, which must agree with the ARN's ".fifo" suffix,
-// and MaximumMessageSize (0 means DefaultMaxMessageSize).
+// and MaximumMessageSize (0 means sns.DefaultMaxMessageSize).
 type TopicInfo = sns.TopicInfo
 
 // Source is where an event was read from. Map uses it for the FIFO group id
@@ -112,7 +106,7 @@ type topic struct {
 
 // NewMapper validates cfg and builds a Mapper. topics holds what SNS reported
 // for each topic ARN (see Config.TopicARNs); an ARN absent from it is taken to
-// be FIFO when it ends in ".fifo", with DefaultMaxMessageSize.
+// be FIFO when it ends in ".fifo" (sns.IsFIFO), with sns.DefaultMaxMessageSize.
 func NewMapper(cfg Config, topics map[string]TopicInfo) (*Mapper, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -121,16 +115,16 @@ func NewMapper(cfg Config, topics map[string]TopicInfo) (*Mapper, error) {
 	resolve := func(field, arn string) (topic, error) {
 		info, ok := topics[arn]
 		if !ok {
-			info = TopicInfo{FIFO: isFIFOARN(arn)}
+			info = TopicInfo{FIFO: sns.IsFIFO(arn)}
 		}
-		if info.FIFO != isFIFOARN(arn) {
+		if info.FIFO != sns.IsFIFO(arn) {
 			return topic{}, fmt.Errorf("mapping: %s %q: TopicInfo.FIFO is %t but the name says otherwise (FIFO topic names end in .fifo)", field, arn, info.FIFO)
 		}
 		if info.MaxMessageSize < 0 {
 			return topic{}, fmt.Errorf("mapping: %s %q: TopicInfo.MaxMessageSize %d is negative", field, arn, info.MaxMessageSize)
 		}
 		if info.MaxMessageSize == 0 {
-			info.MaxMessageSize = DefaultMaxMessageSize
+			info.MaxMessageSize = sns.DefaultMaxMessageSize
 		}
 		return topic{arn: arn, fifo: info.FIFO, maxSize: info.MaxMessageSize}, nil
 	}
@@ -312,7 +306,7 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 			msg.Entry.DedupID = h.EventID
 		}
 	}
-	msg.Entry.Size = len(msg.Entry.Body) + attrOverhead + attrValueLen
+	msg.Entry.Size = sns.MessageSize(msg.Entry.Body, msg.Entry.Attributes)
 	if msg.Entry.Size > r.topic.maxSize {
 		// truncate guarantees the fit; reaching this is a bug, and SNS would
 		// refuse the message anyway.

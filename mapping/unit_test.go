@@ -361,7 +361,7 @@ func sha256Hex(s string) string {
 
 func TestSizeAndLimits(t *testing.T) {
 	attrs := []sns.Attribute{{Name: "a", Value: "bc"}, {Name: "event_name", Value: "x"}}
-	if got := Size("{}", attrs); got != 2+(1+6+2)+(10+6+1) {
+	if got := sns.MessageSize("{}", attrs); got != 2+(1+6+2)+(10+6+1) {
 		t.Errorf("Size = %d", got)
 	}
 	// A topic raised to 1 MiB takes a 400 KiB comment whole.

@@ -3,7 +3,6 @@ package sns
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -186,23 +185,18 @@ func checkEntry(e *Entry) *failure.Error {
 	case e.TopicARN == "":
 		return failure.Permanentf(failure.ReasonUnroutable, "entry has no topic ARN")
 	}
-	if strings.HasSuffix(e.TopicARN, ".fifo") && e.GroupID == "" {
+	if IsFIFO(e.TopicARN) && e.GroupID == "" {
 		return failure.Permanentf(failure.ReasonMissingField, "entry for FIFO topic %s has no GroupID", e.TopicARN)
 	}
 	return nil
 }
 
-// entrySize is e.Size, or the size computed the way SNS counts it when
-// mapping left Size at zero.
+// entrySize is e.Size, or MessageSize when mapping left Size at zero.
 func entrySize(e *Entry) int {
 	if e.Size > 0 {
 		return e.Size
 	}
-	n := len(e.Body)
-	for _, a := range e.Attributes {
-		n += len(a.Name) + len("String") + len(a.Value)
-	}
-	return n
+	return MessageSize(e.Body, e.Attributes)
 }
 
 // topic returns the topic for arn, starting its dispatcher on first use.

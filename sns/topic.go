@@ -74,7 +74,7 @@ var batchIDs = [10]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 func newTopic(p *Publisher, arn string) *topic {
 	info, ok := p.cfg.Topics[arn]
 	if !ok {
-		info = TopicInfo{FIFO: isFIFOARN(arn)}
+		info = TopicInfo{FIFO: IsFIFO(arn)}
 	}
 	if info.MaxMessageSize == 0 {
 		info.MaxMessageSize = DefaultMaxMessageSize
@@ -104,10 +104,6 @@ func newTopic(p *Publisher, arn string) *topic {
 	})
 	p.metrics.breaker(arn, gobreaker.StateClosed)
 	return t
-}
-
-func isFIFOARN(arn string) bool {
-	return len(arn) > 5 && arn[len(arn)-5:] == ".fifo"
 }
 
 func (t *topic) poke() {
@@ -483,7 +479,7 @@ func (t *topic) requestEntry(e *Entry) types.PublishBatchRequestEntry {
 		re.MessageAttributes = make(map[string]types.MessageAttributeValue, len(e.Attributes))
 		for _, a := range e.Attributes {
 			re.MessageAttributes[a.Name] = types.MessageAttributeValue{
-				DataType:    aws.String("String"),
+				DataType:    aws.String(attributeType),
 				StringValue: aws.String(a.Value),
 			}
 		}

@@ -25,12 +25,14 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
-// Limits SNS applies and the double keeps.
+// Limits SNS applies and the double keeps. A topic's default
+// MaximumMessageSize is sns.DefaultMaxMessageSize.
 const (
 	MaxBatchEntries       = 10
-	DefaultMaxMessageSize = 262144
 	MaxBatchEntryIDLength = 80
 	DedupWindow           = 5 * time.Minute
 )
@@ -181,7 +183,7 @@ func (s *Server) HTTPClient() *http.Client {
 
 // CreateTopic creates (or returns) a topic as the CreateTopic action would.
 // attrs are SNS topic attributes; FifoTopic "true" needs a ".fifo" name;
-// MaximumMessageSize overrides the 262,144-byte limit.
+// MaximumMessageSize overrides the sns.DefaultMaxMessageSize limit.
 func (s *Server) CreateTopic(name string, attrs map[string]string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -402,14 +404,14 @@ func (s *Server) createTopicLocked(name string, attrs map[string]string) (*topic
 		return nil, invalid("InvalidParameter", "Invalid parameter: Topic Name")
 	}
 	fifo := attrs["FifoTopic"] == "true"
-	if fifo != strings.HasSuffix(name, ".fifo") {
+	if fifo != sns.IsFIFO(name) {
 		return nil, invalid("InvalidParameter", "Invalid parameter: Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.")
 	}
 	arn := fmt.Sprintf("arn:aws:sns:%s:%s:%s", s.opts.Region, s.opts.AccountID, name)
 	if t, ok := s.topics[arn]; ok {
 		return t, nil
 	}
-	t := &topic{arn: arn, attrs: map[string]string{}, fifo: fifo, maxSize: DefaultMaxMessageSize, dedup: map[string]dedupEntry{}}
+	t := &topic{arn: arn, attrs: map[string]string{}, fifo: fifo, maxSize: sns.DefaultMaxMessageSize, dedup: map[string]dedupEntry{}}
 	for k, v := range attrs {
 		t.attrs[k] = v
 	}
@@ -511,14 +513,18 @@ func parseMessage(form url.Values, prefix string) (Message, error) {
 	return m, nil
 }
 
-// size is the message size as SNS counts it: body plus each attribute's
-// name, data type and value.
+// size is the message size as SNS counts it (sns.MessageSize). The double
+// takes attributes of every type, which sns.Attribute (always a String)
+// cannot hold: a binary value counts as its bytes, and a type longer than
+// "String" (a custom suffix such as "Number.float") counts its extra bytes.
 func (m *Message) size() int {
-	n := len(m.Body)
-	for k, a := range m.Attributes {
-		n += len(k) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
+	attrs := make([]sns.Attribute, 0, len(m.Attributes))
+	typeExtra := 0
+	for name, a := range m.Attributes {
+		attrs = append(attrs, sns.Attribute{Name: name, Value: a.StringValue + string(a.BinaryValue)})
+		typeExtra += len(a.DataType) - len("String")
 	}
-	return n
+	return sns.MessageSize(m.Body, attrs) + typeExtra
 }
 
 // validate applies SNS's per-message rules.
