@@ -45,10 +45,10 @@ type Config struct {
 	// already on the wire can outlive its context. Default 5s.
 	CallTimeout time.Duration
 
-	// BackoffBase and BackoffMax shape the retry delay: attempt n waits a
-	// uniformly random time in [0, min(BackoffMax, BackoffBase*2^n)) (full
-	// jitter). Systemic errors wait between BackoffMax/2 and BackoffMax.
-	// Defaults 50ms and 30s.
+	// BackoffBase and BackoffMax shape the retry delay (internal/backoff):
+	// after n consecutive failures an entry waits a uniformly random time in
+	// [0, min(BackoffMax, BackoffBase*2^(n-1))] (full jitter). Systemic
+	// errors wait between BackoffMax/2 and BackoffMax. Defaults 50ms and 30s.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
@@ -29,6 +30,7 @@ type Publisher struct {
 	cfg     Config
 	client  API
 	metrics *Metrics
+	retry   backoff.Policy
 
 	// slots bounds entries accepted and not done (MaxQueuedEntries).
 	slots chan struct{}
@@ -62,6 +64,7 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 		cfg:         cfg,
 		client:      cfg.Client,
 		metrics:     cfg.Metrics,
+		retry:       backoff.Policy{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
 		slots:       make(chan struct{}, cfg.MaxQueuedEntries),
 		closing:     make(chan struct{}),
 		abandon:     make(chan struct{}),

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -205,9 +204,9 @@ func (t *topic) start(batch []*item, now time.Time) {
 		// Asking the breaker is free; look again soon enough to probe
 		// shortly after it turns half-open. A close unblocks at once
 		// (flushTransitions).
-		wait := min(t.p.backoff(t.rejections, failure.Transient), max(t.p.cfg.BreakerOpenTimeout/4, 10*time.Millisecond))
-		t.blockedUntil = now.Add(wait)
 		t.rejections++
+		wait := min(t.p.retryDelay(t.rejections, failure.Transient), max(t.p.cfg.BreakerOpenTimeout/4, 10*time.Millisecond))
+		t.blockedUntil = now.Add(wait)
 		t.mu.Unlock()
 		t.flushTransitions(err)
 		return
@@ -338,12 +337,12 @@ func (t *topic) send(batch []*item, cbDone func(error)) {
 			return
 		}
 		p.metrics.retried(fe.Code)
+		it.failures++
 		d := wait
 		if d == 0 {
-			d = p.backoff(it.failures, fe.Class)
+			d = p.retryDelay(it.failures, fe.Class)
 		}
 		it.readyAt = now.Add(d)
-		it.failures++
 		retry = append(retry, it)
 	}
 
@@ -374,7 +373,7 @@ func (t *topic) send(batch []*item, cbDone func(error)) {
 			for _, it := range batch {
 				n = max(n, it.failures)
 			}
-			wait = max(p.backoff(n, fe.Class), time.Nanosecond)
+			wait = max(p.retryDelay(n+1, fe.Class), time.Nanosecond)
 			for _, it := range batch {
 				retryWith(it, fe)
 			}
@@ -509,21 +508,15 @@ func permanentErr(fe *failure.Error) *failure.Error {
 	return &failure.Error{Class: fe.Class, Reason: fe.Reason, Code: fe.Code, Err: ee}
 }
 
-// backoff is the wait before attempt n+1 after n failed ones: full jitter
-// over an exponential cap for transient errors, the slow end of the range for
-// systemic ones.
-func (p *Publisher) backoff(n int, class failure.Class) time.Duration {
-	maxD := p.cfg.BackoffMax
+// retryDelay is the wait before the next attempt after failures consecutive
+// failed ones (failures >= 1): full jitter over an exponential cap for
+// transient errors, the slow end of the range for systemic ones, where a
+// quick retry cannot help.
+func (p *Publisher) retryDelay(failures int, class failure.Class) time.Duration {
 	if class == failure.Systemic {
-		return maxD/2 + rand.N(maxD/2+1)
+		return p.retry.Slow()
 	}
-	d := maxD
-	if n < 30 {
-		if c := p.cfg.BackoffBase << n; c > 0 && c < maxD {
-			d = c
-		}
-	}
-	return rand.N(d + 1)
+	return p.retry.Delay(failures)
 }
 
 // flushTransitions reports recorded breaker changes to metrics, the log and
