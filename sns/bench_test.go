@@ -38,7 +38,7 @@ func BenchmarkPublish(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p, err := sns.NewPublisher(sns.Config{Client: client, Logger: slog.New(slog.DiscardHandler)})
+			p, err := sns.NewPublisher(client, sns.Config{}, sns.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -111,15 +111,17 @@ func TestClassifyEntry(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{Client: nopAPI{}}
+	ok := Config{}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
+	}
+	if _, err := NewPublisher(nil, ok); err == nil || !contains(err.Error(), "client") {
+		t.Errorf("NewPublisher with a nil client = %v; want an error naming it", err)
 	}
 	tests := []struct {
 		field  string
 		mutate func(*Config)
 	}{
-		{"Client", func(c *Config) { c.Client = nil }},
 		{"Linger", func(c *Config) { c.Linger = -1 }},
 		{"Linger", func(c *Config) { c.Linger = 2e9 }},
 		{"MaxBatchEntries", func(c *Config) { c.MaxBatchEntries = 11 }},
@@ -150,7 +152,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 type nopAPI struct{ API }
 
 func TestBackoffIsBoundedFullJitter(t *testing.T) {
-	p, err := NewPublisher(Config{Client: nopAPI{}, BackoffBase: 100e6, BackoffMax: 5e9})
+	p, err := NewPublisher(nopAPI{}, Config{BackoffBase: 100e6, BackoffMax: 5e9})
 	if err != nil {
 		t.Fatal(err)
 	}

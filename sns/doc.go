@@ -45,7 +45,7 @@
 // missing, access denied, KMS key unusable) opens it at once. While it is
 // open no call is made for the topic and its entries wait; after
 // BreakerOpenTimeout one probe call goes (half-open) and its outcome closes
-// or reopens the breaker. Config.OnStateChange and BreakerState let the
+// or reopens the breaker. WithStateChange and BreakerState let the
 // consumer pause the partitions feeding an open topic; half-open means a
 // probe is on the wire, so resume only on closed.
 //

@@ -51,23 +51,23 @@ func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 		t.Fatal(err)
 	}
 	cfg := sns.Config{
-		Client:      client,
-		Metrics:     f.metrics,
-		Logger:      slog.New(slog.DiscardHandler),
 		BackoffBase: 100 * time.Millisecond,
 		BackoffMax:  5 * time.Second,
-		OnStateChange: func(arn string, from, to gobreaker.State) {
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	f.pub, err = sns.NewPublisher(client, cfg,
+		sns.WithMetrics(f.metrics),
+		sns.WithLogger(slog.New(slog.DiscardHandler)),
+		sns.WithStateChange(func(arn string, from, to gobreaker.State) {
 			// The hook may ask for the state: the consumer does.
 			_ = f.pub.BreakerState(arn)
 			f.mu.Lock()
 			f.transitions = append(f.transitions, from.String()+">"+to.String())
 			f.mu.Unlock()
-		},
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if f.pub, err = sns.NewPublisher(cfg); err != nil {
+		}))
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -64,7 +64,7 @@ type topic struct {
 
 	transMu     sync.Mutex
 	transitions []transition
-	hookMu      sync.Mutex // serialises OnStateChange calls, in order
+	hookMu      sync.Mutex // serialises the state-change hook's calls, in order
 }
 
 // batchIDs are the PublishBatch entry ids by position.
@@ -172,7 +172,7 @@ func (t *topic) run() {
 		}
 		if st := t.cb.State(); st != gobreaker.StateClosed {
 			// Nothing else may ask the breaker for a while: poll it so that
-			// open turns half-open on time and OnStateChange reports it.
+			// open turns half-open on time and the state-change hook reports it.
 			poll := now.Add(max(p.cfg.BreakerOpenTimeout/4, 10*time.Millisecond))
 			if wakeAt.IsZero() || poll.Before(wakeAt) {
 				wakeAt = poll
@@ -366,8 +366,8 @@ func (t *topic) send(batch []*item, cbDone func(error)) {
 			breakerErr = fe
 			if fe.Class == failure.Systemic {
 				t.tripNow.Store(true)
-				p.cfg.Logger.Error("sns topic unusable; retrying slowly",
-					slog.String("topic_arn", t.arn), slog.String("code", fe.Code), slog.String("error", err.Error()))
+				p.log.Error("sns topic unusable; retrying slowly",
+					slog.String("topic_arn", t.arn), slog.String("code", fe.Code), slog.String("err", err.Error()))
 			}
 			n := 0
 			for _, it := range batch {
@@ -520,7 +520,7 @@ func (p *Publisher) retryDelay(failures int, class failure.Class) time.Duration 
 }
 
 // flushTransitions reports recorded breaker changes to metrics, the log and
-// OnStateChange, in order, outside the breaker's lock.
+// the WithStateChange hook, in order, outside the breaker's lock.
 func (t *topic) flushTransitions(cause error) {
 	t.hookMu.Lock()
 	defer t.hookMu.Unlock()
@@ -542,15 +542,15 @@ func (t *topic) flushTransitions(cause error) {
 			}
 			attrs := []any{slog.String("topic_arn", t.arn), slog.String("from", tr.from.String()), slog.String("to", tr.to.String())}
 			if cause != nil && tr.to == gobreaker.StateOpen {
-				attrs = append(attrs, slog.String("cause", cause.Error()))
+				attrs = append(attrs, slog.String("err", cause.Error()))
 			}
 			if tr.to == gobreaker.StateOpen {
-				t.p.cfg.Logger.Warn("sns breaker opened; calls to the topic paused", attrs...)
+				t.p.log.Warn("sns breaker opened; calls to the topic paused", attrs...)
 			} else {
-				t.p.cfg.Logger.Info("sns breaker changed state", attrs...)
+				t.p.log.Info("sns breaker changed state", attrs...)
 			}
-			if t.p.cfg.OnStateChange != nil {
-				t.p.cfg.OnStateChange(t.arn, tr.from, tr.to)
+			if t.p.onStateChange != nil {
+				t.p.onStateChange(t.arn, tr.from, tr.to)
 			}
 		}
 	}

@@ -759,8 +759,8 @@ func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNS
 		return d, nil
 	}
 	pc := s.publisherConfig()
-	pc.Client, pc.Topics = client, topics
-	if d.pub, err = sns.NewPublisher(pc); err != nil {
+	pc.Topics = topics
+	if d.pub, err = sns.NewPublisher(client, pc); err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
 	}
 	return d, nil
