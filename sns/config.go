@@ -94,18 +94,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sns config: Linger %v is outside [0, 1s]", c.Linger)
 	case c.MaxBatchEntries < 0 || c.MaxBatchEntries > 10:
 		return fmt.Errorf("sns config: MaxBatchEntries %d is outside [1, 10]", c.MaxBatchEntries)
-	case c.MaxInflightBatches < 0:
-		return fmt.Errorf("sns config: MaxInflightBatches %d is negative", c.MaxInflightBatches)
-	case c.MaxQueuedEntries < 0:
-		return fmt.Errorf("sns config: MaxQueuedEntries %d is negative", c.MaxQueuedEntries)
-	case c.CallTimeout < 0:
-		return fmt.Errorf("sns config: CallTimeout %v is negative", c.CallTimeout)
-	case c.BackoffBase < 0:
-		return fmt.Errorf("sns config: BackoffBase %v is negative", c.BackoffBase)
-	case c.BackoffMax < 0:
-		return fmt.Errorf("sns config: BackoffMax %v is negative", c.BackoffMax)
-	case c.BreakerOpenTimeout < 0:
-		return fmt.Errorf("sns config: BreakerOpenTimeout %v is negative", c.BreakerOpenTimeout)
+	}
+	if err := firstNegative("sns config", field[int]{"MaxInflightBatches", c.MaxInflightBatches},
+		field[int]{"MaxQueuedEntries", c.MaxQueuedEntries}); err != nil {
+		return err
+	}
+	if err := firstNegative("sns config", field[time.Duration]{"CallTimeout", c.CallTimeout},
+		field[time.Duration]{"BackoffBase", c.BackoffBase}, field[time.Duration]{"BackoffMax", c.BackoffMax},
+		field[time.Duration]{"BreakerOpenTimeout", c.BreakerOpenTimeout}); err != nil {
+		return err
 	}
 	d := c.withDefaults()
 	if d.BackoffMax < d.BackoffBase {
@@ -114,6 +111,23 @@ func (c Config) Validate() error {
 	for arn, ti := range c.Topics {
 		if ti.MaxMessageSize < 0 {
 			return fmt.Errorf("sns config: Topics[%q].MaxMessageSize %d is negative", arn, ti.MaxMessageSize)
+		}
+	}
+	return nil
+}
+
+// field is a named config value, for firstNegative.
+type field[T int | time.Duration] struct {
+	name  string
+	value T
+}
+
+// firstNegative returns an error naming the first of fields that is
+// negative, or nil.
+func firstNegative[T int | time.Duration](config string, fields ...field[T]) error {
+	for _, f := range fields {
+		if f.value < 0 {
+			return fmt.Errorf("%s: %s %v is negative", config, f.name, f.value)
 		}
 	}
 	return nil

@@ -518,13 +518,12 @@ func parseMessage(form url.Values, prefix string) (Message, error) {
 // cannot hold: a binary value counts as its bytes, and a type longer than
 // "String" (a custom suffix such as "Number.float") counts its extra bytes.
 func (m *Message) size() int {
-	attrs := make([]sns.Attribute, 0, len(m.Attributes))
-	typeExtra := 0
+	n := sns.MessageSize(m.Body, nil)
 	for name, a := range m.Attributes {
-		attrs = append(attrs, sns.Attribute{Name: name, Value: a.StringValue + string(a.BinaryValue)})
-		typeExtra += len(a.DataType) - len("String")
+		asString := [1]sns.Attribute{{Name: name, Value: a.StringValue}}
+		n += sns.MessageSize("", asString[:]) + len(a.BinaryValue) + len(a.DataType) - len("String")
 	}
-	return sns.MessageSize(m.Body, attrs) + typeExtra
+	return n
 }
 
 // validate applies SNS's per-message rules.
