@@ -40,8 +40,10 @@ type Metrics struct {
 //	bridge_sns_inflight_entries                       entries accepted and not yet done
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
-		published: counterVec("bridge_sns_published_total",
-			"Entries SNS accepted (returned a MessageId), by topic ARN and event type.", "topic_arn", "event_type"),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_sns_published_total",
+			Help: "Entries SNS accepted (returned a MessageId), by topic ARN and event type.",
+		}, []string{"topic_arn", "event_type"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "bridge_sns_publish_batch_size",
 			Help:    "Entries per PublishBatch call.",
@@ -52,10 +54,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Latency of PublishBatch calls, failed ones included.",
 			Buckets: []float64{.002, .005, .01, .015, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
-		errors: counterVec("bridge_sns_errors_total",
-			"Failed entry attempts by error class and SNS error code (a failed call counts once per entry it carried).", "class", "code"),
-		retries: counterVec("bridge_sns_retries_total",
-			"Entries scheduled for another PublishBatch attempt, by the SNS error code that caused it.", "code"),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_sns_errors_total",
+			Help: "Failed entry attempts by error class and SNS error code (a failed call counts once per entry it carried).",
+		}, []string{"class", "code"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_sns_retries_total",
+			Help: "Entries scheduled for another PublishBatch attempt, by the SNS error code that caused it.",
+		}, []string{"code"}),
 		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "bridge_sns_breaker_state",
 			Help: "Circuit breaker state per topic: 0 closed, 1 half-open, 2 open.",
@@ -72,10 +78,6 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	return m, nil
-}
-
-func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
-	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 func (m *Metrics) eventTypeLabel(t string) string {
