@@ -22,7 +22,6 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
-	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -396,7 +395,7 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 	partition := f.fs.Int("partition", -1, "partition of the dead-letter topic (required)")
 	offset := f.fs.Int64("offset", -1, "offset in that partition (required)")
 	asJSON := f.fs.Bool("json", false, "print one JSON object")
-	maxSize := f.fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes, for the translation")
+	maxSize := f.fs.Int("max-message-size", sns.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes, for the translation")
 	if err := f.parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -513,7 +512,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	force := f.fs.Bool("force", false, "with -to-source, also send records that would fail the same way again")
 	checkpoint := f.fs.String("checkpoint", "", "checkpoint file (default: under the user's cache directory, printed at start)")
 	restart := f.fs.Bool("restart", false, "ignore the checkpoint and replay from the start of the dead-letter topic")
-	maxSize := f.fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "with -to-source, the SNS size limit the translation check assumes (-to-sns reads each topic's)")
+	maxSize := f.fs.Int("max-message-size", sns.DefaultMaxMessageSize, "with -to-source, the SNS size limit the translation check assumes (-to-sns reads each topic's)")
 	if err := f.parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -760,8 +759,8 @@ func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNS
 		return d, nil
 	}
 	pc := s.publisherConfig()
-	pc.Client, pc.Topics = client, topics
-	if d.pub, err = sns.NewPublisher(pc); err != nil {
+	pc.Topics = topics
+	if d.pub, err = sns.NewPublisher(client, pc); err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
 	}
 	return d, nil

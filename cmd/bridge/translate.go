@@ -18,6 +18,7 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // headerFlags collects repeated -header key=value flags.
@@ -91,7 +92,7 @@ Flags:
 	topic := fs.String("topic", "", "the source topic (used for generated custom-object event ids)")
 	partition := fs.Int("partition", 0, "the source partition")
 	offset := fs.Int64("offset", 0, "the source offset")
-	maxSize := fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes")
+	maxSize := fs.Int("max-message-size", sns.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes")
 	var headers headerFlags
 	fs.Var(&headers, "header", "a record header as key=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -219,7 +220,7 @@ func newToolTranslator(s settings, maxSize int) (*toolTranslator, error) {
 	}
 	topics := map[string]mapping.TopicInfo{}
 	for _, arn := range s.Routing.TopicARNs() {
-		topics[arn] = mapping.TopicInfo{FIFO: strings.HasSuffix(arn, ".fifo"), MaxMessageSize: maxSize}
+		topics[arn] = mapping.TopicInfo{FIFO: sns.IsFIFO(arn), MaxMessageSize: maxSize}
 	}
 	tr, err := buildTranslator(s, src, topics, nil)
 	if err != nil {
