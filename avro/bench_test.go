@@ -12,15 +12,8 @@ import (
 // wire bytes to an Event (header and rendered fields), the decode share of
 // the bridge's 10 µs per event budget.
 func BenchmarkDecodeTicketUpdated(b *testing.B) {
-	g, err := eventgen.New(1, eventgen.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	g, d := generatorAndDecoder(b, 1)
 	r := g.TicketUpdated(2048)
-	d, err := avro.NewDecoder(g.Source(), avro.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
 	if _, err := d.Decode(ctx, r.Value); err != nil {
 		b.Fatal(err)
@@ -37,15 +30,8 @@ func BenchmarkDecodeTicketUpdated(b *testing.B) {
 // BenchmarkDecodeMixed decodes the generator's realistic mix of all event
 // types (300 B to 4 KiB each).
 func BenchmarkDecodeMixed(b *testing.B) {
-	g, err := eventgen.New(2, eventgen.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	g, d := generatorAndDecoder(b, 2)
 	recs := g.Mixed(1000)
-	d, err := avro.NewDecoder(g.Source(), avro.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
 	total := 0
 	for _, r := range recs {
@@ -60,4 +46,19 @@ func BenchmarkDecodeMixed(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// generatorAndDecoder returns an event generator of seed and a decoder of
+// its schemas.
+func generatorAndDecoder(b *testing.B, seed int64) (*eventgen.Generator, *avro.Decoder) {
+	b.Helper()
+	g, err := eventgen.New(seed, eventgen.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := avro.NewDecoder(g.Source(), avro.DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g, d
 }

@@ -219,22 +219,14 @@ func (p *program) run(m *machine) (*Event, error) {
 	for i := range p.fields {
 		f := &p.fields[i]
 		spans[i] = span{}
-		fn := f.fn
-		if f.optional {
-			idx, err := m.readLong()
-			if err != nil {
-				return nil, fmt.Errorf("field %s: %w", f.name, err)
-			}
-			if idx == f.nullIdx {
-				continue
-			}
-			if idx != f.valIdx {
-				return nil, fmt.Errorf("field %s: %w: union branch %d out of range", f.name, ErrMalformed, idx)
-			}
-			fn = f.branch
+		fn, err := f.value(m)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", f.name, err)
+		}
+		if fn == nil {
+			continue
 		}
 		start := len(m.out)
-		var err error
 		if m.out, err = fn(m, m.out); err != nil {
 			return nil, fmt.Errorf("field %s: %w", f.name, err)
 		}

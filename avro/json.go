@@ -171,14 +171,17 @@ func appendDate(dst []byte, days int64) []byte {
 	if y < 0 || y > 9999 {
 		return append(append(dst, '"'), append(time.Unix(days*86400, 0).UTC().AppendFormat(nil, "2006-01-02"), '"')...)
 	}
-	dst = append(dst, '"')
+	return append(appendYMD(append(dst, '"'), y, mo, d), '"')
+}
+
+// appendYMD appends a date of year 0 to 9999 as 2006-01-02.
+func appendYMD(dst []byte, y, mo, d int64) []byte {
 	dst = append2(dst, y/100)
 	dst = append2(dst, y%100)
 	dst = append(dst, '-')
 	dst = append2(dst, mo)
 	dst = append(dst, '-')
-	dst = append2(dst, d)
-	return append(dst, '"')
+	return append2(dst, d)
 }
 
 // appendTimestamp appends ms since the Unix epoch as a quoted ISO-8601 string
@@ -192,14 +195,7 @@ func appendTimestamp(dst []byte, ms int64, zone string) []byte {
 		dst = time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000")
 		return append(append(dst, zone...), '"')
 	}
-	dst = append(dst, '"')
-	dst = append2(dst, y/100)
-	dst = append2(dst, y%100)
-	dst = append(dst, '-')
-	dst = append2(dst, mo)
-	dst = append(dst, '-')
-	dst = append2(dst, d)
-	dst = append(dst, 'T')
+	dst = append(appendYMD(append(dst, '"'), y, mo, d), 'T')
 	return append(append(appendClock(dst, rem), zone...), '"')
 }
 

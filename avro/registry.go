@@ -15,6 +15,7 @@ import (
 	havro "github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/registry"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
@@ -27,8 +28,7 @@ import (
 type RegistrySource struct {
 	client      *registry.Client
 	maxAttempts int
-	backoff     time.Duration
-	maxBackoff  time.Duration
+	retry       backoff.Policy
 	// sleep waits between attempts; tests replace it to run without waiting.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -65,8 +65,9 @@ func WithRequestTimeout(d time.Duration) RegistryOption {
 }
 
 // WithRetry sets how many attempts a lookup makes on 5xx and network errors
-// (default 5) and the exponential backoff between them: initial (default
-// 100ms), doubling up to max (default 2s).
+// (default 5) and the backoff between them (internal/backoff): after n failed
+// attempts the wait is uniformly random in [0, min(max, initial*2^(n-1))]
+// (full jitter), initial defaulting to 100ms and max to 2s.
 func WithRetry(attempts int, initial, maxBackoff time.Duration) RegistryOption {
 	return func(o *registryOptions) { o.maxAttempts, o.backoff, o.maxBackoff = attempts, initial, maxBackoff }
 }
@@ -122,8 +123,7 @@ func NewRegistrySource(baseURL string, opts ...RegistryOption) (*RegistrySource,
 	return &RegistrySource{
 		client:      client,
 		maxAttempts: o.maxAttempts,
-		backoff:     o.backoff,
-		maxBackoff:  o.maxBackoff,
+		retry:       backoff.Policy{Base: o.backoff, Max: o.maxBackoff},
 		sleep:       sleepCtx,
 	}, nil
 }
@@ -142,11 +142,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // Schema fetches the schema with the given id. A 404 is a Permanent failure
 // with reason unknown_schema; a schema that does not parse is Permanent
 // schema_invalid; 5xx, other error statuses and network errors are retried
-// with exponential backoff up to the configured attempts, then returned as a
-// Transient failure with reason registry. Schema blocks for at most the
-// attempts' timeouts and backoffs, and returns early when ctx is done.
+// with full-jitter exponential backoff up to the configured attempts, then
+// returned as a Transient failure with reason registry. Schema blocks for at
+// most the attempts' timeouts and backoffs, and returns early when ctx is
+// done.
 func (r *RegistrySource) Schema(ctx context.Context, id int) (havro.Schema, error) {
-	wait := r.backoff
 	for attempt := 1; ; attempt++ {
 		s, err := r.client.GetSchema(ctx, id)
 		if err == nil {
@@ -168,10 +168,9 @@ func (r *RegistrySource) Schema(ctx context.Context, id int) (havro.Schema, erro
 		if attempt >= r.maxAttempts || ctx.Err() != nil {
 			return nil, failure.Transientf(failure.ReasonRegistry, "schema id %d: giving up after %d attempts: %w", id, attempt, err)
 		}
-		if err := r.sleep(ctx, wait); err != nil {
+		if err := r.sleep(ctx, r.retry.Delay(attempt)); err != nil {
 			return nil, failure.Transientf(failure.ReasonRegistry, "schema id %d: %w", id, err)
 		}
-		wait = min(2*wait, r.maxBackoff)
 	}
 }
 

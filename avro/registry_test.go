@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
@@ -80,6 +81,20 @@ func noSleep(src *RegistrySource) *[]time.Duration {
 	return &waits
 }
 
+// withinCaps reports whether waits has one wait per cap, each in [0, cap]:
+// the waits are full jitter, so only their bounds are known.
+func withinCaps(waits []time.Duration, caps ...time.Duration) bool {
+	if len(waits) != len(caps) {
+		return false
+	}
+	for i, w := range waits {
+		if w < 0 || w > caps[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func TestRegistrySource(t *testing.T) {
 	reg := newDouble()
 	srv := httptest.NewServer(reg)
@@ -90,6 +105,9 @@ func TestRegistrySource(t *testing.T) {
 	}
 	waits := noSleep(src)
 	ctx := context.Background()
+	if want := (backoff.Policy{Base: 100 * time.Millisecond, Max: 250 * time.Millisecond}); src.retry != want {
+		t.Fatalf("retry policy %+v, want %+v from WithRetry", src.retry, want)
+	}
 
 	t.Run("found", func(t *testing.T) {
 		s, err := src.Schema(ctx, 7)
@@ -114,8 +132,8 @@ func TestRegistrySource(t *testing.T) {
 		if n := reg.requests.Load() - before; n != 3 {
 			t.Errorf("%d requests, want 3", n)
 		}
-		if got := *waits; len(got) != 2 || got[0] != 100*time.Millisecond || got[1] != 200*time.Millisecond {
-			t.Errorf("waits %v, want [100ms 200ms]", got)
+		if got := *waits; !withinCaps(got, 100*time.Millisecond, 200*time.Millisecond) {
+			t.Errorf("waits %v, want two, at most [100ms 200ms] (full jitter)", got)
 		}
 	})
 	t.Run("500 forever gives up transient", func(t *testing.T) {
@@ -130,8 +148,8 @@ func TestRegistrySource(t *testing.T) {
 		if n := reg.requests.Load() - before; n != 4 {
 			t.Errorf("%d requests, want 4 attempts", n)
 		}
-		if got := *waits; len(got) != 3 || got[2] != 250*time.Millisecond {
-			t.Errorf("waits %v, want capped at 250ms", got)
+		if got := *waits; !withinCaps(got, 100*time.Millisecond, 200*time.Millisecond, 250*time.Millisecond) {
+			t.Errorf("waits %v, want three, capped at 250ms", got)
 		}
 	})
 	t.Run("invalid schema is schema_invalid", func(t *testing.T) {

@@ -1,174 +1,10 @@
 package avro
 
 import (
-	"encoding/base64"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"math"
 
 	havro "github.com/hamba/avro/v2"
 )
-
-// Errors a transcoder returns for bytes that are not valid for the writer
-// schema. Decode wraps them in a Permanent failure with reason undecodable.
-var (
-	// ErrTruncated means the body ended before the writer schema was satisfied.
-	ErrTruncated = errors.New("avro body ends early")
-	// ErrTrailingBytes means bytes were left after the top-level record.
-	ErrTrailingBytes = errors.New("bytes left after the record")
-	// ErrLimit means a configured limit (string length, collection items,
-	// nesting depth, rendered size) was exceeded.
-	ErrLimit = errors.New("limit exceeded")
-	// ErrMalformed means a value is not valid Avro (bad varint, boolean,
-	// union branch, enum symbol or negative length).
-	ErrMalformed = errors.New("malformed avro")
-)
-
-// Header capture slots: the top-level string fields the transcoder copies
-// into Event.Header while rendering them.
-const (
-	slotNone = iota - 1
-	slotEventID
-	slotEventType
-	slotOrgID
-	slotActorID
-	slotActorType
-	slotActorEmail
-	numSlots
-	slotTimestamp = 100
-)
-
-type span struct {
-	start, end int
-	set        bool
-}
-
-// machine is the state of one decode: the Avro input, the JSON output and the
-// header fields captured on the way. Machines are pooled; a machine is used by
-// one goroutine at a time.
-type machine struct {
-	in    []byte
-	pos   int
-	out   []byte
-	depth int
-	lim   limits
-
-	hdr   []byte
-	spans [numSlots]span
-	// spansTop are the top-level fields' spans of out, reused across decodes.
-	spansTop []span
-	ts       int64
-	tsUnit   int64 // 1 for ms, 1000 for µs
-	hasTS    bool
-}
-
-type limits struct {
-	maxString, maxItems, maxDepth, maxOut int
-}
-
-func (m *machine) reset(in []byte, lim limits) {
-	m.in, m.pos, m.depth, m.lim = in, 0, 0, lim
-	m.out = m.out[:0]
-	m.hdr = m.hdr[:0]
-	m.spans = [numSlots]span{}
-	m.hasTS = false
-}
-
-func (m *machine) readLong() (int64, error) {
-	var v uint64
-	for shift := uint(0); shift < 70; shift += 7 {
-		if m.pos >= len(m.in) {
-			return 0, ErrTruncated
-		}
-		b := m.in[m.pos]
-		m.pos++
-		if shift == 63 && b > 1 {
-			return 0, fmt.Errorf("%w: varint overflows 64 bits", ErrMalformed)
-		}
-		v |= uint64(b&0x7f) << shift
-		if b < 0x80 {
-			return int64(v>>1) ^ -int64(v&1), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: varint longer than 10 bytes", ErrMalformed)
-}
-
-func (m *machine) readInt() (int64, error) {
-	v, err := m.readLong()
-	if err == nil && (v < math.MinInt32 || v > math.MaxInt32) {
-		return 0, fmt.Errorf("%w: int %d out of range", ErrMalformed, v)
-	}
-	return v, err
-}
-
-// readBytes reads a length-prefixed string or bytes value. The result
-// aliases the input.
-func (m *machine) readBytes() ([]byte, error) {
-	n, err := m.readLong()
-	if err != nil {
-		return nil, err
-	}
-	if n < 0 {
-		return nil, fmt.Errorf("%w: negative length %d", ErrMalformed, n)
-	}
-	if n > int64(m.lim.maxString) {
-		return nil, fmt.Errorf("%w: string or bytes of %d bytes exceeds MaxStringBytes %d", ErrLimit, n, m.lim.maxString)
-	}
-	if n > int64(len(m.in)-m.pos) {
-		return nil, ErrTruncated
-	}
-	b := m.in[m.pos : m.pos+int(n)]
-	m.pos += int(n)
-	return b, nil
-}
-
-func (m *machine) readFixed(n int) ([]byte, error) {
-	if n > len(m.in)-m.pos {
-		return nil, ErrTruncated
-	}
-	b := m.in[m.pos : m.pos+n]
-	m.pos += n
-	return b, nil
-}
-
-func (m *machine) enter() error {
-	m.depth++
-	if m.depth > m.lim.maxDepth {
-		return fmt.Errorf("%w: nesting deeper than MaxDepth %d", ErrLimit, m.lim.maxDepth)
-	}
-	return nil
-}
-
-func (m *machine) checkOut(out []byte) error {
-	if len(out) > m.lim.maxOut {
-		return fmt.Errorf("%w: rendered JSON exceeds MaxJSONBytes %d", ErrLimit, m.lim.maxOut)
-	}
-	return nil
-}
-
-// readBlockCount reads the item count of the next array or map block; a
-// negative count is followed by the block's byte size, which is skipped.
-func (m *machine) readBlockCount(total *int64) (int64, error) {
-	n, err := m.readLong()
-	if err != nil {
-		return 0, err
-	}
-	if n < 0 {
-		if n == math.MinInt64 {
-			return 0, fmt.Errorf("%w: block count out of range", ErrMalformed)
-		}
-		n = -n
-		if _, err := m.readLong(); err != nil {
-			return 0, err
-		}
-	}
-	*total += n
-	if *total > int64(m.lim.maxItems) {
-		return 0, fmt.Errorf("%w: collection of more than MaxItems %d items", ErrLimit, m.lim.maxItems)
-	}
-	return n, nil
-}
 
 // decodeFn reads one value of its schema from m.in and appends its JSON to
 // out. The output buffer is passed and returned rather than kept in m, so the
@@ -195,6 +31,24 @@ type fieldProg struct {
 	nullIdx  int64
 	valIdx   int64
 	branch   decodeFn
+}
+
+// value returns the decoder of the field's value, reading an optional
+// field's union branch first; nil means the field is null and left out.
+func (f *fieldProg) value(m *machine) (decodeFn, error) {
+	if !f.optional {
+		return f.fn, nil
+	}
+	idx, err := m.readLong()
+	switch {
+	case err != nil:
+		return nil, err
+	case idx == f.nullIdx:
+		return nil, nil
+	case idx != f.valIdx:
+		return nil, fmt.Errorf("%w: union branch %d out of range", ErrMalformed, idx)
+	}
+	return f.branch, nil
 }
 
 // recordProg is a compiled record. It is allocated before its fields are
@@ -328,27 +182,18 @@ func (rp *recordProg) decode(m *machine, out []byte) ([]byte, error) {
 	out = append(out, '{')
 	first := true
 	for i := range rp.fields {
-		f := &rp.fields[i]
-		fn := f.fn
-		if f.optional {
-			idx, err := m.readLong()
-			if err != nil {
-				return out, err
-			}
-			if idx == f.nullIdx {
-				continue
-			}
-			if idx != f.valIdx {
-				return out, fmt.Errorf("%w: union branch %d out of range", ErrMalformed, idx)
-			}
-			fn = f.branch
+		fn, err := rp.fields[i].value(m)
+		if err != nil {
+			return out, err
+		}
+		if fn == nil {
+			continue
 		}
 		if !first {
 			out = append(out, ',')
 		}
 		first = false
-		out = append(out, f.key...)
-		var err error
+		out = append(out, rp.fields[i].key...)
 		if out, err = fn(m, out); err != nil {
 			return out, err
 		}
@@ -363,7 +208,7 @@ func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
 	case *havro.RefSchema:
 		return c.compile(s.Schema(), slot)
 	case *havro.NullSchema:
-		return func(m *machine, out []byte) ([]byte, error) { return append(out, "null"...), nil }, nil
+		return decodeNull, nil
 	case *havro.RecordSchema:
 		rp, err := c.record(s, nil)
 		if err != nil {
@@ -394,26 +239,10 @@ func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
 	case *havro.UnionSchema:
 		return c.union(s, slot)
 	case *havro.FixedSchema:
-		size := s.Size()
 		if dec, ok := s.Logical().(*havro.DecimalLogicalSchema); ok {
-			scale := dec.Scale()
-			return func(m *machine, out []byte) ([]byte, error) {
-				b, err := m.readFixed(size)
-				if err != nil {
-					return out, err
-				}
-				out = appendDecimal(out, b, scale)
-				return out, nil
-			}, nil
+			return rendered(fixedBytes(s.Size()), decimalJSON(dec.Scale())), nil
 		}
-		return func(m *machine, out []byte) ([]byte, error) {
-			b, err := m.readFixed(size)
-			if err != nil {
-				return out, err
-			}
-			out = appendBase64(out, b)
-			return out, nil
-		}, nil
+		return rendered(fixedBytes(s.Size()), appendBase64), nil
 	case *havro.PrimitiveSchema:
 		return c.primitive(s, slot)
 	default:
@@ -421,191 +250,36 @@ func (c *compiler) compile(s havro.Schema, slot int) (decodeFn, error) {
 	}
 }
 
-func appendBase64(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	dst = base64.StdEncoding.AppendEncode(dst, b)
-	return append(dst, '"')
-}
-
-func (c *compiler) primitive(s *havro.PrimitiveSchema, slot int) (decodeFn, error) {
-	var logical havro.LogicalType
-	if l := s.Logical(); l != nil {
-		logical = l.Type()
-	}
-	switch s.Type() {
-	case havro.Boolean:
-		return func(m *machine, out []byte) ([]byte, error) {
-			if m.pos >= len(m.in) {
-				return out, ErrTruncated
-			}
-			switch m.in[m.pos] {
-			case 0:
-				out = append(out, "false"...)
-			case 1:
-				out = append(out, "true"...)
-			default:
-				return out, fmt.Errorf("%w: boolean byte 0x%02x", ErrMalformed, m.in[m.pos])
-			}
-			m.pos++
-			return out, nil
-		}, nil
-	case havro.Int:
-		switch logical {
-		case havro.Date:
-			return func(m *machine, out []byte) ([]byte, error) {
-				v, err := m.readInt()
-				out = appendDate(out, v)
-				return out, err
-			}, nil
-		case havro.TimeMillis:
-			return func(m *machine, out []byte) ([]byte, error) {
-				v, err := m.readInt()
-				if err != nil {
-					return out, err
-				}
-				_, v = floorDiv(v, msPerDay)
-				out = append(appendClock(append(out, '"'), v), '"')
-				return out, nil
-			}, nil
-		}
-		return func(m *machine, out []byte) ([]byte, error) {
-			v, err := m.readInt()
-			out = appendInt(out, v)
-			return out, err
-		}, nil
-	case havro.Long:
-		unit, zone := int64(0), "Z"
-		switch logical {
-		case havro.TimestampMillis:
-			unit = 1
-		case havro.TimestampMicros:
-			unit = 1000
-		case havro.LocalTimestampMillis:
-			unit, zone = 1, ""
-		case havro.LocalTimestampMicros:
-			unit, zone = 1000, ""
-		case havro.TimeMicros:
-			return func(m *machine, out []byte) ([]byte, error) {
-				v, err := m.readLong()
-				if err != nil {
-					return out, err
-				}
-				_, v = floorDiv(v/1000, msPerDay)
-				out = append(appendClock(append(out, '"'), v), '"')
-				return out, nil
-			}, nil
-		}
-		capture := slot == slotTimestamp
-		if unit == 0 {
-			// A plain long. A top-level "timestamp" that is a plain long is
-			// Unix milliseconds (custom object events carry a number).
-			return func(m *machine, out []byte) ([]byte, error) {
-				v, err := m.readLong()
-				if err != nil {
-					return out, err
-				}
-				if capture {
-					m.ts, m.tsUnit, m.hasTS = v, 1, true
-				}
-				out = appendInt(out, v)
-				return out, nil
-			}, nil
-		}
-		return func(m *machine, out []byte) ([]byte, error) {
-			v, err := m.readLong()
-			if err != nil {
-				return out, err
-			}
-			if capture {
-				m.ts, m.tsUnit, m.hasTS = v, unit, true
-			}
-			ms, _ := floorDiv(v, unit)
-			out = appendTimestamp(out, ms, zone)
-			return out, nil
-		}, nil
-	case havro.Float:
-		return func(m *machine, out []byte) ([]byte, error) {
-			b, err := m.readFixed(4)
-			if err != nil {
-				return out, err
-			}
-			out = appendFloat(out, float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 32)
-			return out, nil
-		}, nil
-	case havro.Double:
-		return func(m *machine, out []byte) ([]byte, error) {
-			b, err := m.readFixed(8)
-			if err != nil {
-				return out, err
-			}
-			out = appendFloat(out, math.Float64frombits(binary.LittleEndian.Uint64(b)), 64)
-			return out, nil
-		}, nil
-	case havro.String:
-		if slot >= 0 && slot < numSlots {
-			return func(m *machine, out []byte) ([]byte, error) {
-				b, err := m.readBytes()
-				if err != nil {
-					return out, err
-				}
-				start := len(m.hdr)
-				m.hdr = append(m.hdr, b...)
-				m.spans[slot] = span{start: start, end: len(m.hdr), set: true}
-				out = appendString(out, b)
-				return out, nil
-			}, nil
-		}
-		return func(m *machine, out []byte) ([]byte, error) {
-			b, err := m.readBytes()
-			if err != nil {
-				return out, err
-			}
-			out = appendString(out, b)
-			return out, nil
-		}, nil
-	case havro.Bytes:
-		if dec, ok := s.Logical().(*havro.DecimalLogicalSchema); ok {
-			scale := dec.Scale()
-			return func(m *machine, out []byte) ([]byte, error) {
-				b, err := m.readBytes()
-				if err != nil {
-					return out, err
-				}
-				out = appendDecimal(out, b, scale)
-				return out, nil
-			}, nil
-		}
-		return func(m *machine, out []byte) ([]byte, error) {
-			b, err := m.readBytes()
-			if err != nil {
-				return out, err
-			}
-			out = appendBase64(out, b)
-			return out, nil
-		}, nil
-	case havro.Null:
-		return func(m *machine, out []byte) ([]byte, error) { return append(out, "null"...), nil }, nil
-	}
-	return nil, fmt.Errorf("unsupported primitive type %s", s.Type())
-}
-
-func appendInt(dst []byte, v int64) []byte {
-	if v >= 0 && v < 10 {
-		return append(dst, byte('0'+v))
-	}
-	return appendIntSlow(dst, v)
-}
-
 func (c *compiler) array(s *havro.ArraySchema) (decodeFn, error) {
 	item, err := c.compile(s.Items(), slotNone)
 	if err != nil {
 		return nil, err
 	}
+	return collection('[', ']', item), nil
+}
+
+func (c *compiler) mapOf(s *havro.MapSchema) (decodeFn, error) {
+	value, err := c.compile(s.Values(), slotNone)
+	if err != nil {
+		return nil, err
+	}
+	return collection('{', '}', func(m *machine, out []byte) ([]byte, error) {
+		k, err := m.readBytes()
+		if err != nil {
+			return out, err
+		}
+		return value(m, append(appendString(out, k), ':'))
+	}), nil
+}
+
+// collection decodes an array or a map: blocks of items, each written by
+// item, between open and close and separated by commas.
+func collection(open, close byte, item decodeFn) decodeFn {
 	return func(m *machine, out []byte) ([]byte, error) {
 		if err := m.enter(); err != nil {
 			return out, err
 		}
-		out = append(out, '[')
+		out = append(out, open)
 		var total int64
 		for first := true; ; {
 			n, err := m.readBlockCount(&total)
@@ -620,7 +294,6 @@ func (c *compiler) array(s *havro.ArraySchema) (decodeFn, error) {
 					out = append(out, ',')
 				}
 				first = false
-				var err error
 				if out, err = item(m, out); err != nil {
 					return out, err
 				}
@@ -629,53 +302,10 @@ func (c *compiler) array(s *havro.ArraySchema) (decodeFn, error) {
 				}
 			}
 		}
-		out = append(out, ']')
+		out = append(out, close)
 		m.depth--
 		return out, nil
-	}, nil
-}
-
-func (c *compiler) mapOf(s *havro.MapSchema) (decodeFn, error) {
-	value, err := c.compile(s.Values(), slotNone)
-	if err != nil {
-		return nil, err
 	}
-	return func(m *machine, out []byte) ([]byte, error) {
-		if err := m.enter(); err != nil {
-			return out, err
-		}
-		out = append(out, '{')
-		var total int64
-		for first := true; ; {
-			n, err := m.readBlockCount(&total)
-			if err != nil {
-				return out, err
-			}
-			if n == 0 {
-				break
-			}
-			for ; n > 0; n-- {
-				if !first {
-					out = append(out, ',')
-				}
-				first = false
-				k, err := m.readBytes()
-				if err != nil {
-					return out, err
-				}
-				out = append(appendString(out, k), ':')
-				if out, err = value(m, out); err != nil {
-					return out, err
-				}
-				if err := m.checkOut(out); err != nil {
-					return out, err
-				}
-			}
-		}
-		out = append(out, '}')
-		m.depth--
-		return out, nil
-	}, nil
 }
 
 func (c *compiler) union(s *havro.UnionSchema, slot int) (decodeFn, error) {

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -19,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 )
 
@@ -119,9 +121,11 @@ type Config struct {
 	// franz-go's 5s default that wait, not publishing, bounded throughput.
 	FetchMaxWait time.Duration
 
-	// RetryBackoffMin and RetryBackoffMax bound the exponential backoff, with
-	// jitter, between attempts of a transient translate error and of a failed
-	// dead-letter produce (defaults 200ms and 30s).
+	// RetryBackoffMin and RetryBackoffMax shape the wait between attempts of
+	// a transient translate error and of a failed dead-letter produce
+	// (defaults 200ms and 30s): the first wait is at most RetryBackoffMin,
+	// the bound doubles with each failure up to RetryBackoffMax, and each
+	// wait is drawn at random below its bound (full jitter, internal/backoff).
 	RetryBackoffMin time.Duration
 	RetryBackoffMax time.Duration
 }
@@ -155,29 +159,28 @@ func DefaultConfig() Config {
 }
 
 func (c Config) withDefaults() Config {
-	setDefault(&c.ClientID, DefaultClientID)
-	setDefault(&c.ResetOffset, ResetEarliest)
-	setDefault(&c.DeadLetterTopic, deadletter.DefaultTopic)
-	setDefault(&c.CommitInterval, DefaultCommitInterval)
-	setDefault(&c.CommitTimeout, DefaultCommitTimeout)
-	setDefault(&c.MaxBufferedPerPartition, DefaultMaxBufferedPerPartition)
-	setDefault(&c.MaxInFlight, DefaultMaxInFlight)
-	setDefault(&c.DrainTimeout, DefaultDrainTimeout)
-	setDefault(&c.RebalanceTimeout, DefaultRebalanceTimeout)
-	setDefault(&c.SessionTimeout, DefaultSessionTimeout)
-	setDefault(&c.FetchMaxBytes, DefaultFetchMaxBytes)
-	setDefault(&c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
-	setDefault(&c.FetchMaxWait, DefaultFetchMaxWait)
-	setDefault(&c.RetryBackoffMin, DefaultRetryBackoffMin)
-	setDefault(&c.RetryBackoffMax, DefaultRetryBackoffMax)
+	c.ClientID = cmp.Or(c.ClientID, DefaultClientID)
+	c.ResetOffset = cmp.Or(c.ResetOffset, ResetEarliest)
+	c.DeadLetterTopic = cmp.Or(c.DeadLetterTopic, deadletter.DefaultTopic)
+	c.CommitInterval = cmp.Or(c.CommitInterval, DefaultCommitInterval)
+	c.CommitTimeout = cmp.Or(c.CommitTimeout, DefaultCommitTimeout)
+	c.MaxBufferedPerPartition = cmp.Or(c.MaxBufferedPerPartition, DefaultMaxBufferedPerPartition)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, DefaultDrainTimeout)
+	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
+	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
+	c.FetchMaxBytes = cmp.Or(c.FetchMaxBytes, DefaultFetchMaxBytes)
+	c.FetchMaxPartitionBytes = cmp.Or(c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
+	c.FetchMaxWait = cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait)
+	c.RetryBackoffMin = cmp.Or(c.RetryBackoffMin, DefaultRetryBackoffMin)
+	c.RetryBackoffMax = cmp.Or(c.RetryBackoffMax, DefaultRetryBackoffMax)
 	return c
 }
 
-func setDefault[T comparable](field *T, def T) {
-	var zero T
-	if *field == zero {
-		*field = def
-	}
+// retryPolicy is the backoff between attempts of a transient translate
+// error, of a failed dead-letter produce and of a publish handed back.
+func (c Config) retryPolicy() backoff.Policy {
+	return backoff.Policy{Base: c.RetryBackoffMin, Max: c.RetryBackoffMax}
 }
 
 // Validate reports the first unusable field, by name, after defaults are

@@ -10,9 +10,20 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
-// deadLetterRecord builds the dead-letter record for it (internal/deadletter
-// holds the format).
-func (e *Engine) deadLetterRecord(it *item, failedAt time.Time) *kgo.Record {
+// deadLetterWriter writes dead letters with the engine's dead-letter
+// producer (internal/deadletter holds the record format).
+type deadLetterWriter struct {
+	template string // Config.DeadLetterTopic
+	instance string // the bridge.instance header
+	version  string // the bridge.version header
+	produce  func(context.Context, *kgo.Record, func(*kgo.Record, error))
+}
+
+// topic is the dead-letter topic of source.
+func (w deadLetterWriter) topic(source string) string { return deadletter.Topic(w.template, source) }
+
+// record builds the dead-letter record for it.
+func (w deadLetterWriter) record(it *item, failedAt time.Time) *kgo.Record {
 	class := failure.ClassOf(it.err)
 	if class == failure.Unknown {
 		class = failure.Permanent
@@ -21,7 +32,7 @@ func (e *Engine) deadLetterRecord(it *item, failedAt time.Time) *kgo.Record {
 	if target == "" {
 		target = it.out.RoutedARN
 	}
-	return deadletter.Build(e.cfg.DeadLetterTopic, it.rec, deadletter.Failure{
+	return deadletter.Build(w.template, it.rec, deadletter.Failure{
 		Class:     class.String(),
 		Reason:    reasonLabel(it.err),
 		Message:   it.err.Error(),
@@ -32,15 +43,14 @@ func (e *Engine) deadLetterRecord(it *item, failedAt time.Time) *kgo.Record {
 		TargetARN: target,
 		Attempts:  it.attempts,
 		FailedAt:  failedAt,
-		Instance:  e.instance,
-		Version:   e.version,
+		Instance:  w.instance,
+		Version:   w.version,
 	})
 }
 
-// produceDeadLetter writes it to its dead-letter topic; p.deadLettered gets
-// the answer once the write is acknowledged by all in-sync replicas, fails,
-// or ctx is canceled.
-func (e *Engine) produceDeadLetter(ctx context.Context, p *partition, it *item) {
-	rec := e.deadLetterRecord(it, time.Now())
-	e.dlq.Produce(ctx, rec, func(_ *kgo.Record, err error) { p.deadLettered(it, err) })
+// write writes it to its dead-letter topic; done gets the answer once the
+// write is acknowledged by all in-sync replicas, fails, or ctx is canceled.
+// It does not block.
+func (w deadLetterWriter) write(ctx context.Context, it *item, done func(error)) {
+	w.produce(ctx, w.record(it, time.Now()), func(_ *kgo.Record, err error) { done(err) })
 }

@@ -1,11 +1,18 @@
 package consumer
 
+// The engine's outside: what it is handed (Translator, Publisher, options),
+// its lifecycle (New, Run) and the poll loop. The engine owns the group
+// client and the set of owned partitions; rebalance.go gives partitions out
+// and takes them back, commit.go commits their watermarks, and each
+// partition (partition.go, dispatch.go, pause.go) owns its delivery state
+// and gets what it uses of the engine as partitionDeps.
+
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -14,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
@@ -72,6 +78,12 @@ type options struct {
 	kafkaOpts     []kgo.Opt
 }
 
+func (o options) withDefaults() options {
+	o.log = cmp.Or(o.log, slog.Default())
+	o.version = cmp.Or(o.version, "dev")
+	return o
+}
+
 // WithLogger sets the logger (default: slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
@@ -106,17 +118,18 @@ type Engine struct {
 	metrics    *metrics
 	opts       options
 	instance   string
-	version    string
 
 	runCtx context.Context // canceled when Run ends, after the final drain
-	cl     atomic.Pointer[kgo.Client]
-	dlq    *kgo.Client
+	cl     *clientRef
+	// deps are handed to every partition; Run sets them before the group
+	// client exists, so before any assignment.
+	deps partitionDeps
 
 	ready   atomic.Bool
 	running atomic.Bool
 
-	inflight     atomic.Int64
-	capacityFree chan struct{} // cap 1
+	budget  *inflightBudget
+	blocked *blockedTopics
 
 	// mu guards owned and closing. It is never held while waiting.
 	mu      sync.Mutex
@@ -126,14 +139,23 @@ type Engine struct {
 	// commitMu makes a commit and the end of a revocation (or a loss)
 	// exclusive: a partition is committed only while this member owns it.
 	commitMu sync.Mutex
-
-	blockMu sync.RWMutex
-	blocked map[string]bool
 }
 
 type tp struct {
 	topic string
 	id    int32
+}
+
+// clientRef holds the group client once Run has created it. Partitions
+// pause and resume fetching through it (it is their fetchPauser).
+type clientRef struct{ atomic.Pointer[kgo.Client] }
+
+func (c *clientRef) PauseFetchPartitions(tps map[string][]int32) map[string][]int32 {
+	return c.Load().PauseFetchPartitions(tps)
+}
+
+func (c *clientRef) ResumeFetchPartitions(tps map[string][]int32) {
+	c.Load().ResumeFetchPartitions(tps)
 }
 
 // New checks cfg and returns an engine; nothing connects until Run.
@@ -148,13 +170,11 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	o := options{version: "dev"}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.log == nil {
-		o.log = slog.Default()
-	}
+	o = o.withDefaults()
 	if o.clientMetrics && o.reg == nil {
 		return nil, errors.New("consumer: WithClientMetrics needs WithRegisterer")
 	}
@@ -167,17 +187,17 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 		instance, _ = os.Hostname()
 	}
 	return &Engine{
-		cfg:          cfg,
-		translator:   translator,
-		publisher:    publisher,
-		log:          o.log.With("component", "consumer"),
-		metrics:      m,
-		opts:         o,
-		instance:     instance,
-		version:      o.version,
-		capacityFree: make(chan struct{}, 1),
-		owned:        make(map[tp]*partition),
-		blocked:      make(map[string]bool),
+		cfg:        cfg,
+		translator: translator,
+		publisher:  publisher,
+		log:        o.log.With("component", "consumer"),
+		metrics:    m,
+		opts:       o,
+		instance:   instance,
+		cl:         &clientRef{},
+		budget:     newInflightBudget(cfg.MaxInFlight, m.inflight),
+		blocked:    &blockedTopics{},
+		owned:      make(map[tp]*partition),
 	}, nil
 }
 
@@ -193,25 +213,11 @@ func (e *Engine) Ready() bool { return e.ready.Load() }
 // It is safe for concurrent use and does not block; it can be wired to the
 // publisher's breaker hook.
 func (e *Engine) TopicBlocked(topicARN string, blocked bool) {
-	e.blockMu.Lock()
-	if blocked {
-		e.blocked[topicARN] = true
-	} else {
-		delete(e.blocked, topicARN)
-	}
-	e.blockMu.Unlock()
+	e.blocked.set(topicARN, blocked)
 	e.log.Info("target topic blocked state changed", "topic_arn", topicARN, "blocked", blocked)
 	for _, p := range e.partitions() {
-		p.mu.Lock()
-		p.updatePauseLocked()
-		p.mu.Unlock()
+		p.recheckPause()
 	}
-}
-
-func (e *Engine) isBlocked(arn string) bool {
-	e.blockMu.RLock()
-	defer e.blockMu.RUnlock()
-	return e.blocked[arn]
 }
 
 func (e *Engine) client() *kgo.Client { return e.cl.Load() }
@@ -247,15 +253,30 @@ func (e *Engine) Run(ctx context.Context) error {
 		kgo.ProduceRequestTimeout(e.cfg.CommitTimeout),
 	)
 	if e.opts.clientMetrics {
-		dlqOpts = append(dlqOpts, kgo.WithHooks(kprom.NewMetrics("bridge",
-			kprom.Subsystem("kafka_dlq"), kprom.Registerer(e.opts.reg))))
+		dlqOpts = append(dlqOpts, e.clientMetrics("kafka_dlq"))
 	}
 	dlq, err := kgo.NewClient(append(dlqOpts, e.opts.kafkaOpts...)...)
 	if err != nil {
 		return fmt.Errorf("creating dead-letter producer: %w", err)
 	}
-	e.dlq = dlq
 	defer dlq.Close()
+	e.deps = partitionDeps{
+		translator: e.translator,
+		publisher:  e.publisher,
+		deadLetters: deadLetterWriter{
+			template: e.cfg.DeadLetterTopic,
+			instance: e.instance,
+			version:  e.opts.version,
+			produce:  dlq.Produce,
+		},
+		fetch:       e.cl,
+		budget:      e.budget,
+		blocked:     e.blocked,
+		retry:       e.cfg.retryPolicy(),
+		maxBuffered: e.cfg.MaxBufferedPerPartition,
+		metrics:     e.metrics,
+		log:         e.log,
+	}
 
 	cl, err := kgo.NewClient(append(e.consumerOpts(common), e.opts.kafkaOpts...)...)
 	if err != nil {
@@ -267,15 +288,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stopPolling()
 	var wg sync.WaitGroup
 	pollErr := make(chan error, 1)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		pollErr <- e.pollLoop(pollCtx, cl)
-	}()
-	go func() {
-		defer wg.Done()
-		e.commitLoop(pollCtx)
-	}()
+	wg.Go(func() { pollErr <- e.pollLoop(pollCtx, cl) })
+	wg.Go(func() { e.commitLoop(pollCtx) })
 
 	var runErr error
 	select {
@@ -299,6 +313,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.ready.Store(false)
 	e.log.Info("consumer stopped")
 	return runErr
+}
+
+// clientMetrics is franz-go's client metrics hook for one of the engine's
+// clients, as bridge_<subsystem>_*.
+func (e *Engine) clientMetrics(subsystem string) kgo.Opt {
+	return kgo.WithHooks(kprom.NewMetrics("bridge", kprom.Subsystem(subsystem), kprom.Registerer(e.opts.reg)))
 }
 
 func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
@@ -332,8 +352,7 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 		opts = append(opts, kgo.InstanceID(e.cfg.InstanceID))
 	}
 	if e.opts.clientMetrics {
-		opts = append(opts, kgo.WithHooks(kprom.NewMetrics("bridge",
-			kprom.Subsystem("kafka_consumer"), kprom.Registerer(e.opts.reg))))
+		opts = append(opts, e.clientMetrics("kafka_consumer"))
 	}
 	return opts
 }
@@ -345,10 +364,10 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 // partition never reach a later owner's state of the same partition.
 func (e *Engine) pollLoop(ctx context.Context, cl *kgo.Client) error {
 	for {
-		free := int64(e.cfg.MaxInFlight) - e.inflight.Load()
+		free := e.budget.free()
 		if free <= 0 {
 			select {
-			case <-e.capacityFree:
+			case <-e.budget.freed:
 				continue
 			case <-ctx.Done():
 				return nil
@@ -390,214 +409,4 @@ func (e *Engine) pollLoop(ctx context.Context, cl *kgo.Client) error {
 			return fmt.Errorf("polling: %w", fatal)
 		}
 	}
-}
-
-func (e *Engine) addInflight(n int) {
-	v := e.inflight.Add(int64(n))
-	e.metrics.inflight.Set(float64(v))
-	if n < 0 {
-		signal(e.capacityFree)
-	}
-}
-
-// backoff returns the wait before retry attempt n (1-based): exponential
-// from RetryBackoffMin to RetryBackoffMax with full jitter on the upper half.
-func (e *Engine) backoff(n int) time.Duration {
-	d := e.cfg.RetryBackoffMin
-	for i := 1; i < n && d < e.cfg.RetryBackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, e.cfg.RetryBackoffMax)
-	half := d / 2
-	return half + rand.N(half+1) //nolint:gosec // jitter, not security
-}
-
-func (e *Engine) delivered(it *item) {
-	e.metrics.delivered.WithLabelValues(it.out.Entry.TopicARN, it.out.EventType).Inc()
-	if !it.out.EventTime.IsZero() {
-		// A producer clock ahead of ours would give a negative latency;
-		// count it as instant rather than skew the histogram's sum.
-		e.metrics.endToEnd.Observe(max(time.Since(it.out.EventTime).Seconds(), 0))
-	}
-}
-
-func (e *Engine) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-	defer e.ready.Store(true)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closing {
-		return
-	}
-	n := 0
-	for topic, ids := range assigned {
-		for _, id := range ids {
-			k := tp{topic, id}
-			if e.owned[k] != nil {
-				continue
-			}
-			e.owned[k] = newPartition(e, topic, id)
-			n++
-		}
-	}
-	if n > 0 {
-		e.metrics.rebalances.WithLabelValues("assigned").Inc()
-		e.log.Info("partitions assigned", "partitions", assigned)
-	}
-}
-
-func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
-	if len(revoked) == 0 {
-		return
-	}
-	if n := e.release(ctx, revoked, true); n > 0 {
-		e.metrics.rebalances.WithLabelValues("revoked").Inc()
-		e.log.Info("partitions revoked", "partitions", revoked)
-	}
-}
-
-func (e *Engine) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
-	if len(lost) == 0 {
-		return
-	}
-	if n := e.release(ctx, lost, false); n > 0 {
-		e.metrics.rebalances.WithLabelValues("lost").Inc()
-		e.log.Warn("partitions lost; dropped their state without committing", "partitions", lost)
-	}
-}
-
-func (e *Engine) ownedTopicPartitions() map[string][]int32 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m := make(map[string][]int32)
-	for k := range e.owned {
-		m[k.topic] = append(m[k.topic], k.id)
-	}
-	return m
-}
-
-// release gives up partitions. For a revocation (commit true) it stops
-// dispatching them, lets in-flight publishes and dead letters finish until
-// the drain deadline, abandons what is left, commits the watermarks and
-// drops the state. For a loss it abandons at once and commits nothing. The
-// partitions leave the owned set first, so the periodic commit stops
-// covering them, and the final commit and the drop happen under commitMu,
-// after which this member never commits them again.
-func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit bool) int {
-	var parts []*partition
-	e.mu.Lock()
-	for topic, ids := range tps {
-		for _, id := range ids {
-			k := tp{topic, id}
-			if p := e.owned[k]; p != nil {
-				parts = append(parts, p)
-				delete(e.owned, k)
-			}
-		}
-	}
-	e.mu.Unlock()
-	if len(parts) == 0 {
-		return 0
-	}
-	for _, p := range parts {
-		p.beginDrain()
-	}
-	if commit {
-		drainCtx, cancel := context.WithTimeout(ctx, e.cfg.DrainTimeout)
-		abandoned := 0
-		for _, p := range parts {
-			if !p.awaitIdle(drainCtx) {
-				abandoned++
-			}
-		}
-		cancel()
-		if abandoned > 0 {
-			e.log.Warn("drain deadline passed; abandoning in-flight work, it will be redelivered",
-				"partitions", abandoned, "drain_timeout", e.cfg.DrainTimeout)
-		}
-	}
-	out := 0
-	for _, p := range parts {
-		out += p.outstandingNow()
-		p.cancel()
-	}
-	if out > 0 {
-		e.metrics.abandoned.Add(float64(out))
-	}
-	e.commitMu.Lock()
-	defer e.commitMu.Unlock()
-	if commit {
-		commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.CommitTimeout)
-		e.commit(commitCtx, parts)
-		cancel()
-	}
-	for _, p := range parts {
-		p.drop()
-	}
-	return len(parts)
-}
-
-// commitLoop commits the watermarks of owned partitions every CommitInterval.
-func (e *Engine) commitLoop(ctx context.Context) {
-	t := time.NewTicker(e.cfg.CommitInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		e.commitMu.Lock()
-		commitCtx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
-		e.commit(commitCtx, e.partitions())
-		cancel()
-		e.commitMu.Unlock()
-	}
-}
-
-// commit commits the watermarks of parts that moved since their last
-// commit. The caller holds commitMu.
-func (e *Engine) commit(ctx context.Context, parts []*partition) {
-	offsets := make(map[string]map[int32]kgo.EpochOffset)
-	byTP := make(map[tp]*partition)
-	for _, p := range parts {
-		off, ok := p.commitPoint()
-		if !ok {
-			continue
-		}
-		if offsets[p.topic] == nil {
-			offsets[p.topic] = make(map[int32]kgo.EpochOffset)
-		}
-		offsets[p.topic][p.id] = off
-		byTP[tp{p.topic, p.id}] = p
-	}
-	if len(offsets) == 0 {
-		return
-	}
-	var commitErr error
-	e.client().CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		if err != nil {
-			commitErr = err
-			return
-		}
-		var errs []error
-		for _, t := range resp.Topics {
-			for _, rp := range t.Partitions {
-				if perr := kerr.ErrorForCode(rp.ErrorCode); perr != nil {
-					errs = append(errs, fmt.Errorf("%s/%d: %w", t.Topic, rp.Partition, perr))
-					continue
-				}
-				if p := byTP[tp{t.Topic, rp.Partition}]; p != nil {
-					p.markCommitted(offsets[t.Topic][rp.Partition].Offset)
-				}
-			}
-		}
-		commitErr = errors.Join(errs...)
-	})
-	if commitErr != nil {
-		e.metrics.commits.WithLabelValues("error").Inc()
-		e.log.Warn("offset commit failed; the next commit retries", "err", commitErr)
-		return
-	}
-	e.metrics.commits.WithLabelValues("ok").Inc()
-	e.log.Debug("offsets committed", "offsets", offsets)
 }

@@ -22,12 +22,7 @@ import (
 func TestDeliversEveryEventOnceInKeyOrder(t *testing.T) {
 	bubble(t, 4, true, func(t *testing.T, h *harness) {
 		const keys, perKey = 20, 25
-		var recs []*kgo.Record
-		for seq := range perKey {
-			for k := range keys {
-				recs = append(recs, rec(fmt.Sprintf("org-%02d", k), seq, ""))
-			}
-		}
+		recs := keyedRecords(keys, perKey, "org-%02d")
 		h.produce(recs...)
 		r := h.start("a", h.config(), func(p *fakePublisher) { p.delay = 5 * time.Millisecond })
 		h.eventually("all published", func() bool { return h.sink.count() >= keys*perKey })
@@ -261,12 +256,7 @@ func TestRestartResumesFromCommittedWatermark(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bubble(t, 2, true, func(t *testing.T, h *harness) {
 				const keys, perKey = 10, 40
-				var recs []*kgo.Record
-				for seq := range perKey {
-					for k := range keys {
-						recs = append(recs, rec(fmt.Sprintf("org-%d", k), seq, ""))
-					}
-				}
+				recs := keyedRecords(keys, perKey, "org-%d")
 				h.produce(recs...)
 				cfg := h.config()
 				cfg.DrainTimeout = tc.drain
@@ -281,13 +271,7 @@ func TestRestartResumesFromCommittedWatermark(t *testing.T) {
 				}
 
 				h.start("run2", cfg, slow)
-				h.eventually("every event published", func() bool {
-					seen := make(map[string]bool)
-					for _, p := range h.sink.snapshot() {
-						seen[p.position] = true
-					}
-					return len(seen) == keys*perKey
-				})
+				h.eventually("every event published", h.publishedAll(keys*perKey))
 				h.eventually("commits at the end", h.committedToEnd)
 
 				inRun1 := make(map[string]bool)
@@ -335,12 +319,7 @@ func TestRebalanceLosesNothingAndNeverRewindsCommits(t *testing.T) {
 		}})
 
 		const keys, perKey = 24, 40
-		var recs []*kgo.Record
-		for seq := range perKey {
-			for k := range keys {
-				recs = append(recs, rec(fmt.Sprintf("org-%02d", k), seq, ""))
-			}
-		}
+		recs := keyedRecords(keys, perKey, "org-%02d")
 		h.produce(recs...)
 		slow := func(p *fakePublisher) { p.delay = 50 * time.Millisecond }
 		a := h.start("a", h.config(), slow)
@@ -355,13 +334,7 @@ func TestRebalanceLosesNothingAndNeverRewindsCommits(t *testing.T) {
 		}
 		h.eventually("half published", func() bool { return h.sink.count() >= keys*perKey/2 })
 		a.stop()
-		h.eventually("every event published", func() bool {
-			seen := make(map[string]bool)
-			for _, p := range h.sink.snapshot() {
-				seen[p.position] = true
-			}
-			return len(seen) == keys*perKey
-		})
+		h.eventually("every event published", h.publishedAll(keys*perKey))
 		h.eventually("commits at the end", h.committedToEnd)
 
 		streams := make(map[string]int)
@@ -552,12 +525,7 @@ func TestNonPermanentPublishErrorIsPublishedAgain(t *testing.T) {
 func TestInFlightCapBoundsTheBacklogInMemory(t *testing.T) {
 	bubble(t, 4, true, func(t *testing.T, h *harness) {
 		const keys, perKey = 16, 25
-		var recs []*kgo.Record
-		for seq := range perKey {
-			for k := range keys {
-				recs = append(recs, rec(fmt.Sprintf("org-%02d", k), seq, ""))
-			}
-		}
+		recs := keyedRecords(keys, perKey, "org-%02d")
 		h.produce(recs...)
 		cfg := h.config()
 		cfg.MaxBufferedPerPartition = 10
@@ -616,13 +584,7 @@ func TestRevocationAbandonsAtTheDrainDeadline(t *testing.T) {
 			t.Error("no publish abandoned at the drain deadline")
 		}
 		a.stop() // abandons the rest; b gets everything
-		h.eventually("everything published", func() bool {
-			seen := make(map[string]bool)
-			for _, p := range h.sink.snapshot() {
-				seen[p.position] = true
-			}
-			return len(seen) == len(recs)
-		})
+		h.eventually("everything published", h.publishedAll(len(recs)))
 		h.eventually("commits at the end", h.committedToEnd)
 		for _, p := range h.sink.snapshot() {
 			if p.stream == "a" {

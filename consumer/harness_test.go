@@ -401,6 +401,31 @@ func rec(key string, seq int, behaviours string) *kgo.Record {
 	return &kgo.Record{Topic: srcTopic, Key: []byte(key), Value: fmt.Appendf(nil, "%s|%d|%s", key, seq, behaviours)}
 }
 
+// keyedRecords are perKey events of each of keys keys, named by keyFormat
+// from the key's number, produced round robin: every key's seq 0, then
+// every key's seq 1, and so on.
+func keyedRecords(keys, perKey int, keyFormat string) []*kgo.Record {
+	var recs []*kgo.Record
+	for seq := range perKey {
+		for k := range keys {
+			recs = append(recs, rec(fmt.Sprintf(keyFormat, k), seq, ""))
+		}
+	}
+	return recs
+}
+
+// publishedAll reports whether n distinct source records have been
+// published (by any engine, counting a republished one once).
+func (h *harness) publishedAll(n int) func() bool {
+	return func() bool {
+		seen := make(map[string]bool)
+		for _, p := range h.sink.snapshot() {
+			seen[p.position] = true
+		}
+		return len(seen) == n
+	}
+}
+
 // eventually waits, in bubble time, until cond holds.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()

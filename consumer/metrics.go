@@ -3,6 +3,7 @@ package consumer
 import (
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,65 +27,61 @@ type metrics struct {
 	paused       prometheus.Gauge       //
 	commits      *prometheus.CounterVec // result
 	abandoned    prometheus.Counter
-	all          []prometheus.Collector
 }
 
+// newMetrics makes the engine's series and registers them on reg, unless
+// reg is nil.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	var all []prometheus.Collector
+	add := func(c prometheus.Collector) { all = append(all, c) }
+	counters := func(o prometheus.Opts, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts(o), labels)
+		add(c)
+		return c
+	}
+	gauge := func(o prometheus.Opts) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts(o))
+		add(g)
+		return g
+	}
 	m := &metrics{
-		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_records_consumed_total",
-			Help: "Records fetched from the source topics.",
-		}, []string{"topic"}),
-		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_events_delivered_total",
-			Help: "Events acknowledged by SNS as seen by the delivery engine, by topic ARN and event type.",
-		}, []string{"topic_arn", "event_type"}),
+		consumed: counters(prometheus.Opts{Name: "bridge_records_consumed_total",
+			Help: "Records fetched from the source topics."}, "topic"),
+		delivered: counters(prometheus.Opts{Name: "bridge_events_delivered_total",
+			Help: "Events acknowledged by SNS as seen by the delivery engine, by topic ARN and event type."}, "topic_arn", "event_type"),
 		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "bridge_end_to_end_latency_seconds",
 			Help:    "Time from the event's timestamp to its SNS acknowledgement.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
 		}),
-		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_dead_letters_total",
-			Help: "Records written to a dead-letter topic (acknowledged), by reason.",
-		}, []string{"reason"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_errors_total",
-			Help: "Errors seen by the delivery engine (translate, permanent publish results, dead-letter produce), by class and reason.",
-		}, []string{"class", "reason"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_retries_total",
-			Help: "Retries by the delivery engine: transient translate errors and failed dead-letter produces, by reason.",
-		}, []string{"reason"}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "bridge_inflight_events",
-			Help: "Records fetched and not yet finished (published or dead-lettered).",
-		}),
-		parkedKeys: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "bridge_parked_keys",
-			Help: "Ordering keys with records waiting behind an unfinished head.",
-		}),
+		deadLetters: counters(prometheus.Opts{Name: "bridge_dead_letters_total",
+			Help: "Records written to a dead-letter topic (acknowledged), by reason."}, "reason"),
+		errors: counters(prometheus.Opts{Name: "bridge_errors_total",
+			Help: "Errors seen by the delivery engine (translate, permanent publish results, dead-letter produce), by class and reason."}, "class", "reason"),
+		retries: counters(prometheus.Opts{Name: "bridge_retries_total",
+			Help: "Retries by the delivery engine: transient translate errors and failed dead-letter produces, by reason."}, "reason"),
+		inflight: gauge(prometheus.Opts{Name: "bridge_inflight_events",
+			Help: "Records fetched and not yet finished (published or dead-lettered)."}),
+		parkedKeys: gauge(prometheus.Opts{Name: "bridge_parked_keys",
+			Help: "Ordering keys with records waiting behind an unfinished head."}),
 		committedLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "bridge_committed_offset_lag",
 			Help: "High watermark minus the committed offset, per owned partition.",
 		}, []string{"topic", "partition"}),
-		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_rebalances_total",
-			Help: "Partition assignment changes seen by this member, by kind (assigned, revoked, lost).",
-		}, []string{"kind"}),
-		paused: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "bridge_paused_partitions",
-			Help: "Owned partitions whose fetching is paused (buffer full or target topic blocked).",
-		}),
-		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_offset_commits_total",
-			Help: "Offset commit requests, by result (ok, error).",
-		}, []string{"result"}),
+		rebalances: counters(prometheus.Opts{Name: "bridge_rebalances_total",
+			Help: "Partition assignment changes seen by this member, by kind (assigned, revoked, lost)."}, "kind"),
+		paused: gauge(prometheus.Opts{Name: "bridge_paused_partitions",
+			Help: "Owned partitions whose fetching is paused (buffer full or target topic blocked)."}),
+		commits: counters(prometheus.Opts{Name: "bridge_offset_commits_total",
+			Help: "Offset commit requests, by result (ok, error)."}, "result"),
 		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bridge_abandoned_total",
 			Help: "Publishes and dead-letter produces abandoned at the drain deadline of a revocation or shutdown, or on partition loss; their records are redelivered.",
 		}),
 	}
+	add(m.endToEnd)
+	add(m.committedLag)
+	add(m.abandoned)
 	// Series that alerts and dashboards rate() over exist from the start at
 	// zero, so the first dead letter of a kind shows as an increase rather
 	// than as a series appearing out of nowhere.
@@ -96,13 +93,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, k := range []string{"assigned", "revoked", "lost"} {
 		m.rebalances.WithLabelValues(k)
 	}
-	m.all = []prometheus.Collector{m.consumed, m.delivered, m.endToEnd, m.deadLetters, m.errors, m.retries,
-		m.inflight, m.parkedKeys, m.committedLag, m.rebalances, m.paused, m.commits, m.abandoned}
 	if reg == nil {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range m.all {
+	for _, c := range all {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}
@@ -111,6 +106,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// observeDelivered counts an event SNS acknowledged and its end-to-end
+// latency.
+func (m *metrics) observeDelivered(out Outbound) {
+	m.delivered.WithLabelValues(out.Entry.TopicARN, out.EventType).Inc()
+	if !out.EventTime.IsZero() {
+		// A producer clock ahead of ours would give a negative latency;
+		// count it as instant rather than skew the histogram's sum.
+		m.endToEnd.Observe(max(time.Since(out.EventTime).Seconds(), 0))
+	}
 }
 
 func partitionLabel(p int32) string { return strconv.FormatInt(int64(p), 10) }

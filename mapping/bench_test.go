@@ -21,12 +21,7 @@ func BenchmarkMapTicketUpdated(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(msg.Entry.Body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Map(ev, testSource); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchMap(b, m, ev)
 }
 
 // BenchmarkDecodeMapTicketUpdated is the same event through decode and map,
@@ -48,17 +43,20 @@ func BenchmarkDecodeMapTicketUpdated(b *testing.B) {
 	}
 }
 
+// benchMap times m.Map of ev.
+func benchMap(b *testing.B, m *Mapper, ev *avro.Event) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(ev, testSource); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func ticketUpdated2KiB(b *testing.B) (*avro.Event, []byte, *avro.Decoder) {
 	b.Helper()
-	g, err := eventgen.New(1, eventgen.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	g, dec := newGenerator(b, 1, eventgen.Options{})
 	rec := g.TicketUpdated(2 << 10)
-	dec, err := avro.NewDecoder(g.Source(), avro.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
 	ev, err := dec.Decode(context.Background(), rec.Value)
 	if err != nil {
 		b.Fatal(err)
@@ -73,26 +71,14 @@ func BenchmarkMapCustomObjectGeneratedID(b *testing.B) {
 	fields := replaceField(envelopeFields("custom-object:deal:updated", map[string]any{
 		"deal": map[string]any{"id": "deal-123", "name": "Enterprise Software License", "value": 50000, "stage": "proposal"},
 	}), "eventId", nil)
-	ev := fromFields(fields...)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Map(ev, testSource); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchMap(b, m, fromFields(fields...))
 }
 
 // BenchmarkMapTruncate400KiB maps a 400 KiB comment that must be truncated:
 // the rare path, for scale.
 func BenchmarkMapTruncate400KiB(b *testing.B) {
 	m := newTestMapper(b, standardConfig(), nil)
-	ev := fromFields(envelopeFields("ticket:comment:added", bigComment(400<<10))...)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Map(ev, testSource); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchMap(b, m, fromFields(envelopeFields("ticket:comment:added", bigComment(400<<10))...))
 }
 
 // BenchmarkCleanBytes checks the character rule over a generated body.

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,10 +10,6 @@ import (
 // DefaultPlaceholder is the text that replaces a truncated field, as stated
 // by the Thena platform documentation.
 const DefaultPlaceholder = "Payload too large. Use API instead"
-
-// DefaultMaxMessageSize is SNS's default MaximumMessageSize (256 KiB), used for
-// a topic whose TopicInfo.MaxMessageSize is 0.
-const DefaultMaxMessageSize = 262144
 
 // DefaultLargeFields returns the field names truncated when an event is too
 // large: ticket description and the comment bodies. It returns a new slice on
@@ -33,7 +30,7 @@ type Route struct {
 }
 
 // Config is the mapping configuration. The zero value of LargeFields and
-// Placeholder means their defaults; see WithDefaults.
+// Placeholder means their defaults (DefaultLargeFields, DefaultPlaceholder).
 //
 // Topic ARNs arrive here after the config loader has expanded ${VAR}
 // references; Validate rejects one that still contains "${".
@@ -71,15 +68,14 @@ func StandardRoutes(ticketTopicARN, customObjectTopicARN string) []Route {
 	}
 }
 
-// WithDefaults returns c with the defaults of LargeFields and Placeholder
-// filled in. It does not modify c.
-func (c Config) WithDefaults() Config {
+// withDefaults returns c with the defaults of LargeFields and Placeholder
+// filled in. LargeFields is a slice, which cmp.Or cannot take, and an empty
+// non-nil one means "truncate nothing", not "default".
+func (c Config) withDefaults() Config {
 	if c.LargeFields == nil {
 		c.LargeFields = DefaultLargeFields()
 	}
-	if c.Placeholder == "" {
-		c.Placeholder = DefaultPlaceholder
-	}
+	c.Placeholder = cmp.Or(c.Placeholder, DefaultPlaceholder)
 	return c
 }
 
@@ -193,28 +189,25 @@ func isRegion(s string) bool {
 		return false
 	}
 	for _, w := range words[:len(words)-1] {
-		if w == "" {
+		if !allBetween(w, 'a', 'z') {
 			return false
-		}
-		for i := 0; i < len(w); i++ {
-			if w[i] < 'a' || w[i] > 'z' {
-				return false
-			}
 		}
 	}
 	return true
 }
 
-func allDigits(s string) bool {
+func allDigits(s string) bool { return allBetween(s, '0', '9') }
+
+// allBetween reports whether s is not empty and every byte of it is in
+// [lo, hi].
+func allBetween(s string, lo, hi byte) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		if s[i] < lo || s[i] > hi {
 			return false
 		}
 	}
 	return true
 }
-
-func isFIFOARN(arn string) bool { return strings.HasSuffix(arn, ".fifo") }

@@ -18,9 +18,10 @@
 //     extra fields), metadata left out when absent or null.
 //   - Attributes: the six String attributes subscribers filter on, in a fixed
 //     order (AttrEventName ... AttrOrganizationID).
-//   - Size: measured exactly as SNS counts it (see Size). An event over its
-//     topic's limit has its large text fields replaced by a placeholder,
-//     largest first, until it fits, or fails with a Permanent "too_large".
+//   - Size: measured exactly as SNS counts it (sns.MessageSize). An event
+//     over its topic's limit has its large text fields replaced by a
+//     placeholder, largest first, until it fits, or fails with a Permanent
+//     "too_large".
 //
 // Errors are *failure.Error values of class Permanent (missing_field,
 // unroutable, too_large): the delivery engine dead-letters the record. Map

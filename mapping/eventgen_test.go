@@ -20,7 +20,7 @@ import (
 // is the event, field for field, apart from the documented custom object
 // differences.
 func TestMapEventgenCatalog(t *testing.T) {
-	g, dec := newGenerator(t)
+	g, dec := newGenerator(t, 20261127, eventgen.Options{Orgs: 3})
 	m := newTestMapper(t, standardConfig(), nil)
 	type generated struct {
 		name string
@@ -71,7 +71,7 @@ func TestMapEventgenCatalog(t *testing.T) {
 
 // TestMapEventgenFailures maps the generator's events that must fail.
 func TestMapEventgenFailures(t *testing.T) {
-	g, dec := newGenerator(t)
+	g, dec := newGenerator(t, 20261127, eventgen.Options{Orgs: 3})
 	m := newTestMapper(t, standardConfig(), nil)
 	for _, tc := range []struct {
 		name   string
@@ -97,9 +97,11 @@ func TestMapEventgenFailures(t *testing.T) {
 	}
 }
 
-func newGenerator(t *testing.T) (*eventgen.Generator, *avro.Decoder) {
+// newGenerator returns a generator of seed and opts with a decoder of its
+// schemas.
+func newGenerator(t testing.TB, seed int64, opts eventgen.Options) (*eventgen.Generator, *avro.Decoder) {
 	t.Helper()
-	g, err := eventgen.New(20261127, eventgen.Options{Orgs: 3})
+	g, err := eventgen.New(seed, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,8 +134,8 @@ func checkInvariants(t testing.TB, m *Mapper, msg Message) {
 			t.Errorf("attribute %s = %q: empty or has characters SNS refuses", a.Name, a.Value)
 		}
 	}
-	if got := Size(e.Body, e.Attributes); e.Size != got {
-		t.Errorf("Entry.Size = %d, Size() = %d", e.Size, got)
+	if got := sns.MessageSize(e.Body, e.Attributes); e.Size != got {
+		t.Errorf("Entry.Size = %d, sns.MessageSize = %d", e.Size, got)
 	}
 	var route *compiledRoute
 	for i := range m.routes {

@@ -1,10 +1,8 @@
 package mapping
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,14 +22,19 @@ const (
 	AttrOrganizationID = "context_organization_id" // orgId
 )
 
-// attrNames is the fixed attribute order; attrOverhead what the names and
-// their type ("String") add to every message's size.
+// attrNames is the fixed attribute order.
 var attrNames = [6]string{AttrEventName, AttrEventID, AttrEventTimestamp, AttrUserID, AttrUserType, AttrOrganizationID}
 
-const attrOverhead = len(AttrEventName) + len(AttrEventID) + len(AttrEventTimestamp) +
-	len(AttrUserID) + len(AttrUserType) + len(AttrOrganizationID) + 6*len(attrType)
-
-const attrType = "String"
+// attrOverhead is what the attributes' names and type add to every message's
+// size (sns.MessageSize of the attributes without values), so that Map knows a
+// message's size from its value lengths before it builds anything.
+var attrOverhead = func() int {
+	var attrs [len(attrNames)]sns.Attribute
+	for i, name := range attrNames {
+		attrs[i].Name = name
+	}
+	return sns.MessageSize("", attrs[:])
+}()
 
 // TimestampLayout is the form of the event_timestamp attribute: ISO-8601 in
 // UTC with exactly three fractional digits, e.g. "2026-11-27T05:08:30.123Z".
@@ -47,20 +50,9 @@ const CustomObjectPrefix = "custom-object:"
 // {"metadata": {"truncatedFields": ["payload.comment.content"]}}.
 const TruncatedFieldsKey = "truncatedFields"
 
-// Size returns the size of a message as SNS counts it against a topic's
-// MaximumMessageSize: the body's bytes plus, for every attribute, the bytes
-// of its name, its type ("String") and its value.
-func Size(body string, attrs []sns.Attribute) int {
-	n := len(body)
-	for _, a := range attrs {
-		n += len(a.Name) + len(attrType) + len(a.Value)
-	}
-	return n
-}
-
 // TopicInfo is what the sns package learnt about a topic at start-up
 // (sns.Topics): FIFO-ness, which must agree with the ARN's ".fifo" suffix,
-// and MaximumMessageSize (0 means DefaultMaxMessageSize).
+// and MaximumMessageSize (0 means sns.DefaultMaxMessageSize).
 type TopicInfo = sns.TopicInfo
 
 // Source is where an event was read from. Map uses it for the FIFO group id
@@ -112,25 +104,25 @@ type topic struct {
 
 // NewMapper validates cfg and builds a Mapper. topics holds what SNS reported
 // for each topic ARN (see Config.TopicARNs); an ARN absent from it is taken to
-// be FIFO when it ends in ".fifo", with DefaultMaxMessageSize.
+// be FIFO when it ends in ".fifo" (sns.IsFIFO), with sns.DefaultMaxMessageSize.
 func NewMapper(cfg Config, topics map[string]TopicInfo) (*Mapper, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.WithDefaults()
+	cfg = cfg.withDefaults()
 	resolve := func(field, arn string) (topic, error) {
 		info, ok := topics[arn]
 		if !ok {
-			info = TopicInfo{FIFO: isFIFOARN(arn)}
+			info = TopicInfo{FIFO: sns.IsFIFO(arn)}
 		}
-		if info.FIFO != isFIFOARN(arn) {
+		if info.FIFO != sns.IsFIFO(arn) {
 			return topic{}, fmt.Errorf("mapping: %s %q: TopicInfo.FIFO is %t but the name says otherwise (FIFO topic names end in .fifo)", field, arn, info.FIFO)
 		}
 		if info.MaxMessageSize < 0 {
 			return topic{}, fmt.Errorf("mapping: %s %q: TopicInfo.MaxMessageSize %d is negative", field, arn, info.MaxMessageSize)
 		}
 		if info.MaxMessageSize == 0 {
-			info.MaxMessageSize = DefaultMaxMessageSize
+			info.MaxMessageSize = sns.DefaultMaxMessageSize
 		}
 		return topic{arn: arn, fifo: info.FIFO, maxSize: info.MaxMessageSize}, nil
 	}
@@ -312,7 +304,7 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 			msg.Entry.DedupID = h.EventID
 		}
 	}
-	msg.Entry.Size = len(msg.Entry.Body) + attrOverhead + attrValueLen
+	msg.Entry.Size = sns.MessageSize(msg.Entry.Body, msg.Entry.Attributes)
 	if msg.Entry.Size > r.topic.maxSize {
 		// truncate guarantees the fit; reaching this is a bug, and SNS would
 		// refuse the message anyway.
@@ -365,177 +357,4 @@ func eventIDOr(id string, generated []byte) string {
 		return string(generated)
 	}
 	return id
-}
-
-func sanitizeFields(in []avro.Field) []avro.Field {
-	out := make([]avro.Field, len(in))
-	for i, f := range in {
-		out[i] = avro.Field{Name: f.Name, Value: sanitizeBytes(f.Value)}
-	}
-	return out
-}
-
-// envelope writes the JSON body: the event's fields in order, with the
-// changes the contract asks for. Its len is exact, so that the body takes one
-// allocation and sizes are known before anything is written.
-type envelope struct {
-	fields []avro.Field
-	custom bool
-	millis int64
-	// genID is the generated eventId, nil when the event has one.
-	genID []byte
-	// override replaces fields' values by index (truncation only); nil on
-	// the common path.
-	override []json.RawMessage
-	// extraMetadata is appended as "metadata" when the event has no metadata
-	// field (truncation only).
-	extraMetadata json.RawMessage
-}
-
-// value returns what the body holds for field i, or nil when the field is
-// left out.
-func (e *envelope) value(i int) []byte {
-	f := &e.fields[i]
-	if e.override != nil && e.override[i] != nil {
-		return e.override[i]
-	}
-	if len(f.Value) == 0 {
-		return nil // not JSON; the decoder promises this never happens
-	}
-	if f.Name == "metadata" && isNull(f.Value) {
-		return nil
-	}
-	return f.Value
-}
-
-func (e *envelope) hasField(name string) bool {
-	for i := range e.fields {
-		if e.fields[i].Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func (e *envelope) len() int {
-	n := 2 // {}
-	members := 0
-	if e.genID != nil && !e.hasField("eventId") {
-		n += len(`"eventId":""`) + len(e.genID)
-		members++
-	}
-	for i := range e.fields {
-		f := &e.fields[i]
-		var vlen int
-		switch {
-		case f.Name == "eventId" && e.genID != nil:
-			vlen = len(e.genID) + 2
-		case f.Name == "timestamp" && e.custom:
-			vlen = intLen(e.millis)
-		default:
-			v := e.value(i)
-			if v == nil {
-				continue
-			}
-			vlen = len(v)
-		}
-		n += keyLen(f.Name) + vlen
-		members++
-	}
-	if e.extraMetadata != nil {
-		n += len(`"metadata":`) + len(e.extraMetadata)
-		members++
-	}
-	if members > 1 {
-		n += members - 1 // commas
-	}
-	return n
-}
-
-func (e *envelope) writeTo(b *strings.Builder) {
-	b.WriteByte('{')
-	comma := false
-	sep := func() {
-		if comma {
-			b.WriteByte(',')
-		}
-		comma = true
-	}
-	if e.genID != nil && !e.hasField("eventId") {
-		sep()
-		b.WriteString(`"eventId":"`)
-		b.Write(e.genID)
-		b.WriteByte('"')
-	}
-	for i := range e.fields {
-		f := &e.fields[i]
-		switch {
-		case f.Name == "eventId" && e.genID != nil:
-			sep()
-			writeKey(b, f.Name)
-			b.WriteByte('"')
-			b.Write(e.genID)
-			b.WriteByte('"')
-		case f.Name == "timestamp" && e.custom:
-			sep()
-			writeKey(b, f.Name)
-			var buf [20]byte
-			b.Write(strconv.AppendInt(buf[:0], e.millis, 10))
-		default:
-			v := e.value(i)
-			if v == nil {
-				continue
-			}
-			sep()
-			writeKey(b, f.Name)
-			b.Write(v)
-		}
-	}
-	if e.extraMetadata != nil {
-		sep()
-		b.WriteString(`"metadata":`)
-		b.Write(e.extraMetadata)
-	}
-	b.WriteByte('}')
-}
-
-// simpleKey reports whether name can be written between quotes as it is. Avro
-// names always can ([A-Za-z_][A-Za-z0-9_]*).
-func simpleKey(name string) bool {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// keyLen is the length of `"name":`.
-func keyLen(name string) int {
-	if simpleKey(name) {
-		return len(name) + 3
-	}
-	q, _ := json.Marshal(name)
-	return len(q) + 1
-}
-
-func writeKey(b *strings.Builder, name string) {
-	if simpleKey(name) {
-		b.WriteByte('"')
-		b.WriteString(name)
-		b.WriteString(`":`)
-		return
-	}
-	q, _ := json.Marshal(name) // replaces invalid UTF-8, escapes the rest
-	b.Write(q)
-	b.WriteByte(':')
-}
-
-func intLen(v int64) int {
-	var buf [20]byte
-	return len(strconv.AppendInt(buf[:0], v, 10))
-}
-
-func isNull(v []byte) bool {
-	return string(v) == "null" || string(bytes.TrimSpace(v)) == "null"
 }

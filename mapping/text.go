@@ -3,6 +3,8 @@ package mapping
 import (
 	"encoding/binary"
 	"unicode/utf8"
+
+	"github.com/thena-ai/kafka-sns-bridge/avro"
 )
 
 // SNS accepts only characters of the XML 1.0 range in message bodies and
@@ -151,4 +153,13 @@ func usableSNSID(s string) bool {
 		}
 	}
 	return true
+}
+
+// sanitizeFields returns a copy of in whose values are sanitized.
+func sanitizeFields(in []avro.Field) []avro.Field {
+	out := make([]avro.Field, len(in))
+	for i, f := range in {
+		out[i] = avro.Field{Name: f.Name, Value: sanitizeBytes(f.Value)}
+	}
+	return out
 }

@@ -73,11 +73,11 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigDefaultsAndTopics(t *testing.T) {
-	c := Config{Routes: StandardRoutes(ticketARN, customARN), DefaultTopicARN: ticketARN}.WithDefaults()
+	c := Config{Routes: StandardRoutes(ticketARN, customARN), DefaultTopicARN: ticketARN}.withDefaults()
 	if c.Placeholder != DefaultPlaceholder || strings.Join(c.LargeFields, ",") != "description,content,contentHtml,contentJson,contentMarkdown" {
 		t.Errorf("defaults: %q %q", c.Placeholder, c.LargeFields)
 	}
-	if got := (Config{LargeFields: []string{}}).WithDefaults().LargeFields; got == nil || len(got) != 0 {
+	if got := (Config{LargeFields: []string{}}).withDefaults().LargeFields; got == nil || len(got) != 0 {
 		t.Errorf("an empty LargeFields must stay empty (truncation off), got %q", got)
 	}
 	if got := strings.Join(c.TopicARNs(), " "); got != customARN+" "+ticketARN {
@@ -361,7 +361,7 @@ func sha256Hex(s string) string {
 
 func TestSizeAndLimits(t *testing.T) {
 	attrs := []sns.Attribute{{Name: "a", Value: "bc"}, {Name: "event_name", Value: "x"}}
-	if got := Size("{}", attrs); got != 2+(1+6+2)+(10+6+1) {
+	if got := sns.MessageSize("{}", attrs); got != 2+(1+6+2)+(10+6+1) {
 		t.Errorf("Size = %d", got)
 	}
 	// A topic raised to 1 MiB takes a 400 KiB comment whole.

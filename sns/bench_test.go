@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
@@ -30,15 +28,8 @@ func BenchmarkPublish(b *testing.B) {
 			if latency > 0 {
 				srv.Inject(&snstest.Fault{Latency: latency})
 			}
-			client, err := sns.NewClient(context.Background(), sns.ClientConfig{
-				Region: "us-east-1", Endpoint: "http://snstest.invalid",
-				Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-				HTTPClient:  srv.HTTPClient(),
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := sns.NewPublisher(sns.Config{Client: client, Logger: slog.New(slog.DiscardHandler)})
+			client := newDoubleClient(b, srv)
+			p, err := sns.NewPublisher(client, sns.Config{}, sns.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -111,15 +111,17 @@ func TestClassifyEntry(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{Client: nopAPI{}}
+	ok := Config{}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
+	}
+	if _, err := NewPublisher(nil, ok); err == nil || !contains(err.Error(), "client") {
+		t.Errorf("NewPublisher with a nil client = %v; want an error naming it", err)
 	}
 	tests := []struct {
 		field  string
 		mutate func(*Config)
 	}{
-		{"Client", func(c *Config) { c.Client = nil }},
 		{"Linger", func(c *Config) { c.Linger = -1 }},
 		{"Linger", func(c *Config) { c.Linger = 2e9 }},
 		{"MaxBatchEntries", func(c *Config) { c.MaxBatchEntries = 11 }},
@@ -150,10 +152,15 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 type nopAPI struct{ API }
 
 func TestBackoffIsBoundedFullJitter(t *testing.T) {
-	p := &Publisher{cfg: Config{BackoffBase: 100e6, BackoffMax: 5e9}}
+	p, err := NewPublisher(nopAPI{}, Config{BackoffBase: 100e6, BackoffMax: 5e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	for n := range 100 {
 		for range 20 {
-			d := p.backoff(n, failure.Transient)
+			// The wait after n+1 consecutive failures.
+			d := p.retryDelay(n+1, failure.Transient)
 			limit := p.cfg.BackoffMax
 			if n <= 5 {
 				limit = min(limit, p.cfg.BackoffBase<<n)
@@ -164,7 +171,7 @@ func TestBackoffIsBoundedFullJitter(t *testing.T) {
 		}
 	}
 	for range 50 {
-		if d := p.backoff(0, failure.Systemic); d < p.cfg.BackoffMax/2 || d > p.cfg.BackoffMax {
+		if d := p.retryDelay(1, failure.Systemic); d < p.cfg.BackoffMax/2 || d > p.cfg.BackoffMax {
 			t.Fatalf("systemic backoff %v outside [max/2, max]", d)
 		}
 	}

@@ -1,6 +1,7 @@
 package sns
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,15 +54,9 @@ const (
 )
 
 func (c ClientConfig) withDefaults() ClientConfig {
-	if c.RequestTimeout == 0 {
-		c.RequestTimeout = defaultRequestTimeout
-	}
-	if c.DialTimeout == 0 {
-		c.DialTimeout = defaultDialTimeout
-	}
-	if c.MaxIdleConnsPerHost == 0 {
-		c.MaxIdleConnsPerHost = defaultMaxIdleConnsPerHost
-	}
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, defaultRequestTimeout)
+	c.DialTimeout = cmp.Or(c.DialTimeout, defaultDialTimeout)
+	c.MaxIdleConnsPerHost = cmp.Or(c.MaxIdleConnsPerHost, defaultMaxIdleConnsPerHost)
 	return c
 }
 
@@ -74,16 +69,11 @@ func (c ClientConfig) Validate() error {
 			return fmt.Errorf("sns client config: Endpoint %q is not an http(s) URL", c.Endpoint)
 		}
 	}
-	if c.RequestTimeout < 0 {
-		return fmt.Errorf("sns client config: RequestTimeout %v is negative", c.RequestTimeout)
+	if err := firstNegative("sns client config", field[time.Duration]{"RequestTimeout", c.RequestTimeout},
+		field[time.Duration]{"DialTimeout", c.DialTimeout}); err != nil {
+		return err
 	}
-	if c.DialTimeout < 0 {
-		return fmt.Errorf("sns client config: DialTimeout %v is negative", c.DialTimeout)
-	}
-	if c.MaxIdleConnsPerHost < 0 {
-		return fmt.Errorf("sns client config: MaxIdleConnsPerHost %d is negative", c.MaxIdleConnsPerHost)
-	}
-	return nil
+	return firstNegative("sns client config", field[int]{"MaxIdleConnsPerHost", c.MaxIdleConnsPerHost})
 }
 
 // NewClient returns an SNS client configured by the standard AWS chain

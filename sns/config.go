@@ -3,13 +3,10 @@ package sns
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/sony/gobreaker/v2"
 )
 
 // API is the part of the SNS client the publisher uses. *awssns.Client
@@ -19,11 +16,9 @@ type API interface {
 	GetTopicAttributes(ctx context.Context, in *awssns.GetTopicAttributesInput, opts ...func(*awssns.Options)) (*awssns.GetTopicAttributesOutput, error)
 }
 
-// Config configures a Publisher. Zero values mean the documented default.
+// Config holds a Publisher's settings; its collaborators are NewPublisher's
+// arguments and options. Zero values mean the documented default.
 type Config struct {
-	// Client calls SNS. Required. Build it with NewClient so that it makes a
-	// single attempt per call.
-	Client API
 	// Topics holds what Topics learned at start-up. A topic missing here is
 	// FIFO if its ARN ends in ".fifo" and has the default size limit.
 	Topics map[string]TopicInfo
@@ -45,10 +40,10 @@ type Config struct {
 	// already on the wire can outlive its context. Default 5s.
 	CallTimeout time.Duration
 
-	// BackoffBase and BackoffMax shape the retry delay: attempt n waits a
-	// uniformly random time in [0, min(BackoffMax, BackoffBase*2^n)) (full
-	// jitter). Systemic errors wait between BackoffMax/2 and BackoffMax.
-	// Defaults 50ms and 30s.
+	// BackoffBase and BackoffMax shape the retry delay (internal/backoff):
+	// after n consecutive failures an entry waits a uniformly random time in
+	// [0, min(BackoffMax, BackoffBase*2^(n-1))] (full jitter). Systemic
+	// errors wait between BackoffMax/2 and BackoffMax. Defaults 50ms and 30s.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 
@@ -59,18 +54,6 @@ type Config struct {
 	// lets BreakerHalfOpenCalls probe calls through. Defaults 15s and 1.
 	BreakerOpenTimeout   time.Duration
 	BreakerHalfOpenCalls uint32
-	// OnStateChange, when set, is called after a topic's breaker changes
-	// state, in order, from a publisher goroutine, never while a publisher
-	// lock is held; it may call BreakerState. It must not block for long:
-	// it delays the calls to that topic. The consumer uses it to pause the
-	// partitions feeding an open topic.
-	OnStateChange func(topicARN string, from, to gobreaker.State)
-
-	// Metrics records the publisher's metrics; nil records nothing.
-	Metrics *Metrics
-	// Logger receives one line per breaker change and per systemic failure.
-	// Nil means slog.Default(). Payloads are never logged.
-	Logger *slog.Logger
 }
 
 // Defaults of Config.
@@ -100,9 +83,6 @@ func (c Config) withDefaults() Config {
 	c.BreakerFailures = cmp.Or(c.BreakerFailures, DefaultBreakerFailures)
 	c.BreakerOpenTimeout = cmp.Or(c.BreakerOpenTimeout, DefaultBreakerOpenTimeout)
 	c.BreakerHalfOpenCalls = cmp.Or(c.BreakerHalfOpenCalls, DefaultBreakerHalfOpenCalls)
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	return c
 }
 
@@ -110,24 +90,19 @@ func (c Config) withDefaults() Config {
 // are valid.
 func (c Config) Validate() error {
 	switch {
-	case c.Client == nil:
-		return errors.New("sns config: Client is nil")
 	case c.Linger < 0 || c.Linger > time.Second:
 		return fmt.Errorf("sns config: Linger %v is outside [0, 1s]", c.Linger)
 	case c.MaxBatchEntries < 0 || c.MaxBatchEntries > 10:
 		return fmt.Errorf("sns config: MaxBatchEntries %d is outside [1, 10]", c.MaxBatchEntries)
-	case c.MaxInflightBatches < 0:
-		return fmt.Errorf("sns config: MaxInflightBatches %d is negative", c.MaxInflightBatches)
-	case c.MaxQueuedEntries < 0:
-		return fmt.Errorf("sns config: MaxQueuedEntries %d is negative", c.MaxQueuedEntries)
-	case c.CallTimeout < 0:
-		return fmt.Errorf("sns config: CallTimeout %v is negative", c.CallTimeout)
-	case c.BackoffBase < 0:
-		return fmt.Errorf("sns config: BackoffBase %v is negative", c.BackoffBase)
-	case c.BackoffMax < 0:
-		return fmt.Errorf("sns config: BackoffMax %v is negative", c.BackoffMax)
-	case c.BreakerOpenTimeout < 0:
-		return fmt.Errorf("sns config: BreakerOpenTimeout %v is negative", c.BreakerOpenTimeout)
+	}
+	if err := firstNegative("sns config", field[int]{"MaxInflightBatches", c.MaxInflightBatches},
+		field[int]{"MaxQueuedEntries", c.MaxQueuedEntries}); err != nil {
+		return err
+	}
+	if err := firstNegative("sns config", field[time.Duration]{"CallTimeout", c.CallTimeout},
+		field[time.Duration]{"BackoffBase", c.BackoffBase}, field[time.Duration]{"BackoffMax", c.BackoffMax},
+		field[time.Duration]{"BreakerOpenTimeout", c.BreakerOpenTimeout}); err != nil {
+		return err
 	}
 	d := c.withDefaults()
 	if d.BackoffMax < d.BackoffBase {
@@ -136,6 +111,23 @@ func (c Config) Validate() error {
 	for arn, ti := range c.Topics {
 		if ti.MaxMessageSize < 0 {
 			return fmt.Errorf("sns config: Topics[%q].MaxMessageSize %d is negative", arn, ti.MaxMessageSize)
+		}
+	}
+	return nil
+}
+
+// field is a named config value, for firstNegative.
+type field[T int | time.Duration] struct {
+	name  string
+	value T
+}
+
+// firstNegative returns an error naming the first of fields that is
+// negative, or nil.
+func firstNegative[T int | time.Duration](config string, fields ...field[T]) error {
+	for _, f := range fields {
+		if f.value < 0 {
+			return fmt.Errorf("%s: %s %v is negative", config, f.name, f.value)
 		}
 	}
 	return nil

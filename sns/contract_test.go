@@ -273,7 +273,7 @@ func expectCode(t *testing.T, err error, code string, class failure.Class) {
 
 func newContractPublisher(t *testing.T, client sns.API) *sns.Publisher {
 	t.Helper()
-	p, err := sns.NewPublisher(sns.Config{Client: client, Linger: 5 * time.Millisecond})
+	p, err := sns.NewPublisher(client, sns.Config{Linger: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
 	}

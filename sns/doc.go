@@ -27,8 +27,9 @@
 //
 // Transient and systemic failures are retried without an attempt limit while
 // the entry's context lives: transient ones after a full-jitter exponential
-// backoff (uniform in [0, min(BackoffMax, BackoffBase*2^n))), systemic ones
-// after BackoffMax/2 to BackoffMax. Entries of a batch that failed as a whole
+// backoff (after n consecutive failures, uniform in
+// [0, min(BackoffMax, BackoffBase*2^(n-1))]), systemic ones after
+// BackoffMax/2 to BackoffMax; internal/backoff is the policy. Entries of a batch that failed as a whole
 // share one backoff and come back as one batch. The publisher is the only
 // retry layer: NewClient gives the SDK client a single attempt per call.
 //
@@ -44,7 +45,7 @@
 // missing, access denied, KMS key unusable) opens it at once. While it is
 // open no call is made for the topic and its entries wait; after
 // BreakerOpenTimeout one probe call goes (half-open) and its outcome closes
-// or reopens the breaker. Config.OnStateChange and BreakerState let the
+// or reopens the breaker. WithStateChange and BreakerState let the
 // consumer pause the partitions feeding an open topic; half-open means a
 // probe is on the wire, so resume only on closed.
 //

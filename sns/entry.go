@@ -15,8 +15,8 @@ type Entry struct {
 	// GroupID and DedupID are set for FIFO topics only.
 	GroupID string
 	DedupID string
-	// Size is the message size as SNS counts it (body plus every attribute's
-	// name, type and value), computed by mapping.
+	// Size is MessageSize(Body, Attributes), computed by mapping; zero means
+	// the publisher computes it.
 	Size int
 	// ID identifies the entry inside one PublishBatch call; the publisher sets it.
 	ID string
@@ -36,3 +36,18 @@ type Result struct {
 	// Attempts is how many PublishBatch calls carried this entry.
 	Attempts int
 }
+
+// MessageSize is the size of a message as SNS counts it against a topic's
+// MaximumMessageSize, and a PublishBatch call's entries together against the
+// same limit: the body's bytes plus, for every attribute, the bytes of its
+// name, its type ("String": the bridge sends no other) and its value.
+func MessageSize(body string, attrs []Attribute) int {
+	n := len(body)
+	for _, a := range attrs {
+		n += len(a.Name) + len(attributeType) + len(a.Value)
+	}
+	return n
+}
+
+// attributeType is the SNS data type of every attribute the bridge sends.
+const attributeType = "String"

@@ -31,7 +31,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err) // a missing or forbidden topic: refuse to start
 	}
-	pub, err := sns.NewPublisher(sns.Config{Client: client, Topics: topics})
+	pub, err := sns.NewPublisher(client, sns.Config{Topics: topics})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,14 +1,17 @@
 package sns
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
@@ -27,9 +30,12 @@ var ErrClosed = fmt.Errorf("sns publisher closed: %w", context.Canceled)
 // overtaken. A caller that needs order publishes an entry only after the
 // previous one of its key is done.
 type Publisher struct {
-	cfg     Config
-	client  API
-	metrics *Metrics
+	cfg           Config
+	client        API
+	metrics       *Metrics
+	log           *slog.Logger
+	onStateChange func(topicARN string, from, to gobreaker.State)
+	retry         backoff.Policy
 
 	// slots bounds entries accepted and not done (MaxQueuedEntries).
 	slots chan struct{}
@@ -51,9 +57,32 @@ type Publisher struct {
 	wg sync.WaitGroup
 }
 
-// NewPublisher validates cfg and returns a running Publisher. Call Close to
-// stop it.
-func NewPublisher(cfg Config) (*Publisher, error) {
+// Option sets one of a Publisher's optional collaborators.
+type Option func(*Publisher)
+
+// WithLogger sets the logger that receives one line per breaker change and
+// per systemic failure (default slog.Default()). Payloads are never logged.
+func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l } }
+
+// WithMetrics records the publisher's metrics on m (default: none).
+func WithMetrics(m *Metrics) Option { return func(p *Publisher) { p.metrics = m } }
+
+// WithStateChange sets fn to be called after a topic's breaker changes
+// state, in order, from a publisher goroutine, never while a publisher lock
+// is held; fn may call BreakerState. It must not block for long: it delays
+// the calls to that topic. The consumer uses it to pause the partitions
+// feeding an open topic.
+func WithStateChange(fn func(topicARN string, from, to gobreaker.State)) Option {
+	return func(p *Publisher) { p.onStateChange = fn }
+}
+
+// NewPublisher validates cfg and returns a running Publisher that calls SNS
+// through client. Build client with NewClient, so that it makes a single
+// attempt per call. Call Close to stop the publisher.
+func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
+	if client == nil {
+		return nil, errors.New("sns: NewPublisher: client is nil")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -61,8 +90,8 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 	callCtx, cancel := context.WithCancel(context.Background())
 	p := &Publisher{
 		cfg:         cfg,
-		client:      cfg.Client,
-		metrics:     cfg.Metrics,
+		client:      client,
+		retry:       backoff.Policy{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
 		slots:       make(chan struct{}, cfg.MaxQueuedEntries),
 		closing:     make(chan struct{}),
 		abandon:     make(chan struct{}),
@@ -70,6 +99,10 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 		cancelCalls: cancel,
 		drained:     make(chan struct{}),
 	}
+	for _, opt := range opts {
+		opt(p)
+	}
+	p.log = cmp.Or(p.log, slog.Default())
 	return p, nil
 }
 
@@ -186,23 +219,18 @@ func checkEntry(e *Entry) *failure.Error {
 	case e.TopicARN == "":
 		return failure.Permanentf(failure.ReasonUnroutable, "entry has no topic ARN")
 	}
-	if strings.HasSuffix(e.TopicARN, ".fifo") && e.GroupID == "" {
+	if IsFIFO(e.TopicARN) && e.GroupID == "" {
 		return failure.Permanentf(failure.ReasonMissingField, "entry for FIFO topic %s has no GroupID", e.TopicARN)
 	}
 	return nil
 }
 
-// entrySize is e.Size, or the size computed the way SNS counts it when
-// mapping left Size at zero.
+// entrySize is e.Size, or MessageSize when mapping left Size at zero.
 func entrySize(e *Entry) int {
 	if e.Size > 0 {
 		return e.Size
 	}
-	n := len(e.Body)
-	for _, a := range e.Attributes {
-		n += len(a.Name) + len("String") + len(a.Value)
-	}
-	return n
+	return MessageSize(e.Body, e.Attributes)
 }
 
 // topic returns the topic for arn, starting its dispatcher on first use.
@@ -230,8 +258,8 @@ func (p *Publisher) BreakerState(topicARN string) gobreaker.State {
 		return gobreaker.StateClosed
 	}
 	// Reading the state can move open to half-open; the topic's dispatcher
-	// reports that change, so that OnStateChange never runs on the caller's
-	// goroutine.
+	// reports that change, so that the WithStateChange hook never runs on
+	// the caller's goroutine.
 	return t.(*topic).cb.State()
 }
 

@@ -51,23 +51,23 @@ func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 		t.Fatal(err)
 	}
 	cfg := sns.Config{
-		Client:      client,
-		Metrics:     f.metrics,
-		Logger:      slog.New(slog.DiscardHandler),
 		BackoffBase: 100 * time.Millisecond,
 		BackoffMax:  5 * time.Second,
-		OnStateChange: func(arn string, from, to gobreaker.State) {
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	f.pub, err = sns.NewPublisher(client, cfg,
+		sns.WithMetrics(f.metrics),
+		sns.WithLogger(slog.New(slog.DiscardHandler)),
+		sns.WithStateChange(func(arn string, from, to gobreaker.State) {
 			// The hook may ask for the state: the consumer does.
 			_ = f.pub.BreakerState(arn)
 			f.mu.Lock()
 			f.transitions = append(f.transitions, from.String()+">"+to.String())
 			f.mu.Unlock()
-		},
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if f.pub, err = sns.NewPublisher(cfg); err != nil {
+		}))
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -76,6 +76,11 @@ func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 		}
 	})
 	return f
+}
+
+// withFixture runs body in a synctest bubble with a fresh fixture.
+func withFixture(t *testing.T, mutate func(*sns.Config), body func(*testing.T, *fixture)) {
+	synctest.Test(t, func(t *testing.T) { body(t, newFixture(t, mutate)) })
 }
 
 func (f *fixture) entry(body string) *sns.Entry {
@@ -132,8 +137,7 @@ func (f *fixture) checkPublished(t *testing.T, bs []string) {
 }
 
 func TestPublishBatchesEntriesPerTopic(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		bs := bodies("e", 25)
 		f.publish(t.Context(), bs...)
 		time.Sleep(time.Second)
@@ -151,8 +155,7 @@ func TestPublishBatchesEntriesPerTopic(t *testing.T) {
 }
 
 func TestPartialBatchFailureRetriesOnlyFailedEntries(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		f.srv.Inject(&snstest.Fault{Action: "PublishBatch", Code: "InternalError", Times: 2,
 			Entry: func(m snstest.Message) bool { return m.Body == "e3" || m.Body == "e7" }})
 		bs := bodies("e", 10)
@@ -179,8 +182,7 @@ func TestPartialBatchFailureRetriesOnlyFailedEntries(t *testing.T) {
 }
 
 func TestThrottlingIsRetriedNeverDeadLettered(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		f.srv.Inject(&snstest.Fault{Action: "PublishBatch", Code: "Throttling", Status: 400, Times: 3})
 		f.srv.Inject(&snstest.Fault{Action: "PublishBatch", Code: "Throttled", Times: 4,
 			Entry: func(snstest.Message) bool { return true }})
@@ -196,11 +198,11 @@ func TestThrottlingIsRetriedNeverDeadLettered(t *testing.T) {
 }
 
 func TestOutageOpensBreakerHoldsEntriesAndRecovers(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, func(c *sns.Config) {
-			c.BreakerFailures = 3
-			c.BreakerOpenTimeout = 10 * time.Second
-		})
+	breaker := func(c *sns.Config) {
+		c.BreakerFailures = 3
+		c.BreakerOpenTimeout = 10 * time.Second
+	}
+	withFixture(t, breaker, func(t *testing.T, f *fixture) {
 		end := f.srv.Outage()
 		bs := bodies("e", 5)
 		f.publish(t.Context(), bs...)
@@ -238,8 +240,7 @@ func TestOutageOpensBreakerHoldsEntriesAndRecovers(t *testing.T) {
 }
 
 func TestSystemicErrorOpensBreakerAtOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		remove := f.srv.Inject(&snstest.Fault{TopicARN: f.topic, Code: "AuthorizationError"})
 		f.publish(t.Context(), "e0")
 		time.Sleep(time.Second)
@@ -259,8 +260,7 @@ func TestSystemicErrorOpensBreakerAtOnce(t *testing.T) {
 }
 
 func TestPermanentEntryFailureIsReportedWithCode(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		f.srv.FailEntries(func(m snstest.Message) bool { return m.Body == "bad" }, "InvalidParameter", true)
 		f.srv.FailEntries(func(m snstest.Message) bool { return m.Body == "odd" }, "SomethingNew", true)
 		f.publish(t.Context(), "good", "bad", "odd")
@@ -281,8 +281,7 @@ func TestPermanentEntryFailureIsReportedWithCode(t *testing.T) {
 }
 
 func TestWholeBatchRejectionDeadLettersOnlyTheGuiltyEntry(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		f.srv.Inject(&snstest.Fault{Action: "PublishBatch", Code: "ParameterValueInvalid", SenderFault: true,
 			WholeRequest: true, Entry: func(m snstest.Message) bool { return m.Body == "bad" }})
 		bs := []string{"a", "b", "bad", "c"}
@@ -297,8 +296,7 @@ func TestWholeBatchRejectionDeadLettersOnlyTheGuiltyEntry(t *testing.T) {
 }
 
 func TestUnknownServerFaultIsRetried(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		f.srv.Inject(&snstest.Fault{Action: "PublishBatch", Code: "SomethingNew", SenderFault: false, Times: 1,
 			Entry: func(snstest.Message) bool { return true }})
 		f.srv.Inject(&snstest.Fault{Action: "PublishBatch", Status: 503, Times: 1})
@@ -312,8 +310,7 @@ func TestUnknownServerFaultIsRetried(t *testing.T) {
 }
 
 func TestContextEndAbandonsWaitingEntries(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		end := f.srv.Outage()
 		defer end()
 		ctx, cancel := context.WithCancel(t.Context())
@@ -331,8 +328,7 @@ func TestContextEndAbandonsWaitingEntries(t *testing.T) {
 }
 
 func TestCloseDrainsThenAbandons(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		bs := bodies("e", 15)
 		f.publish(t.Context(), bs...)
 		if err := f.pub.Close(t.Context()); err != nil {
@@ -347,8 +343,7 @@ func TestCloseDrainsThenAbandons(t *testing.T) {
 			t.Errorf("late: done %d times with %v; want ErrClosed", n, r.Err)
 		}
 	})
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		end := f.srv.Outage()
 		defer end()
 		f.publish(t.Context(), "stuck")
@@ -364,8 +359,7 @@ func TestCloseDrainsThenAbandons(t *testing.T) {
 }
 
 func TestPublishBlocksWhileQueueIsFull(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, func(c *sns.Config) { c.MaxQueuedEntries = 2 })
+	withFixture(t, func(c *sns.Config) { c.MaxQueuedEntries = 2 }, func(t *testing.T, f *fixture) {
 		f.srv.Inject(&snstest.Fault{Latency: time.Second})
 		f.publish(t.Context(), "e0", "e1")
 		returned := make(chan struct{})
@@ -396,8 +390,7 @@ func TestPublishBlocksWhileQueueIsFull(t *testing.T) {
 }
 
 func TestOversizeEntryIsPermanentWithoutACall(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		e := f.entry("big")
 		e.Size = sns.DefaultMaxMessageSize + 1
 		var got sns.Result
@@ -413,8 +406,7 @@ func TestOversizeEntryIsPermanentWithoutACall(t *testing.T) {
 }
 
 func TestBatchesRespectTheTopicSizeLimit(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		for i := range 4 {
 			e := f.entry(fmt.Sprintf("e%d", i))
 			e.Size = 100_000 // two fit in 262,144, three do not
@@ -428,8 +420,7 @@ func TestBatchesRespectTheTopicSizeLimit(t *testing.T) {
 }
 
 func TestFIFOEntriesCarryGroupAndDedupIDs(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		arn, err := f.srv.CreateTopic("events.fifo", map[string]string{"FifoTopic": "true"})
 		if err != nil {
 			t.Fatal(err)
@@ -459,8 +450,7 @@ func TestFIFOEntriesCarryGroupAndDedupIDs(t *testing.T) {
 }
 
 func TestEntryInFlightWhenContextEndsReportsTheCallOutcome(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		f.srv.Inject(&snstest.Fault{Latency: time.Second})
 		ctx, cancel := context.WithCancel(t.Context())
 		f.publish(ctx, "e0")
@@ -473,8 +463,7 @@ func TestEntryInFlightWhenContextEndsReportsTheCallOutcome(t *testing.T) {
 }
 
 func TestTopicsValidatesAtStartUp(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, nil)
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
 		big, err := f.srv.CreateTopic("big", map[string]string{"MaximumMessageSize": "1048576"})
 		if err != nil {
 			t.Fatal(err)
@@ -498,7 +487,7 @@ func TestTopicsValidatesAtStartUp(t *testing.T) {
 	})
 }
 
-func newDoubleClient(t *testing.T, srv *snstest.Server) *awssns.Client {
+func newDoubleClient(t testing.TB, srv *snstest.Server) *awssns.Client {
 	t.Helper()
 	client, err := sns.NewClient(t.Context(), sns.ClientConfig{
 		Region: "us-east-1", Endpoint: "http://snstest.invalid",

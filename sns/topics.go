@@ -23,6 +23,11 @@ type TopicInfo struct {
 	MaxMessageSize int
 }
 
+// IsFIFO reports whether a topic ARN (or topic name) is a FIFO topic's: SNS
+// requires FIFO topic names to end in ".fifo" and refuses the suffix on
+// standard topics, so the name alone decides.
+func IsFIFO(arn string) bool { return strings.HasSuffix(arn, ".fifo") }
+
 // ErrTopicUnusable is wrapped by Topics' errors for a topic that is missing
 // or that the bridge may not use; the bridge must refuse to start.
 var ErrTopicUnusable = errors.New("sns topic unusable")
@@ -30,7 +35,7 @@ var ErrTopicUnusable = errors.New("sns topic unusable")
 // Topics reads every topic ARN with GetTopicAttributes, so that a missing or
 // forbidden topic stops the bridge at start-up with a message naming it. It
 // returns each topic's FIFO-ness (FifoTopic attribute, else the ".fifo"
-// suffix) and size limit (MaximumMessageSize, else 262,144). All ARNs are
+// suffix) and size limit (MaximumMessageSize, else DefaultMaxMessageSize). All ARNs are
 // checked; the error joins one error per unusable topic. Topics blocks for up
 // to one call per ARN.
 func Topics(ctx context.Context, client API, arns []string) (map[string]TopicInfo, error) {
@@ -46,7 +51,7 @@ func Topics(ctx context.Context, client API, arns []string) (map[string]TopicInf
 			continue
 		}
 		ti := TopicInfo{
-			FIFO:           out.Attributes["FifoTopic"] == "true" || strings.HasSuffix(arn, ".fifo"),
+			FIFO:           out.Attributes["FifoTopic"] == "true" || IsFIFO(arn),
 			MaxMessageSize: DefaultMaxMessageSize,
 		}
 		if s, ok := out.Attributes["MaximumMessageSize"]; ok {

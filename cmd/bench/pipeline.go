@@ -33,7 +33,7 @@ func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (wo
 		return workerResult{}, err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pub, err := sns.NewPublisher(sns.Config{Client: client, Topics: topics, MaxInflightBatches: f.inflight, Logger: log})
+	pub, err := sns.NewPublisher(client, sns.Config{Topics: topics, MaxInflightBatches: f.inflight}, sns.WithLogger(log))
 	if err != nil {
 		return workerResult{}, err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
-	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -55,7 +54,7 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	force := f.fs.Bool("force", false, "with -to-source, also send records that would fail the same way again")
 	checkpoint := f.fs.String("checkpoint", "", "checkpoint file (default: under the user's cache directory, printed at start)")
 	restart := f.fs.Bool("restart", false, "ignore the checkpoint and replay from the start of the dead-letter topic")
-	maxSize := f.fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "with -to-source, the SNS size limit the translation check assumes (-to-sns reads each topic's)")
+	maxSize := f.fs.Int("max-message-size", sns.DefaultMaxMessageSize, "with -to-source, the SNS size limit the translation check assumes (-to-sns reads each topic's)")
 	if err := f.parse(args); err != nil {
 		return helpIsDone(err)
 	}
@@ -151,8 +150,8 @@ func replayToSNS(ctx context.Context, s settings, opts *dlq.Options) error {
 		return nil
 	}
 	pc := s.publisherConfig()
-	pc.Client, pc.Topics = client, topics
-	pub, err := sns.NewPublisher(pc)
+	pc.Topics = topics
+	pub, err := sns.NewPublisher(client, pc)
 	if err != nil {
 		return fmt.Errorf("sns: %w", err)
 	}

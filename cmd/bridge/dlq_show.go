@@ -9,7 +9,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
-	"github.com/thena-ai/kafka-sns-bridge/mapping"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 const dlqShowUsage = `Usage: bridge dlq show -config FILE -partition P -offset O [-topic DLQ_TOPIC | -source SOURCE_TOPIC] [-json]
@@ -26,7 +26,7 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 	partition := f.fs.Int("partition", -1, "partition of the dead-letter topic (required)")
 	offset := f.fs.Int64("offset", -1, "offset in that partition (required)")
 	asJSON := f.fs.Bool("json", false, "print one JSON object")
-	maxSize := f.fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes, for the translation")
+	maxSize := f.fs.Int("max-message-size", sns.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes, for the translation")
 	if err := f.parse(args); err != nil {
 		return helpIsDone(err)
 	}

@@ -116,14 +116,14 @@ func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns
 	}
 	board := newBreakerBoard(s.Routing.TopicARNs())
 	pc := s.publisherConfig()
-	pc.Client, pc.Topics, pc.Metrics, pc.Logger = client, topics, snsMetrics, log
+	pc.Topics = topics
 	var engine *consumer.Engine // set below; the hook fires only once publishing starts
-	pc.OnStateChange = func(arn string, _, to gobreaker.State) {
-		open := to == gobreaker.StateOpen
-		board.set(arn, open)
-		engine.TopicBlocked(arn, open)
-	}
-	pub, err := sns.NewPublisher(pc)
+	pub, err := sns.NewPublisher(client, pc, sns.WithMetrics(snsMetrics), sns.WithLogger(log),
+		sns.WithStateChange(func(arn string, _, to gobreaker.State) {
+			open := to == gobreaker.StateOpen
+			board.set(arn, open)
+			engine.TopicBlocked(arn, open)
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
 	}

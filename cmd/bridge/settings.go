@@ -274,8 +274,8 @@ func (s settings) clientConfig() sns.ClientConfig {
 	}
 }
 
-// publisherConfig is the publisher's Config without its client, topics and
-// hooks, which the caller adds once it has them.
+// publisherConfig is the publisher's Config without its topics, which the
+// caller adds once it has them.
 func (s settings) publisherConfig() sns.Config {
 	n := s.SNS
 	return sns.Config{

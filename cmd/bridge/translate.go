@@ -17,6 +17,7 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // headerFlags collects repeated -header key=value flags.
@@ -56,7 +57,7 @@ Flags:
 	topic := fs.String("topic", "", "the source topic (used for generated custom-object event ids)")
 	partition := fs.Int("partition", 0, "the source partition")
 	offset := fs.Int64("offset", 0, "the source offset")
-	maxSize := fs.Int("max-message-size", mapping.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes")
+	maxSize := fs.Int("max-message-size", sns.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes")
 	var headers headerFlags
 	fs.Var(&headers, "header", "a record header as key=value (repeatable)")
 	if err := parseFlags(fs, args); err != nil {

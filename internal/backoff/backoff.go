@@ -31,7 +31,6 @@ func (p Policy) Validate() error {
 	return nil
 }
 
-
 // Cap returns the upper bound of the delay after failures failed attempts
 // (failures >= 1): min(Max, Base*2^(failures-1)).
 func (p Policy) Cap(failures int) time.Duration {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // Region is the region of every AWS resource the tests make, the region of the bridges they run.
@@ -117,7 +117,7 @@ func SubscribeQueue(t testing.TB, topicARN, filterPolicy string) Queue {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	fifo := strings.HasSuffix(topicARN, ".fifo")
+	fifo := sns.IsFIFO(topicARN)
 	name := Name(t, "q", 80-len(".fifo"))
 	attrs := map[string]string{}
 	if fifo {

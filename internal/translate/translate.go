@@ -3,7 +3,6 @@ package translate
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -11,6 +10,7 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // Translator decodes a record value and maps the event to its SNS message.
@@ -99,12 +99,12 @@ func (t *Translator) Message(ctx context.Context, rec *kgo.Record) (msg mapping.
 }
 
 // AssumedTopics is what a tool without SNS access assumes of the routed
-// topics: FIFO when the ARN ends in ".fifo" (as SNS requires of FIFO topics)
-// and maxSize as every topic's MaximumMessageSize.
+// topics: FIFO when the ARN says so (sns.IsFIFO) and maxSize as every
+// topic's MaximumMessageSize.
 func AssumedTopics(arns []string, maxSize int) map[string]mapping.TopicInfo {
 	topics := make(map[string]mapping.TopicInfo, len(arns))
 	for _, arn := range arns {
-		topics[arn] = mapping.TopicInfo{FIFO: strings.HasSuffix(arn, ".fifo"), MaxMessageSize: maxSize}
+		topics[arn] = mapping.TopicInfo{FIFO: sns.IsFIFO(arn), MaxMessageSize: maxSize}
 	}
 	return topics
 }

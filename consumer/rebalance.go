@@ -1,0 +1,125 @@
+package consumer
+
+// Rebalance callbacks: assigned partitions get their state; revoked ones
+// drain, commit and drop it; lost ones drop it without committing.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// onAssigned starts the state of newly assigned partitions. It runs on the
+// group client's goroutine, before the first poll of the new assignment.
+func (e *Engine) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	defer e.ready.Store(true)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return
+	}
+	n := 0
+	for topic, ids := range assigned {
+		for _, id := range ids {
+			k := tp{topic, id}
+			if e.owned[k] != nil {
+				continue
+			}
+			e.owned[k] = newPartition(e.runCtx, e.deps, topic, id)
+			n++
+		}
+	}
+	if n > 0 {
+		e.metrics.rebalances.WithLabelValues("assigned").Inc()
+		e.log.Info("partitions assigned", "partitions", assigned)
+	}
+}
+
+// onRevoked drains, commits and drops revoked partitions before the
+// rebalance goes on.
+func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if e.release(ctx, revoked, true) > 0 {
+		e.metrics.rebalances.WithLabelValues("revoked").Inc()
+		e.log.Info("partitions revoked", "partitions", revoked)
+	}
+}
+
+// onLost drops lost partitions at once, without committing: another member
+// may own them already.
+func (e *Engine) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	if e.release(ctx, lost, false) > 0 {
+		e.metrics.rebalances.WithLabelValues("lost").Inc()
+		e.log.Warn("partitions lost; dropped their state without committing", "partitions", lost)
+	}
+}
+
+func (e *Engine) ownedTopicPartitions() map[string][]int32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := make(map[string][]int32)
+	for k := range e.owned {
+		m[k.topic] = append(m[k.topic], k.id)
+	}
+	return m
+}
+
+// release gives up partitions. For a revocation (commit true) it stops
+// dispatching them, lets in-flight publishes and dead letters finish until
+// the drain deadline, abandons what is left, commits the watermarks and
+// drops the state. For a loss it abandons at once and commits nothing. The
+// partitions leave the owned set first, so the periodic commit stops
+// covering them, and the final commit and the drop happen under commitMu,
+// after which this member never commits them again.
+func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit bool) int {
+	var parts []*partition
+	e.mu.Lock()
+	for topic, ids := range tps {
+		for _, id := range ids {
+			k := tp{topic, id}
+			if p := e.owned[k]; p != nil {
+				parts = append(parts, p)
+				delete(e.owned, k)
+			}
+		}
+	}
+	e.mu.Unlock()
+	if len(parts) == 0 {
+		return 0
+	}
+	for _, p := range parts {
+		p.beginDrain()
+	}
+	if commit {
+		drainCtx, cancel := context.WithTimeout(ctx, e.cfg.DrainTimeout)
+		abandoned := 0
+		for _, p := range parts {
+			if !p.awaitIdle(drainCtx) {
+				abandoned++
+			}
+		}
+		cancel()
+		if abandoned > 0 {
+			e.log.Warn("drain deadline passed; abandoning in-flight work, it will be redelivered",
+				"partitions", abandoned, "drain_timeout", e.cfg.DrainTimeout)
+		}
+	}
+	out := 0
+	for _, p := range parts {
+		out += p.outstandingNow()
+		p.cancel()
+	}
+	if out > 0 {
+		e.metrics.abandoned.Add(float64(out))
+	}
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if commit {
+		commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.CommitTimeout)
+		e.commit(commitCtx, parts)
+		cancel()
+	}
+	for _, p := range parts {
+		p.drop()
+	}
+	return len(parts)
+}

@@ -1,0 +1,146 @@
+// The circuit breaker of a topic: its settings, asking it before a call,
+// and reporting its state changes to metrics, the log and the
+// WithStateChange hook; which outcomes of a call count against it (verdict).
+
+package sns
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+)
+
+// transition is one recorded change of a breaker's state.
+type transition struct{ from, to gobreaker.State }
+
+// newBreaker returns t's breaker. BreakerFailures consecutive failed calls
+// open it, and so does one systemic failure (tripNow, set by the call that
+// saw it). A call abandoned with its context counts neither way. Changes are
+// recorded here and reported by flushTransitions.
+func (t *topic) newBreaker() *gobreaker.TwoStepCircuitBreaker[struct{}] {
+	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        t.arn,
+		MaxRequests: t.p.cfg.BreakerHalfOpenCalls,
+		Timeout:     t.p.cfg.BreakerOpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return t.tripNow.Load() || c.ConsecutiveFailures >= t.p.cfg.BreakerFailures
+		},
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			// Called under the breaker's lock: only record; flushTransitions
+			// reports it once the lock is released.
+			t.transMu.Lock()
+			t.transitions = append(t.transitions, transition{from, to})
+			t.transMu.Unlock()
+		},
+	})
+}
+
+// verdict is what one call tells the topic's breaker. A call in which any
+// entry was published or rejected for good succeeded: SNS is reachable and
+// working, and a few failed entries are retried on their own. Otherwise the
+// first transient or systemic failure counts against the breaker, and a
+// systemic one (topic missing, access denied) opens it at once.
+type verdict struct {
+	t       *topic
+	healthy bool
+	err     error
+}
+
+// published records an entry SNS accepted.
+func (v *verdict) published() { v.healthy = true }
+
+// failed records a failed entry, or a call that failed as a whole.
+func (v *verdict) failed(fe *failure.Error) {
+	switch fe.Class {
+	case failure.Permanent:
+		v.healthy = true
+	case failure.Systemic:
+		v.t.tripNow.Store(true)
+		fallthrough
+	default:
+		if v.err == nil {
+			v.err = fe
+		}
+	}
+}
+
+// result is the error the call reports to the breaker; nil is a success.
+func (v *verdict) result() error {
+	if v.healthy {
+		return nil
+	}
+	return v.err
+}
+
+// start asks the breaker for a call and sends batch, or puts it back.
+func (t *topic) start(batch []*item, now time.Time) {
+	cbDone, err := t.cb.Allow()
+	if err != nil {
+		t.mu.Lock()
+		t.ready = append(batch, t.ready...)
+		t.inflight--
+		// Asking the breaker is free; look again soon enough to probe
+		// shortly after it turns half-open. A close unblocks at once
+		// (flushTransitions).
+		t.rejections++
+		wait := min(t.p.retryDelay(t.rejections, failure.Transient), t.breakerPoll())
+		t.blockedUntil = now.Add(wait)
+		t.mu.Unlock()
+		t.flushTransitions(err)
+		return
+	}
+	t.mu.Lock()
+	t.rejections = 0
+	t.mu.Unlock()
+	t.flushTransitions(nil)
+	t.p.wg.Go(func() { t.send(batch, cbDone) })
+}
+
+// breakerPoll is how often a topic whose breaker is not closed asks it again:
+// often enough to probe shortly after it turns half-open.
+func (t *topic) breakerPoll() time.Duration {
+	return max(t.p.cfg.BreakerOpenTimeout/4, 10*time.Millisecond)
+}
+
+// flushTransitions reports recorded breaker changes to metrics, the log and
+// the WithStateChange hook, in order, outside the breaker's lock.
+func (t *topic) flushTransitions(cause error) {
+	t.hookMu.Lock()
+	defer t.hookMu.Unlock()
+	for {
+		t.transMu.Lock()
+		trs := t.transitions
+		t.transitions = nil
+		t.transMu.Unlock()
+		if len(trs) == 0 {
+			return
+		}
+		for _, tr := range trs {
+			t.p.metrics.breaker(t.arn, tr.to)
+			if tr.to == gobreaker.StateClosed {
+				t.mu.Lock()
+				t.blockedUntil, t.rejections = time.Time{}, 0
+				t.mu.Unlock()
+				t.poke()
+			}
+			attrs := []any{slog.String("topic_arn", t.arn), slog.String("from", tr.from.String()), slog.String("to", tr.to.String())}
+			if cause != nil && tr.to == gobreaker.StateOpen {
+				attrs = append(attrs, slog.String("err", cause.Error()))
+			}
+			if tr.to == gobreaker.StateOpen {
+				t.p.log.Warn("sns breaker opened; calls to the topic paused", attrs...)
+			} else {
+				t.p.log.Info("sns breaker changed state", attrs...)
+			}
+			if t.p.onStateChange != nil {
+				t.p.onStateChange(t.arn, tr.from, tr.to)
+			}
+		}
+	}
+}
