@@ -5,15 +5,15 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
-// Translator turns a source record into what the bridge publishes;
-// internal/translate's Translator is the one the bridge uses.
+// Translator turns a source record into the SNS entry the bridge publishes,
+// or the error that stops it; internal/translate's Translator is the one the
+// bridge uses.
 type Translator interface {
-	Translate(ctx context.Context, rec *kgo.Record) (consumer.Outbound, error)
+	Entry(ctx context.Context, rec *kgo.Record) (*sns.Entry, error)
 }
 
 // Publisher publishes entries to SNS; sns.Publisher satisfies it. done is
@@ -28,7 +28,7 @@ type Publisher interface {
 // record (DeadLetter.SourceRecord) with tr, as the bridge would now.
 func CheckTranslation(tr Translator) Check {
 	return func(ctx context.Context, d deadletter.DeadLetter) error {
-		_, err := tr.Translate(ctx, d.SourceRecord())
+		_, err := tr.Entry(ctx, d.SourceRecord())
 		return err
 	}
 }
@@ -51,12 +51,12 @@ func NewSNSDestination(tr Translator, pub Publisher) *SNSDestination {
 // Send implements Destination. A record that no longer translates gets the
 // translation's error; the publisher's outcome is done's otherwise.
 func (s *SNSDestination) Send(ctx context.Context, d deadletter.DeadLetter, done func(error)) {
-	out, err := s.tr.Translate(ctx, d.SourceRecord())
+	e, err := s.tr.Entry(ctx, d.SourceRecord())
 	if err != nil {
 		done(err)
 		return
 	}
-	s.pub.Publish(ctx, out.Entry, func(r sns.Result) { done(r.Err) })
+	s.pub.Publish(ctx, e, func(r sns.Result) { done(r.Err) })
 }
 
 // Close implements Destination: it closes the publisher, which waits for

@@ -7,7 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
@@ -17,11 +16,11 @@ import (
 // still unroutable.
 type translateByReason struct{}
 
-func (translateByReason) Translate(_ context.Context, rec *kgo.Record) (consumer.Outbound, error) {
+func (translateByReason) Entry(_ context.Context, rec *kgo.Record) (*sns.Entry, error) {
 	if string(rec.Value) == "value of billing:invoice:paid/0@1" {
-		return consumer.Outbound{}, failure.Permanentf("unroutable", "no route")
+		return nil, failure.Permanentf("unroutable", "no route")
 	}
-	return consumer.Outbound{Entry: &sns.Entry{TopicARN: "arn:aws:sns:us-east-1:123456789012:t", Body: string(rec.Value)}}, nil
+	return &sns.Entry{TopicARN: "arn:aws:sns:us-east-1:123456789012:t", Body: string(rec.Value)}, nil
 }
 
 // recordingPublisher accepts every entry but those with body reject.

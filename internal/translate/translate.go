@@ -79,6 +79,13 @@ func (t *Translator) Translate(ctx context.Context, rec *kgo.Record) (consumer.O
 	}, nil
 }
 
+// Entry translates rec into the SNS entry the bridge would publish, or the
+// error that stops it (internal/dlq's Translator, for replays to SNS).
+func (t *Translator) Entry(ctx context.Context, rec *kgo.Record) (*sns.Entry, error) {
+	out, err := t.Translate(ctx, rec)
+	return out.Entry, err
+}
+
 // Message decodes and maps rec and returns the whole mapping.Message (body,
 // attributes, route, truncated fields) and the decoded event, for callers
 // that show or publish more than the engine needs. ev is nil when decoding
