@@ -1,7 +1,9 @@
 package consumer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -425,6 +427,34 @@ type harness struct {
 	sink     *sink
 	tr       *fakeTranslator
 	engines  []*running
+	// logs, when set, receives the JSON logs of the engines started after.
+	logs *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// lines are the logged lines with message msg, decoded.
+func (s *syncBuffer) lines(msg string) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, l := range bytes.Split(s.b.Bytes(), []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(l, &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // bubble runs fn against a kfake cluster on an in-memory network inside a
@@ -527,7 +557,11 @@ func (h *harness) start(stream string, cfg Config, setup ...func(*fakePublisher)
 		s(pub)
 	}
 	reg := prometheus.NewRegistry()
-	opts := []Option{WithLogger(testLogger().With("engine", stream)), WithRegisterer(reg), WithClientMetrics(), WithVersion("test")}
+	log := testLogger()
+	if h.logs != nil {
+		log = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	opts := []Option{WithLogger(log.With("engine", stream)), WithRegisterer(reg), WithClientMetrics(), WithVersion("test")}
 	if h.net != nil {
 		opts = append(opts, WithKafkaOptions(kgo.Dialer(h.net.DialContext)))
 	} else {
