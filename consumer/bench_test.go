@@ -94,3 +94,17 @@ func benchEngine(b *testing.B, partitions int32, keys int, cfg Config, pub *benc
 func BenchmarkEngine(b *testing.B) {
 	benchEngine(b, 8, 64, Config{}, &benchPublisher{})
 }
+
+// BenchmarkHotKey is one hot key against many keys on one partition, with
+// a publisher answering each run after 5ms: one key's throughput is its run
+// length per round trip, so events/s scale with MaxRunPerKey until many
+// keys share the round trips.
+func BenchmarkHotKey(b *testing.B) {
+	for _, keys := range []int{1, 1000} {
+		for _, runLen := range []int{1, 10} {
+			b.Run(fmt.Sprintf("keys=%d/run=%d", keys, runLen), func(b *testing.B) {
+				benchEngine(b, 1, keys, Config{MaxRunPerKey: runLen}, &benchPublisher{delay: 5 * time.Millisecond})
+			})
+		}
+	}
+}
