@@ -29,20 +29,18 @@ func recordCost(r *kgo.Record) int64 {
 	return n
 }
 
-// entryCost is what a record's translated entry adds: the body and
-// attributes as SNS counts them (Entry.Size, set by mapping), the struct and
-// the attribute slice. A translator that leaves Size zero is counted by its
-// body.
+// entrySize is e's size as SNS counts it (Entry.Size, set by mapping), or
+// at least its body's when Size is not set.
+func entrySize(e *sns.Entry) int { return max(e.Size, len(e.Body)) }
+
+// entryCost is what a record's translated entry adds: its size, the struct
+// and the attribute slice.
 func entryCost(e *sns.Entry) int64 {
 	if e == nil {
 		return 0
 	}
-	size := e.Size
-	if size == 0 {
-		size = len(e.Body)
-	}
 	// Sizeof does not evaluate its operand: e.Attributes[0] is safe when empty.
-	return int64(size) + int64(unsafe.Sizeof(*e)) + int64(len(e.Attributes))*int64(unsafe.Sizeof(e.Attributes[0]))
+	return int64(entrySize(e)) + int64(unsafe.Sizeof(*e)) + int64(len(e.Attributes))*int64(unsafe.Sizeof(e.Attributes[0]))
 }
 
 // detach copies r out of the fetch's memory. franz-go decodes a batch's

@@ -129,9 +129,9 @@ func WithKafkaOptions(opts ...kgo.Opt) Option {
 }
 
 // Engine is the delivery engine: it consumes the source topics as a group
-// member, translates and publishes each record keeping per-key order,
-// dead-letters permanent failures, and commits offsets only past finished
-// records. Run it once.
+// member, translates and publishes each record keeping order per key and
+// target topic, dead-letters permanent failures, and commits offsets only
+// past finished records. Run it once.
 type Engine struct {
 	cfg        Config
 	translator Translator

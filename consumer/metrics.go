@@ -85,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Offset commit requests, by result (ok, error)."}, "result"),
 		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bridge_abandoned_total",
-			Help: "Publishes and dead-letter produces abandoned at the drain deadline of a revocation or shutdown, or on partition loss; their records are redelivered.",
+			Help: "Entries and dead-letter produces abandoned at the drain deadline of a revocation or shutdown, on partition loss, or because the publisher closed first; their records are redelivered.",
 		}),
 	}
 	add(m.endToEnd)

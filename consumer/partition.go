@@ -338,7 +338,7 @@ func (p *partition) markCommitted(off int64) {
 }
 
 // drop abandons everything out for the partition, releases its share of
-// the in-flight budget and waits for its goroutines. Results that arrive
+// the engine's buffer budget and waits for its goroutines. Results that arrive
 // later are ignored.
 func (p *partition) drop() {
 	p.mu.Lock()

@@ -114,13 +114,13 @@ func (s *scope) take(now time.Time, lim runLimits, publishing bool) *run {
 	}
 	n := 1
 	if head.err == nil {
-		size := head.out.Entry.Size
+		size := entrySize(head.out.Entry)
 		for j := i + 1; j < len(s.items) && n < lim.entries; j++ {
 			it := s.items[j]
-			if it.sent || it.err != nil || it.out.Relaxed != head.out.Relaxed || it.due.After(now) || size+it.out.Entry.Size > lim.bytes {
+			if it.sent || it.err != nil || it.out.Relaxed != head.out.Relaxed || it.due.After(now) || size+entrySize(it.out.Entry) > lim.bytes {
 				break
 			}
-			size += it.out.Entry.Size
+			size += entrySize(it.out.Entry)
 			n++
 		}
 	}
