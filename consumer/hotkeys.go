@@ -251,7 +251,9 @@ func (hh *heavyHitters) admit(key string, now time.Time) *hitter {
 			}
 		}
 		delete(hh.byKey, h.key)
-		*h = hitter{weight: h.weight}
+		// Forget the old key's rate and latencies; the samples past nLat
+		// are never read, so they need no clearing.
+		h.rate, h.nLat = rateCounter{}, 0
 	}
 	h.key, h.since = key, now
 	hh.byKey[key] = h
