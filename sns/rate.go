@@ -31,21 +31,18 @@ const (
 	// probeDoubling, slow at first near the point where SNS throttled, fast
 	// once well past it.
 	probeStep     = 0.05
-	probeDoubling = 200 * time.Millisecond
+	probeDoubling = 150 * time.Millisecond
 	// cutPointHalfLife is how fast the cut point follows throttling that
 	// persists while the limit is still below it (a lower quota, or SNS
 	// throttling at random): slowly, so that a long throttling storm does not
 	// leave the topic crawling once it ends.
-	cutPointHalfLife = 60 * time.Second
+	cutPointHalfLife = 2 * time.Minute
 	// rateClean is how long the limit must neither see throttling nor hold a
 	// call back before it turns off again.
-	rateClean = 500 * time.Millisecond
+	rateClean = 400 * time.Millisecond
 	// meterSpan is the span of each of the two buckets that measure the rate
 	// SNS accepts entries at.
 	meterSpan = 100 * time.Millisecond
-	// rateBurst is how much of a second's tokens the bucket holds: a short
-	// burst, so that pacing is smooth at the scale of a round trip.
-	rateBurst = 20 * time.Millisecond
 )
 
 // sendRate is one topic's adaptive limit on entries sent per second. Zero
@@ -162,13 +159,13 @@ func (s *sendRate) offLocked() {
 }
 
 func (s *sendRate) setLocked(now time.Time, limit float64) {
-	burst := max(s.minBurst, int(limit*rateBurst.Seconds()))
 	if s.lim == nil {
-		s.lim = rate.NewLimiter(rate.Limit(limit), burst)
+		// The bucket holds one full call: calls go evenly spaced, never in
+		// a burst that SNS's own bucket might refuse.
+		s.lim = rate.NewLimiter(rate.Limit(limit), s.minBurst)
 		s.lastBound = now
 	} else {
 		s.lim.SetLimitAt(now, rate.Limit(limit))
-		s.lim.SetBurstAt(now, burst)
 	}
 	s.limit = limit
 }
