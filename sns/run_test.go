@@ -98,12 +98,18 @@ func (f *fixture) publishRun(ctx context.Context, topic, key string, bodies ...s
 		}
 		run = append(run, e)
 	}
-	f.pub.PublishRun(ctx, key, run, func(i int, r sns.Result) {
+	f.pub.PublishRun(ctx, key, run, f.recordRun(bodies))
+}
+
+// recordRun is a PublishRun done func that records run[i]'s Result under
+// bodies[i].
+func (f *fixture) recordRun(bodies []string) func(int, sns.Result) {
+	return func(i int, r sns.Result) {
 		f.mu.Lock()
 		f.results[bodies[i]] = r
 		f.calls[bodies[i]]++
 		f.mu.Unlock()
-	})
+	}
 }
 
 // delivered returns the bodies topic accepted, in order.
@@ -190,12 +196,7 @@ func TestRunIsNeverSplitAcrossCalls(t *testing.T) {
 						runOf[b] = r
 					}
 					all = append(all, bs...)
-					f.pub.PublishRun(t.Context(), fmt.Sprint("org-", r), run, func(i int, res sns.Result) {
-						f.mu.Lock()
-						f.results[bs[i]] = res
-						f.calls[bs[i]]++
-						f.mu.Unlock()
-					})
+					f.pub.PublishRun(t.Context(), fmt.Sprint("org-", r), run, f.recordRun(bs))
 				}
 				time.Sleep(time.Second)
 				f.checkPublished(t, all)
@@ -359,12 +360,7 @@ func TestRunOverTheSizeLimitGoesOneEntryAtATime(t *testing.T) {
 			e.Size = 100_000 // 300,000 together: over the topic's 262,144
 			run = append(run, e)
 		}
-		f.pub.PublishRun(t.Context(), "org-1", run, func(i int, r sns.Result) {
-			f.mu.Lock()
-			f.results[bs[i]] = r
-			f.calls[bs[i]]++
-			f.mu.Unlock()
-		})
+		f.pub.PublishRun(t.Context(), "org-1", run, f.recordRun(bs))
 		time.Sleep(time.Second)
 		f.checkPublished(t, bs)
 		want := [][]string{{"e0"}, {"e1"}, {"e2"}}
