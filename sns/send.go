@@ -68,6 +68,9 @@ func (t *topic) send(batch []*run, cbDone func(error)) {
 	if err != nil {
 		fe := Classify(err)
 		v.failed(fe)
+		for k := range slots {
+			slots[k].fe = fe
+		}
 		switch {
 		case fe.Class == failure.Permanent && len(slots) > 1:
 			// SNS refused the whole request for something in it. Narrow it
@@ -88,9 +91,6 @@ func (t *topic) send(batch []*run, cbDone func(error)) {
 			}
 			if fe.Class != failure.Permanent {
 				wait = max(p.retryDelay(n+1, fe), time.Nanosecond)
-			}
-			for k := range slots {
-				slots[k].fe = fe
 			}
 		}
 	} else {
