@@ -431,3 +431,53 @@ func TestThrottlingNeverOpensTheBreaker(t *testing.T) {
 		}
 	})
 }
+
+func TestFIFOGroupOverItsOwnLimitDoesNotSlowTheTopic(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		throttled []string // groups SNS throttles
+		paced     bool
+	}{
+		{"one hot group", []string{"org-hot"}, false},
+		{"two groups", []string{"org-hot", "org-1"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			withFixture(t, nil, func(t *testing.T, f *fixture) {
+				fifo, err := f.srv.CreateTopic("events.fifo", map[string]string{"FifoTopic": "true"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.srv.Inject(&snstest.Fault{Action: "PublishBatch", Code: "Throttled", Times: 20,
+					Entry: func(m snstest.Message) bool { return slices.Contains(tt.throttled, m.GroupID) }})
+				hot := []string{"h0", "h1", "h2"}
+				f.publishRun(t.Context(), fifo, "org-hot", hot...)
+
+				f.publishRun(t.Context(), fifo, "org-1", "a0", "a1", "a2")
+				f.publishRun(t.Context(), fifo, "org-2", "b0", "b1", "b2")
+				time.Sleep(time.Minute)
+				f.checkPublished(t, append(slices.Clone(hot), "a0", "a1", "a2", "b0", "b1", "b2"))
+				// SNS judges each entry alone: a later entry of a group can go
+				// through while an earlier one is throttled. Each entry that
+				// arrived before an earlier one of its run is an order break.
+				byGroup := map[string][]string{}
+				for _, m := range f.srv.Messages(fifo) {
+					byGroup[m.GroupID] = append(byGroup[m.GroupID], m.Body)
+				}
+				observed := 0
+				for _, got := range byGroup {
+					for i, b := range got {
+						if slices.ContainsFunc(got[i+1:], func(later string) bool { return later < b }) {
+							observed++
+						}
+					}
+				}
+				if n := metricValue(f, "bridge_order_breaks_total", map[string]string{"topic_arn": fifo}); n != float64(observed) {
+					t.Errorf("groups arrived as %q (%d breaks); bridge_order_breaks_total = %v", byGroup, observed, n)
+				}
+				if paced := len(f.logs.lines(t, "pacing its sends")) > 0; paced != tt.paced {
+					t.Errorf("topic paced: %v, want %v", paced, tt.paced)
+				}
+			})
+		})
+	}
+}
