@@ -7,8 +7,7 @@ package consumer
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
+	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
 	"math"
 	"slices"
 	"sync"
@@ -27,15 +26,6 @@ const (
 	// heavy-hitter ranking: a key that stops being hot drops out soon.
 	decayHalfLife = 10 * time.Second
 )
-
-// hashKey is how an ordering key appears in logs: the first 8 bytes of its
-// SHA-256, in hex. Keys are organization ids, which logs must not carry raw;
-// the hash still tells one key's lines apart and matches HotKeys' KeyHash.
-// The publisher's order-break line uses the same hash.
-func hashKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:8])
-}
 
 // KeyStats is what Engine.HotKeys reports of one ordering key, over every
 // partition and target topic the engine holds it for.
@@ -130,7 +120,7 @@ func (e *Engine) HotKeys(n int) []KeyStats {
 	out := make([]KeyStats, 0, len(pick))
 	for _, b := range pick {
 		ks := b.KeyStats
-		ks.KeyHash = hashKey(ks.Key)
+		ks.KeyHash = keyhash.Of(ks.Key)
 		if total > 0 {
 			ks.BacklogShare = float64(ks.BacklogEvents) / float64(total)
 		}

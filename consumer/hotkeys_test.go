@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -85,7 +86,7 @@ func TestHotKeysIsBoundedWithManyKeys(t *testing.T) {
 	if len(got) != 5 {
 		t.Fatalf("HotKeys(5) returned %d keys, want 5 (no backlog, so only the rate list)", len(got))
 	}
-	if got[0].Key != "org-hot" || got[0].KeyHash != hashKey("org-hot") || !got[0].Tracked || got[0].RateShare < 0.15 || got[0].LatencyP50Seconds < 1 {
+	if got[0].Key != "org-hot" || got[0].KeyHash != keyhash.Of("org-hot") || !got[0].Tracked || got[0].RateShare < 0.15 || got[0].LatencyP50Seconds < 1 {
 		t.Errorf("first key %+v, want org-hot with its hash, a fifth of the rate and 1s latency", got[0])
 	}
 }
@@ -127,8 +128,8 @@ func TestHotKeyFillsTheBufferWithoutStoppingOthers(t *testing.T) {
 		if len(lines) != 1 {
 			t.Fatalf("%d hot-key pause lines, want 1", len(lines))
 		}
-		if lines[0]["key_hash"] != hashKey(hot) || lines[0]["share"].(float64) <= 0.5 {
-			t.Errorf("hot-key line %v, want key_hash %s and a share over half", lines[0], hashKey(hot))
+		if lines[0]["key_hash"] != keyhash.Of(hot) || lines[0]["share"].(float64) <= 0.5 {
+			t.Errorf("hot-key line %v, want key_hash %s and a share over half", lines[0], keyhash.Of(hot))
 		}
 		for k, v := range lines[0] {
 			if strings.Contains(fmt.Sprint(v), hot) {

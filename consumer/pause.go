@@ -4,6 +4,7 @@ package consumer
 // one hot key, a blocked target topic, or just load.
 
 import (
+	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
 	"sync"
 	"time"
 )
@@ -120,7 +121,7 @@ func (p *partition) explainPauseLocked(force bool) {
 		p.log.Info("partition paused: its buffer is full of events for a blocked topic", "reason", reason,
 			"buffered_bytes", total, "blocked_share", share(blocked, total))
 	case pauseHotKey:
-		hash := hashKey(top.id.key)
+		hash := keyhash.Of(top.id.key)
 		if p.hotLog.allow(hash, time.Now()) {
 			p.log.Info("partition paused: one key holds most of its buffer", "reason", reason,
 				"key_hash", hash, "topic_arn", top.id.arn, "share", share(top.bytes, total),

@@ -23,16 +23,20 @@ import (
 func TestCrashLosesNothing(t *testing.T) {
 	const (
 		n              = 100_000
-		maxInFlight    = 2000
+		maxBuffered    = 1 << 20
 		commitInterval = 100 * time.Millisecond
+		// maxInFlight bounds the records held unfinished: every record
+		// costs more than 256 bytes of the buffer (its key and value, its
+		// SNS message and the bookkeeping).
+		maxInFlight = maxBuffered / 256
 	)
 	topic, dlq := sourceTopic(t, 6)
 	s := newSink(t, true)
 	produced := produceMany(t, topic, 4, 50, n)
 
 	cfg := doubleConfig(t, topic, s)
-	cfg.Set("kafka.max_in_flight", maxInFlight)
-	cfg.Set("kafka.max_buffered_per_partition", 500)
+	cfg.Set("kafka.max_buffered_bytes", maxBuffered)
+	cfg.Set("kafka.max_buffered_bytes_per_partition", maxBuffered/4)
 	cfg.Set("kafka.commit_interval", commitInterval.String())
 	group := cfg.Get("kafka.group_id").(string)
 

@@ -164,8 +164,8 @@ func TestRebalanceKeepsEveryEventAndItsOrder(t *testing.T) {
 	s := newSink(t, true)
 	cfg := doubleConfig(t, topic, s)
 	cfg.Set("log.level", "debug")
-	cfg.Set("kafka.max_in_flight", 2000)
-	cfg.Set("kafka.max_buffered_per_partition", 300)
+	cfg.Set("kafka.max_buffered_bytes", 1<<20)
+	cfg.Set("kafka.max_buffered_bytes_per_partition", 256<<10)
 	group := cfg.Get("kafka.group_id").(string)
 
 	l := &ledger{byPart: map[int32][]string{}}

@@ -8,8 +8,6 @@ package sns
 import (
 	"container/heap"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
 )
 
 // batchIDs are the PublishBatch entry ids by position.
@@ -282,16 +281,8 @@ func (t *topic) orderBreak(r *run, breaks int, code string) {
 	}
 	r.logged = true
 	t.p.log.Warn("sns order break: later events of a key published while an earlier one is retried",
-		slog.String("topic_arn", t.arn), slog.String("key_hash", hashKey(r.key)),
+		slog.String("topic_arn", t.arn), slog.String("key_hash", keyhash.Of(r.key)),
 		slog.Int("breaks", breaks), slog.String("code", code))
-}
-
-// hashKey is how an ordering key appears in logs: the first 8 bytes of its
-// SHA-256, in hex (the consumer's log lines and HotKeys use the same).
-// Keys are organization ids, which logs must not carry raw.
-func hashKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:8])
 }
 
 // severer returns the failure that calls for the longer wait: systemic,

@@ -87,12 +87,16 @@ type countingPublisher struct {
 	sp   span
 }
 
-func (c *countingPublisher) Publish(ctx context.Context, e *sns.Entry, done func(sns.Result)) {
-	c.next.Publish(ctx, e, func(r sns.Result) {
+func (c *countingPublisher) PublishRun(ctx context.Context, key string, run []*sns.Entry, done func(int, sns.Result)) {
+	c.next.PublishRun(ctx, key, run, func(i int, r sns.Result) {
 		if r.Err == nil {
 			c.done.Add(1)
 			c.sp.mark()
 		}
-		done(r)
+		done(i, r)
 	})
+}
+
+func (c *countingPublisher) RunLimit(topicARN string) (entries, bytes int) {
+	return c.next.RunLimit(topicARN)
 }

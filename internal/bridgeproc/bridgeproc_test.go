@@ -111,8 +111,8 @@ func TestStartWaitReadyScrapeStop(t *testing.T) {
 func TestConfigSetGetAndYAML(t *testing.T) {
 	cfg := NewConfig(Base{Brokers: []string{"127.0.0.1:9092"}, GroupID: "g", Topics: []string{"t"}, RegistryURL: "http://127.0.0.1:8081",
 		SNSEndpoint: "http://127.0.0.1:4566", Routes: []mapping.Route{{Pattern: "*", TopicARN: "arn:aws:sns:us-east-1:123456789012:t"}}})
-	cfg.Set("kafka.max_in_flight", 2000).Set("log.level", "debug")
-	if cfg.Get("kafka.group_id") != "g" || cfg.Get("kafka.max_in_flight") != 2000 || cfg.Get("log.level") != "debug" || cfg.Get("no.such.key") != nil {
+	cfg.Set("kafka.max_buffered_bytes", 2000).Set("log.level", "debug")
+	if cfg.Get("kafka.group_id") != "g" || cfg.Get("kafka.max_buffered_bytes") != 2000 || cfg.Get("log.level") != "debug" || cfg.Get("no.such.key") != nil {
 		t.Errorf("Get after Set: %v", cfg)
 	}
 	path := filepath.Join(t.TempDir(), "c.yaml")
@@ -126,7 +126,7 @@ func TestConfigSetGetAndYAML(t *testing.T) {
 	var back struct {
 		Kafka struct {
 			Brokers     []string `yaml:"brokers"`
-			MaxInFlight int      `yaml:"max_in_flight"`
+			MaxInFlight int      `yaml:"max_buffered_bytes"`
 		} `yaml:"kafka"`
 		Schemas struct {
 			RegistryURL string `yaml:"registry_url"`

@@ -41,7 +41,7 @@ func NewConfig(b Base) Config {
 	}
 }
 
-// Set sets the key at a dotted path ("kafka.max_in_flight"), making the
+// Set sets the key at a dotted path ("kafka.max_buffered_bytes"), making the
 // sections on the way, and returns c.
 func (c Config) Set(path string, v any) Config {
 	keys := strings.Split(path, ".")
