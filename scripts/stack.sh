@@ -129,7 +129,8 @@ ours() {
 	[[ -s $1 ]] || return 1
 	pid=$(<"$1")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	is_service "$pid" "$2" || { [[ -n ${LEGACY[$2]:-} ]] && is_service "$pid" "${LEGACY[$2]}"; }
+	is_service "$pid" "$2" && return 0
+	[[ -n ${LEGACY[$2]:-} ]] && is_service "$pid" "${LEGACY[$2]}" && [[ $ARGS != *stack.service=* ]]
 }
 
 # find_service MARKER: the pid of a live process running our service, whatever the pid files say.
@@ -781,28 +782,28 @@ cmd_clean() {
 	rm -rf "$STACK"/kafka/cluster-* "$STACK/moto/moto.log"* "$STACK/registry"/registry.log* "$RUN" "$SECURE"
 }
 
+# await_lock FD WHAT: hold the flock on FD, saying so when another scripts/stack.sh holds it first.
+await_lock() {
+	command -v flock >/dev/null || return 0
+	flock -n "$1" && return 0
+	say "another scripts/stack.sh is $2; waiting for it (at most 15 minutes)"
+	flock -w 900 "$1" || die "another scripts/stack.sh has been $2 for 15 minutes"
+}
+
 # lock: one changing command at a time per state directory, so two engineers (or make targets)
 # running `up` together do not both start Kafka; the second waits, then finds everything running.
 # status and env only read.
 lock() {
 	mkdir -p "$STACK"
 	exec 9>"$STACK/.lock"
-	command -v flock >/dev/null || return 0
-	if ! flock -n 9; then
-		say "another scripts/stack.sh up/down/clean is running on $STACK; waiting for it (at most 15 minutes)"
-		flock -w 900 9 || die "another scripts/stack.sh up/down has held the lock for 15 minutes"
-	fi
+	await_lock 9 "running up/down/clean on $STACK"
 }
 
 # install_lock: installs into STACK_DOWNLOADS one at a time, also across state directories.
 install_lock() {
 	mkdir -p "$DL/kafka"
 	exec 8>"$DL/.install.lock"
-	command -v flock >/dev/null || return 0
-	if ! flock -n 8; then
-		say "another scripts/stack.sh is installing into $DL; waiting for it (at most 15 minutes)"
-		flock -w 900 8 || die "another scripts/stack.sh has held the install lock for 15 minutes"
-	fi
+	await_lock 8 "installing into $DL"
 }
 
 case ${1:-} in
