@@ -9,8 +9,9 @@
 #   2. `up` while running reuses every service (same pids)
 #   3. down: status down, ports closed; a pid file naming a live process that is not ours is
 #      not taken for a service
-#   4. a service that exits while starting (moto, its port bound by another socket) fails `up`
-#      with its log; Kafka, whose SCRAM stamp was removed, gets its user through kafka-configs
+#   4. a service that exits while starting (the registry, its management port bound by another
+#      socket) fails `up` with its log; Kafka, whose SCRAM stamp was removed, gets its user through
+#      kafka-configs
 #   5. up again: Kafka reused, the topic made in 1 still there, SASL_SSL still works; a service
 #      whose pid file was lost is adopted, not started twice
 #   6. down
@@ -53,6 +54,8 @@ show() { sed 's/^/    | /' "$1"; }
 cleanup() {
 	local status=$?
 	[[ -n $HOLDER_PID ]] && kill "$HOLDER_PID" 2>/dev/null
+	((${#WATCHERS[@]})) && kill "${WATCHERS[@]}" 2>/dev/null
+	[[ -n $HOLDER_PID ]] && wait "$HOLDER_PID" 2>/dev/null
 	"$STACKSH" down >"$OUT/cleanup.log" 2>&1 || { echo "stack_test: down failed:" && show "$OUT/cleanup.log"; }
 	if ((status)); then
 		echo "stack_test: outputs in $OUT, services' logs under $STACK_DIR" >&2
@@ -64,13 +67,45 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# stack NAME ARGS...: run scripts/stack.sh ARGS, output to $OUT/NAME.log; fail unless it succeeds.
-stack() {
+# watch PID NAME: while PID runs, every STALL_SECS show what it and its children are waiting
+# for: a step that hangs says where, instead of only hitting make's timeout.
+STALL_SECS=${STACK_TEST_STALL_SECS:-300}
+watch() {
+	local pid=$1 name=$2 sid n=0
+	sid=$(ps -o sid= -p $$ | tr -d ' ')
+	(
+		while kill -0 "$pid" 2>/dev/null; do
+			sleep 1
+			((++n % STALL_SECS)) && continue
+			echo "stack_test: $name still running after ${n}s; this session's processes:"
+			ps -o pid,ppid,stat,wchan:24,etime,args -s "$sid" | cut -c1-220
+			cat "/proc/$pid/stack" 2>/dev/null
+			tail -n 5 "$OUT/$name.log"
+		done >&2
+	) </dev/null 8>&- 9>&- &
+	WATCHERS+=($!)
+}
+WATCHERS=()
+
+# run NAME ARGS...: scripts/stack.sh ARGS in the background, output to $OUT/NAME.log, watched; its
+# pid in RAN.
+run() {
 	local name=$1
 	shift
-	if ! "$STACKSH" "$@" >"$OUT/$name.log" 2>&1; then
+	"$STACKSH" "$@" >"$OUT/$name.log" 2>&1 &
+	RAN=$!
+	watch "$RAN" "$name"
+}
+
+# stack NAME ARGS...: scripts/stack.sh ARGS, output to $OUT/NAME.log; fail unless it succeeds.
+stack() {
+	local name=$1 status=0
+	shift
+	run "$name" "$@"
+	wait "$RAN" || status=$?
+	if ((status)); then
 		show "$OUT/$name.log"
-		fail "scripts/stack.sh $* exited with status $?"
+		fail "scripts/stack.sh $* exited with status $status"
 	fi
 }
 has() { grep -qF -- "$2" "$OUT/$1.log" || { show "$OUT/$1.log" && fail "$1: no line with '$2'"; }; }
@@ -126,10 +161,10 @@ rm -rf "$STACK_DIR"
 ok "state $STACK_DIR, downloads $STACK_DOWNLOADS, port offset $OFF"
 
 step "1. two ups at once, from nothing"
-"$STACKSH" up >"$OUT/up-a.log" 2>&1 &
-a=$!
-"$STACKSH" up >"$OUT/up-b.log" 2>&1 &
-b=$!
+run up-a up
+a=$RAN
+run up-b up
+b=$RAN
 wait "$a" || { show "$OUT/up-a.log" && fail "first up failed"; }
 wait "$b" || { show "$OUT/up-b.log" && fail "second up failed"; }
 if grep -q 'kafka node 1: starting' "$OUT/up-a.log"; then first=up-a second=up-b; else first=up-b second=up-a; fi
@@ -172,41 +207,48 @@ expect_states "kafka=down moto=down registry=down"
 ok "a pid file naming another live process is not taken for moto"
 
 step "4. a service that exits while starting"
-# Bound but not listening: connecting is refused (so the port looks free), binding fails.
-coproc HOLDER { python3 -c '
-import socket, sys
+# Bound but not listening: connecting is refused (so the port looks free), binding fails. Not
+# moto's port: the connections of steps 1-2 left it in TIME_WAIT, which a socket without
+# SO_REUSEADDR cannot bind, and one with it would not stop moto, which sets it too. Nothing has
+# connected to the registry's management port.
+mkfifo "$OUT/holder"
+exec {holder}<>"$OUT/holder" # read-write: opening does not wait for python, reading is bounded
+python3 -c '
+import signal, socket, sys
 s = socket.socket()
 s.bind(("127.0.0.1", int(sys.argv[1])))
 print("bound", flush=True)
-sys.stdin.read()' "$((4566 + OFF))"; }
-read -r line <&"${HOLDER[0]}"
-[[ $line == bound ]] || fail "could not bind moto's port"
+signal.pause()' "$((18081 + OFF))" >"$OUT/holder" &
+HOLDER_PID=$!
+read -r -t 30 line <&"$holder" || line=''
+exec {holder}>&-
+[[ $line == bound ]] || fail "could not bind the registry's management port"
 rm "$STACK_DIR/kafka/cluster-1/scram.sha256" # as for a cluster made before SASL_SSL
-if "$STACKSH" up >"$OUT/up-fail.log" 2>&1; then
+run up-fail up
+if wait "$RAN"; then
 	show "$OUT/up-fail.log"
-	fail "up succeeded although moto could not bind its port"
+	fail "up succeeded although the registry could not bind its management port"
 fi
-has up-fail 'stack: error: moto: exited while starting'
+has up-fail 'stack: error: registry: exited while starting'
 has up-fail '--- last 40 lines of'
-has up-fail 'Address already in use'
+has up-fail "$((18081 + OFF))"
 has up-fail 'setting the SCRAM-SHA-512 password of user bridge'
-ok "up failed, naming moto and showing its log: $(grep -m1 'stack: error' "$OUT/up-fail.log")"
-expect_states "kafka=up moto=down registry=down"
+ok "up failed, naming the registry and showing its log: $(grep -m1 'stack: error' "$OUT/up-fail.log")"
+expect_states "kafka=up moto=up registry=down"
 kill "$HOLDER_PID"
 wait "$HOLDER_PID" 2>/dev/null || true
 HOLDER_PID=''
-kafka_pid=$(pid kafka)
+kafka_pid=$(pid kafka) moto_pid=$(pid moto)
 
 step "5. up again: data kept"
 stack up-data up
 has up-data "kafka node 1: running (pid $kafka_pid), reused"
-has up-data 'moto: started'
+has up-data "moto: running (pid $moto_pid)"
 has up-data 'registry: started'
 expect_states "kafka=up moto=up registry=up"
 expect_env
 check exists "$topic"
 check secure "$topic"
-moto_pid=$(pid moto)
 rm "$STACK_DIR/run/moto.pid"
 expect_states "kafka=up moto=down registry=up"
 stack up-adopt up
