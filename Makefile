@@ -9,7 +9,7 @@
 #   make stack-up     start Kafka (KRaft), moto (SNS+SQS) and the schema registry on loopback
 #   make stack-up-3   the same with a three-broker Kafka cluster (failover tests)
 #   make stack-down   stop what stack-up started
-#   make stack-test   check scripts/stack.sh on a stack of its own (other ports; about 2 minutes)
+#   make stack-test   check scripts/stack.sh on a stack of its own (other ports; 1-3 minutes)
 #   make bench        micro-benchmarks and the benchmark harness (docs/benchmarks.md)
 
 SHELL := /bin/bash
