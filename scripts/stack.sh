@@ -556,7 +556,10 @@ moto_install() {
 	echo "$MOTO_VERSION" >"$stamp"
 }
 
-moto_ready() { [[ $(http_code "http://$HOST:$(moto_port)/moto-api/data.json") == 200 ]]; }
+# The dashboard page, not /moto-api/data.json: data.json serialises every stored resource and answers
+# 500 for good once a test has stored something moto cannot serialise (an SQS message attribute with
+# a non-ASCII name, say), which made a running, healthy moto look dead to the next `up`.
+moto_ready() { [[ $(http_code "http://$HOST:$(moto_port)/moto-api/") == 200 ]]; }
 
 moto_start() {
 	local log=$STACK/moto/moto.log verb=running
