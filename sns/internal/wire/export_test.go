@@ -1,0 +1,28 @@
+package wire
+
+// Exported for the tests of package wire_test.
+var (
+	BatchAnswers   = batchAnswers
+	PublishAnswers = publishAnswers
+)
+
+// ErrorAnswer is errorAnswer.
+type ErrorAnswer = errorAnswer
+
+// ErrorAnswers is errorAnswers.
+var ErrorAnswers = errorAnswers
+
+// ErrorShape is one modeled error for TestErrorShapesMatchSDK.
+type ErrorShape struct {
+	Shape, Code string
+	Server      bool
+}
+
+// ErrorShapes returns errorShapes.
+func ErrorShapes() []ErrorShape {
+	out := make([]ErrorShape, len(errorShapes))
+	for i, s := range errorShapes {
+		out[i] = ErrorShape{s.shape, s.code, s.server}
+	}
+	return out
+}
