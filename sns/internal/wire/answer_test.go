@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire/wiretest"
 )
 
 var oneEntry = []wire.Entry{{ID: "0", Body: "x"}}
@@ -29,7 +30,7 @@ func answerBoth(t testing.TB, status int, header map[string]string, body string)
 // the SDK and with the wire client, and wants the same outcome: result
 // entries, or status, code, message, fault and error kind.
 func TestAnswersMatchSDK(t *testing.T) {
-	for name, body := range wire.BatchAnswers {
+	for name, body := range wiretest.BatchAnswers {
 		t.Run("200 "+name, func(t *testing.T) {
 			viaSDK, direct := answerBoth(t, 200, map[string]string{"X-Amzn-RequestId": "rid"}, body)
 			if !reflect.DeepEqual(viaSDK, direct) {
@@ -37,7 +38,7 @@ func TestAnswersMatchSDK(t *testing.T) {
 			}
 		})
 	}
-	for name, a := range wire.ErrorAnswers {
+	for name, a := range wiretest.ErrorAnswers {
 		t.Run(name, func(t *testing.T) {
 			viaSDK, direct := answerBoth(t, a.Status, a.Header, a.Body)
 			if !reflect.DeepEqual(viaSDK, direct) {
@@ -52,10 +53,10 @@ func TestAnswersMatchSDK(t *testing.T) {
 
 // FuzzAnswerMatchesSDK is TestAnswersMatchSDK on any status and body.
 func FuzzAnswerMatchesSDK(f *testing.F) {
-	for _, body := range wire.BatchAnswers {
+	for _, body := range wiretest.BatchAnswers {
 		f.Add(200, false, body)
 	}
-	for _, a := range wire.ErrorAnswers {
+	for _, a := range wiretest.ErrorAnswers {
 		f.Add(a.Status, a.Header["X-Amzn-Query-Error"] != "", a.Body)
 	}
 	f.Fuzz(func(t *testing.T, status int, queryHeader bool, body string) {
@@ -102,7 +103,7 @@ func TestErrorShapesMatchSDK(t *testing.T) {
 // body held.
 func TestErrorChain(t *testing.T) {
 	_, w := clients(t, "http://sns.test", answering(404, map[string]string{"X-Amzn-RequestId": "hdr-1"},
-		wire.ErrorAnswers["NotFound (moto)"].Body))
+		wiretest.ErrorAnswers["NotFound (moto)"].Body))
 	var res wire.BatchResult
 	err := w.PublishBatch(context.Background(), testTopic, oneEntry, &res)
 	var op *smithy.OperationError
@@ -118,7 +119,7 @@ func TestErrorChain(t *testing.T) {
 		t.Errorf("failed call left a result: %+v", res)
 	}
 
-	json := wire.ErrorAnswers["400 json query-compatible"]
+	json := wiretest.ErrorAnswers["400 json query-compatible"]
 	_, w = clients(t, "http://sns.test", answering(json.Status, json.Header, json.Body))
 	err = w.PublishBatch(context.Background(), testTopic, oneEntry, &res)
 	var be *wire.BodyError

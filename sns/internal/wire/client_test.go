@@ -24,6 +24,7 @@ import (
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire/wiretest"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
 
@@ -190,7 +191,7 @@ func TestEndpointMatchesSDK(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := answering(200, nil, wire.BatchAnswers["moto"])
+			h := answering(200, nil, wiretest.BatchAnswers["moto"])
 			var sdk *awssns.Client
 			var w *wire.Client
 			var err error
@@ -268,7 +269,7 @@ func TestCredentials(t *testing.T) {
 		}
 	})
 	t.Run("session token header", func(t *testing.T) {
-		h := answering(200, nil, wire.BatchAnswers["moto"])
+		h := answering(200, nil, wiretest.BatchAnswers["moto"])
 		o := sdkOptions("http://sns.test", h)
 		o.Credentials = &countingCreds{token: "session-token"}
 		w, _ := wire.New(t.Context(), o)
@@ -283,7 +284,7 @@ func TestCredentials(t *testing.T) {
 		}
 	})
 	t.Run("anonymous", func(t *testing.T) {
-		h := answering(200, nil, wire.BatchAnswers["moto"])
+		h := answering(200, nil, wiretest.BatchAnswers["moto"])
 		o := sdkOptions("http://sns.test", h)
 		o.Credentials = aws.AnonymousCredentials{}
 		sdk := awssns.New(o)
@@ -299,7 +300,7 @@ func TestCredentials(t *testing.T) {
 		}
 	})
 	t.Run("failing provider", func(t *testing.T) {
-		h := answering(200, nil, wire.BatchAnswers["moto"])
+		h := answering(200, nil, wiretest.BatchAnswers["moto"])
 		o := sdkOptions("http://sns.test", h)
 		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{}, errors.New("no role")
@@ -319,7 +320,7 @@ func TestClockSkewCorrected(t *testing.T) {
 	for _, disabled := range []bool{false, true} {
 		t.Run(fmt.Sprintf("disabled=%t", disabled), func(t *testing.T) {
 			ahead := time.Now().Add(2 * time.Hour).UTC()
-			h := answering(200, map[string]string{"Date": ahead.Format(http.TimeFormat)}, wire.BatchAnswers["moto"])
+			h := answering(200, map[string]string{"Date": ahead.Format(http.TimeFormat)}, wiretest.BatchAnswers["moto"])
 			o := sdkOptions("http://sns.test", h)
 			o.DisableClockSkewCorrection = disabled
 			sdk := awssns.New(o)
@@ -430,7 +431,7 @@ func TestEarlyAnswerCannotReadAnotherCallsBody(t *testing.T) {
 	var held []io.Reader
 	early := httpDoer(func(req *http.Request) (*http.Response, error) {
 		held = append(held, req.Body)
-		return response(200, nil, wire.BatchAnswers["moto"]), nil
+		return response(200, nil, wiretest.BatchAnswers["moto"]), nil
 	})
 	o := sdkOptions("http://sns.test", early)
 	w, err := wire.New(t.Context(), o)

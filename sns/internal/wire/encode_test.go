@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire/wiretest"
 )
 
 // maxMessageSize is SNS's default limit on a message and on a batch.
@@ -92,7 +93,7 @@ func corpus() map[string][]wire.Entry {
 // sdkBody returns the body the SDK's serializer writes for the call.
 func sdkBody(t testing.TB, entries []wire.Entry) []byte {
 	t.Helper()
-	h := answering(200, nil, wire.BatchAnswers["moto"])
+	h := answering(200, nil, wiretest.BatchAnswers["moto"])
 	sdk := awssns.New(sdkOptions("http://sns.test", h))
 	var res wire.BatchResult
 	if err := (wire.SDK{API: sdk}).PublishBatch(context.Background(), testTopic, entries, &res); err != nil {
@@ -105,7 +106,7 @@ func sdkBody(t testing.TB, entries []wire.Entry) []byte {
 // directBody returns the body the wire client sends for the call.
 func directBody(t testing.TB, entries []wire.Entry) []byte {
 	t.Helper()
-	h := answering(200, nil, wire.BatchAnswers["moto"])
+	h := answering(200, nil, wiretest.BatchAnswers["moto"])
 	_, w := clients(t, "http://sns.test", h)
 	var res wire.BatchResult
 	if err := w.PublishBatch(context.Background(), testTopic, entries, &res); err != nil {
@@ -163,7 +164,7 @@ func TestPublishBodyMatchesSDK(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			e := entries[0]
-			h := answering(200, nil, wire.PublishAnswers["moto"])
+			h := answering(200, nil, wiretest.PublishAnswers["moto"])
 			sdk, w := clients(t, "http://sns.test", h)
 			in := &awssns.PublishInput{TopicArn: aws.String(testTopic), Message: aws.String(e.Body)}
 			if len(e.Attributes) > 0 {

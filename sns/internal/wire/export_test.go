@@ -1,16 +1,6 @@
 package wire
 
 // Exported for the tests of package wire_test.
-var (
-	BatchAnswers   = batchAnswers
-	PublishAnswers = publishAnswers
-)
-
-// ErrorAnswer is errorAnswer.
-type ErrorAnswer = errorAnswer
-
-// ErrorAnswers is errorAnswers.
-var ErrorAnswers = errorAnswers
 
 // ErrorShape is one modeled error for TestErrorShapesMatchSDK.
 type ErrorShape struct {

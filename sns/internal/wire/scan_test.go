@@ -1,8 +1,12 @@
 package wire
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire/wiretest"
 )
 
 // TestScanAgreesWithDecode checks, on every known answer, that the scanner
@@ -11,14 +15,14 @@ import (
 func TestScanAgreesWithDecode(t *testing.T) {
 	mustScan := map[string]bool{"sns": true, "moto": true, "fifo": true, "throttled entries": true,
 		"entities and odd case": true, "repeated members": true, "empty result": true}
-	for name, body := range batchAnswers {
+	for name, body := range wiretest.BatchAnswers {
 		t.Run(name, func(t *testing.T) {
 			if _, ok := scanAndDecode(t, []byte(body)); mustScan[name] && !ok {
 				t.Errorf("the scanner declined %q", name)
 			}
 		})
 	}
-	for name, body := range publishAnswers {
+	for name, body := range wiretest.PublishAnswers {
 		t.Run("publish "+name, func(t *testing.T) {
 			var fast, slow PublishResult
 			ok := scanPublish(body, &fast)
@@ -35,7 +39,7 @@ func TestScanAgreesWithDecode(t *testing.T) {
 
 func TestScanReadsSNSAnswer(t *testing.T) {
 	var res BatchResult
-	if !scanBatch(batchAnswers["sns"], &res) {
+	if !scanBatch(wiretest.BatchAnswers["sns"], &res) {
 		t.Fatal("declined")
 	}
 	want := BatchResult{
@@ -46,11 +50,11 @@ func TestScanReadsSNSAnswer(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", res, want)
 	}
 	res = BatchResult{}
-	if !scanBatch(batchAnswers["throttled entries"], &res) || res.Failed[1].Message != `KMS & <co> "slow" '` {
+	if !scanBatch(wiretest.BatchAnswers["throttled entries"], &res) || res.Failed[1].Message != `KMS & <co> "slow" '` {
 		t.Errorf("entities: %+v", res)
 	}
 	res = BatchResult{}
-	if !scanBatch(batchAnswers["repeated members"], &res) || len(res.Successful) != 1 || res.Successful[0].ID != "2" {
+	if !scanBatch(wiretest.BatchAnswers["repeated members"], &res) || len(res.Successful) != 1 || res.Successful[0].ID != "2" {
 		t.Errorf("a repeated list must replace the earlier one: %+v", res)
 	}
 }
@@ -86,10 +90,10 @@ func normalize(r *BatchResult) {
 // FuzzScanMatchesDecode holds the scanner to decode.go's reading on every
 // answer it accepts.
 func FuzzScanMatchesDecode(f *testing.F) {
-	for _, b := range batchAnswers {
+	for _, b := range wiretest.BatchAnswers {
 		f.Add([]byte(b))
 	}
-	for _, a := range errorAnswers {
+	for _, a := range wiretest.ErrorAnswers {
 		f.Add([]byte(a.Body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -101,4 +105,31 @@ func FuzzScanMatchesDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkParseAnswer reads a ten-entry answer with the scanner (the
+// path taken) and with the encoding/xml reader it falls back to.
+func BenchmarkParseAnswer(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`<PublishBatchResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishBatchResult><Successful>`)
+	for i := range 10 {
+		fmt.Fprintf(&sb, `<member><Id>%d</Id><MessageId>6d5f8e3c-2b1a-4c9d-8e7f-%012d</MessageId></member>`, i, i)
+	}
+	sb.WriteString(`</Successful><Failed/></PublishBatchResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishBatchResponse>`)
+	body := []byte(sb.String())
+	for _, reader := range []struct {
+		name string
+		read func([]byte, *BatchResult) error
+	}{{"scan", parseBatch}, {"decode", decodeBatch}} {
+		b.Run(reader.name, func(b *testing.B) {
+			var res BatchResult
+			b.ReportAllocs()
+			for b.Loop() {
+				res.reset()
+				if err := reader.read(body, &res); err != nil || len(res.Successful) != 10 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -1,10 +1,11 @@
-package wire
+// Package wiretest holds the answers SNS and its stand-ins (moto, the SNS
+// double, proxies and load balancers in between) give to Publish and
+// PublishBatch, for the tests and fuzz seeds of sns/internal/wire and of
+// the sns package's cross-checks with the SDK.
+package wiretest
 
-// Answers SNS and its stand-ins give, shared by the tests and the fuzzers'
-// seeds of both test packages (export_test.go exports them).
-
-// batchAnswers are 2xx PublishBatch bodies.
-var batchAnswers = map[string]string{
+// BatchAnswers are 2xx PublishBatch bodies by name.
+var BatchAnswers = map[string]string{
 	// SNS, as its documentation shows it: indented, fields in any order.
 	"sns": `<PublishBatchResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
     <PublishBatchResult>
@@ -49,23 +50,25 @@ var batchAnswers = map[string]string{
 	"empty":                 ``,
 }
 
-// publishAnswers are 2xx Publish bodies.
-var publishAnswers = map[string]string{
+// PublishAnswers are 2xx Publish bodies by name.
+var PublishAnswers = map[string]string{
 	"moto": `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>81af0531-e0ef-44da-a7ca-7766f4a36067</MessageId></PublishResult><ResponseMetadata><RequestId>YEAe</RequestId></ResponseMetadata></PublishResponse>`,
 	"fifo": `<PublishResponse><PublishResult><MessageId>m</MessageId><SequenceNumber>10000000000000000001</SequenceNumber></PublishResult></PublishResponse>`,
 	"none": `<PublishResponse></PublishResponse>`,
 }
 
-// errorAnswer is a non-2xx answer.
-type errorAnswer struct {
+// ErrorAnswer is a non-2xx answer.
+type ErrorAnswer struct {
 	Status int
 	Header map[string]string
 	Body   string
 }
 
-// errorAnswers are the error answers SNS, moto, the double and whatever
-// stands between them and the bridge give.
-var errorAnswers = map[string]errorAnswer{
+// ErrorAnswers are the error answers, by name, that SNS, moto, the double
+// and whatever stands between them and the bridge give: every code the
+// bridge classifies, modeled and unmodeled codes, and bodies the SDK cannot
+// read (empty, HTML, JSON, plain text, truncated).
+var ErrorAnswers = map[string]ErrorAnswer{
 	"NotFound (moto)":                  {404, nil, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message><message>Topic does not exist</message></Error><RequestId>3IdF</RequestId></ErrorResponse>`},
 	"InvalidParameter (moto)":          {400, nil, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>The message attribute 'k' must contain non-empty message attribute value.</Message><message>The message attribute 'k' must contain non-empty message attribute value.</message></Error><RequestId>mjCN</RequestId></ErrorResponse>`},
 	"BatchEntryIdsNotDistinct":         {400, nil, `<ErrorResponse><Error><Type>Sender</Type><Code>BatchEntryIdsNotDistinct</Code><Message>Two or more batch entries in the request have the same Id.</Message></Error><RequestId>r</RequestId></ErrorResponse>`},
