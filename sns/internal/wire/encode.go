@@ -14,7 +14,8 @@ import (
 const apiVersion = "2010-03-31"
 
 // escapeClass is what url.QueryEscape does with each byte: keep it (0),
-// write '+' for it (1, the space) or write it as %XX (2).
+// write '+' for it (1, the space) or write it as %XX (2, which is also the
+// number of bytes it adds).
 var escapeClass = func() (t [256]byte) {
 	for c := range 256 {
 		switch {
@@ -31,17 +32,15 @@ var escapeClass = func() (t [256]byte) {
 
 const upperHex = "0123456789ABCDEF"
 
-// appendEscaped appends url.QueryEscape(s) to dst, growing dst once.
+// appendEscaped appends url.QueryEscape(s) to dst, growing dst at most once.
 func appendEscaped(dst []byte, s string) []byte {
 	extra := 0
 	for i := 0; i < len(s); i++ {
-		if escapeClass[s[i]] == 2 {
-			extra += 2
-		}
+		extra += int(escapeClass[s[i]] & 2)
 	}
 	dst = slices.Grow(dst, len(s)+extra)
-	n := len(dst)
-	b := dst[n : n+len(s)+extra]
+	start := len(dst)
+	b := dst[start : start+len(s)+extra]
 	j := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -53,13 +52,14 @@ func appendEscaped(dst []byte, s string) []byte {
 			b[j] = '+'
 			j++
 		default:
+			_ = b[j+2]
 			b[j] = '%'
 			b[j+1] = upperHex[c>>4]
 			b[j+2] = upperHex[c&15]
 			j += 3
 		}
 	}
-	return dst[:n+j]
+	return dst[:start+j]
 }
 
 // nextLexical returns the number after k among 1..n in the order of their
