@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,28 +136,14 @@ func New(ctx context.Context, o awssns.Options) (*Client, error) {
 	return c, nil
 }
 
-// validRegion is the SDK's check of a region (a host label, dots allowed).
+// validRegion is the SDK's check of a region: host labels, dots between.
 func validRegion(r string) bool {
-	label := 0
-	for i := 0; i < len(r); i++ {
-		c := r[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-			continue
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-' && label > 0:
-		default:
-			return false
-		}
-		label++
-		if label > 63 {
+	for _, label := range strings.Split(r, ".") {
+		if !smithyhttp.ValidHostLabel(label) || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
 	}
-	return label > 0
+	return true
 }
 
 // Endpoint returns the URL requests go to.
