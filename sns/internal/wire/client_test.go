@@ -43,6 +43,25 @@ func verifiedDouble(t *testing.T) (*snstest.Server, *sigV4Verifier, string, *htt
 	return srv, v, ts.URL, &http.Client{Transport: tr}
 }
 
+// doubleTopics returns a maker of new topics on srv.
+func doubleTopics(srv *snstest.Server) func(t *testing.T, fifo bool) string {
+	n := 0
+	return func(t *testing.T, fifo bool) string {
+		t.Helper()
+		n++
+		name, attrs := fmt.Sprintf("topic-%d", n), map[string]string{}
+		if fifo {
+			name += ".fifo"
+			attrs["FifoTopic"] = "true"
+		}
+		arn, err := srv.CreateTopic(name, attrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return arn
+	}
+}
+
 // received is a message as the double's topic got it.
 type received struct {
 	Body, GroupID, DedupID string
@@ -72,24 +91,11 @@ func messages(srv *snstest.Server, arn string) []received {
 func TestSignedBatchesReachTheDouble(t *testing.T) {
 	srv, v, endpoint, hc := verifiedDouble(t)
 	sdk, w := clients(t, endpoint, hc)
-	n := 0
-	newTopic := func(fifo bool) string {
-		n++
-		name, attrs := fmt.Sprintf("t%d", n), map[string]string{}
-		if fifo {
-			name += ".fifo"
-			attrs["FifoTopic"] = "true"
-		}
-		arn, err := srv.CreateTopic(name, attrs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return arn
-	}
+	newTopic := doubleTopics(srv)
 	for name, entries := range corpus() {
 		t.Run(name, func(t *testing.T) {
 			fifo := len(entries) > 0 && entries[0].GroupID != ""
-			direct, viaSDK := newTopic(fifo), newTopic(fifo)
+			direct, viaSDK := newTopic(t, fifo), newTopic(t, fifo)
 			var res, sdkRes wire.BatchResult
 			before := v.verified.Load()
 			errDirect := w.PublishBatch(t.Context(), direct, entries, &res)

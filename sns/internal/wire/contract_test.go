@@ -197,22 +197,13 @@ func runContract(t *testing.T, st contractStack) {
 // loopback, behind the SigV4 verifier.
 func TestContractDouble(t *testing.T) {
 	srv, v, endpoint, hc := verifiedDouble(t)
-	n := 0
+	newTopic := doubleTopics(srv)
 	runContract(t, contractStack{
 		Endpoint:        endpoint,
 		HTTP:            hc,
 		MissingTopicARN: "arn:aws:sns:us-east-1:123456789012:no-such-topic",
 		NewTopic: func(t *testing.T, fifo bool) (string, func(*testing.T, int, time.Duration) []received) {
-			n++
-			name, attrs := fmt.Sprintf("contract-%d", n), map[string]string{}
-			if fifo {
-				name += ".fifo"
-				attrs["FifoTopic"] = "true"
-			}
-			arn, err := srv.CreateTopic(name, attrs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			arn := newTopic(t, fifo)
 			seen := 0
 			return arn, func(*testing.T, int, time.Duration) []received {
 				got := messages(srv, arn)[seen:]
