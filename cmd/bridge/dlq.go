@@ -750,7 +750,7 @@ func newDLQSNSDestination(ctx context.Context, s settings, dryRun bool) (*dlqSNS
 	if err != nil {
 		return nil, err
 	}
-	tr, err := buildTranslator(s, src, topics, nil)
+	tr, err := buildTranslator(s, src, topics, nil, nil)
 	if err != nil {
 		return nil, err
 	}

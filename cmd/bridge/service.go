@@ -108,7 +108,7 @@ func checkTopics(ctx context.Context, s settings) (*awssns.Client, map[string]sn
 func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, log *slog.Logger) (*service, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tr, err := buildTranslator(s, src, topics, reg)
+	tr, err := buildTranslator(s, src, topics, reg, log)
 	if err != nil {
 		return nil, err
 	}
