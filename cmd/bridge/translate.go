@@ -222,7 +222,7 @@ func newToolTranslator(s settings, maxSize int) (*toolTranslator, error) {
 	for _, arn := range s.Routing.TopicARNs() {
 		topics[arn] = mapping.TopicInfo{FIFO: sns.IsFIFO(arn), MaxMessageSize: maxSize}
 	}
-	tr, err := buildTranslator(s, src, topics, nil)
+	tr, err := buildTranslator(s, src, topics, nil, nil)
 	if err != nil {
 		return nil, err
 	}
