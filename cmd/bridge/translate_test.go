@@ -179,6 +179,44 @@ func TestTranslateUsageErrors(t *testing.T) {
 	}
 }
 
+// versionRecord is a record written with one version of the versions
+// fixtures' schema: its wire value (with the local id), key and the golden
+// file of its translation.
+type versionRecord struct {
+	version *avro.LocalSchema
+	key     string
+	value   []byte
+	golden  string
+}
+
+// versionRecords returns one record per version in versionsDir, oldest
+// first, each written from that version's fixture event.
+func versionRecords(t *testing.T) []versionRecord {
+	t.Helper()
+	src, err := avro.NewLocalSource(os.DirFS(versionsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixtures := map[string]string{"TicketEvent.v1.avsc": "ticket_updated.v1", "TicketEvent.avsc": "ticket_updated.v2"}
+	var recs []versionRecord
+	for _, v := range src.Versions() {
+		b, err := os.ReadFile(filepath.Join(versionsDir, fixtures[v.File]+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var event map[string]any
+		if err := json.Unmarshal(b, &event); err != nil {
+			t.Fatal(err)
+		}
+		value, err := v.Append(nil, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, versionRecord{version: v, key: event["orgId"].(string), value: value, golden: "translate_" + fixtures[v.File] + ".golden.json"})
+	}
+	return recs
+}
+
 // TestTranslateSchemaVersions: records written with two versions of one
 // schema, both in the schema directory, translate in one run, each decoded
 // with its writer schema: the output (schema id, attributes, body) is
@@ -192,31 +230,14 @@ func TestTranslateSchemaVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := avro.NewLocalSource(os.DirFS(versionsDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{"TicketEvent.v1.avsc": "ticket_updated.v1.json", "TicketEvent.avsc": "ticket_updated.v2.json"}
-	for _, v := range src.Versions() {
-		t.Run(v.File, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join(versionsDir, files[v.File]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var event map[string]any
-			if err := json.Unmarshal(b, &event); err != nil {
-				t.Fatal(err)
-			}
-			value, err := v.Append(nil, event)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := tt.explain(context.Background(), &kgo.Record{Topic: "thena.events", Key: []byte(event["orgId"].(string)), Value: value})
-			if !out.OK || out.SchemaID != v.ID {
-				t.Fatalf("%s: ok=%v schema id %d (want %d): %+v", v.File, out.OK, out.SchemaID, v.ID, out.Error)
+	for _, r := range versionRecords(t) {
+		t.Run(r.version.File, func(t *testing.T) {
+			out := tt.explain(context.Background(), &kgo.Record{Topic: "thena.events", Key: []byte(r.key), Value: r.value})
+			if !out.OK || out.SchemaID != r.version.ID {
+				t.Fatalf("%s: ok=%v schema id %d (want %d): %+v", r.version.File, out.OK, out.SchemaID, r.version.ID, out.Error)
 			}
 			got, _ := json.MarshalIndent(out, "", "  ")
-			checkGolden(t, "translate_"+strings.TrimSuffix(files[v.File], ".json")+".golden.json", append(got, '\n'))
+			checkGolden(t, r.golden, append(got, '\n'))
 		})
 	}
 }
