@@ -49,18 +49,11 @@ func TestRegistryDecodesEveryEventType(t *testing.T) {
 	for _, file := range files {
 		text, _ := fs.ReadFile(schemas.FS(), file)
 		name := "com.thena.events." + strings.TrimSuffix(file, ".avsc")
-		subject := testenv.Name(t, strings.TrimSuffix(file, ".avsc"), 200) + "-value"
+		subject := freshSubject(t, client, strings.TrimSuffix(file, ".avsc"))
 		id, _, err := client.CreateSchema(ctx, subject, string(text))
 		if err != nil {
 			t.Fatalf("registering %s: %v", file, err)
 		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if _, err := client.DeleteSubject(ctx, subject); err != nil {
-				t.Errorf("deleting subject %s: %v", subject, err)
-			}
-		})
 		localID, _ := local.ID(name)
 		registryID[localID] = id
 	}
@@ -153,17 +146,10 @@ func TestRegistryDecodesSchemaVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subject := testenv.Name(t, "versions", 200) + "-value"
+	subject := freshSubject(t, client, "versions")
 	if err := client.SetCompatibilityLevel(ctx, subject, "BACKWARD"); err != nil {
 		t.Fatalf("setting BACKWARD compatibility on %s: %v", subject, err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := client.DeleteSubject(ctx, subject); err != nil {
-			t.Errorf("deleting subject %s: %v", subject, err)
-		}
-	})
 	registryID := map[int]int{}
 	for _, file := range []string{"TicketEvent.v1.avsc", "TicketEvent.avsc"} { // oldest first, as a team evolves it
 		text, err := os.ReadFile(filepath.Join(versionsDir, file))
@@ -205,4 +191,19 @@ func TestRegistryDecodesSchemaVersions(t *testing.T) {
 			t.Errorf("%s through the registry:\n got %s\nwant %s", file, g, w)
 		}
 	}
+}
+
+// freshSubject returns a subject name unique to the test, which t.Cleanup
+// deletes from the registry again.
+func freshSubject(t *testing.T, client *registry.Client, prefix string) string {
+	t.Helper()
+	subject := testenv.Name(t, prefix, 200) + "-value"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := client.DeleteSubject(ctx, subject); err != nil {
+			t.Errorf("deleting subject %s: %v", subject, err)
+		}
+	})
+	return subject
 }
