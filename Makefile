@@ -2,13 +2,14 @@
 #
 #   make build        build bin/bridge
 #   make demo         run the bridge on an embedded Kafka and SNS double (needs only Go)
-#   make test         lint + unit tests (-race) + local stack + integration tests
+#   make test         lint + unit tests (-race) + stack test + local stack + integration tests
 #   make lint         gofmt, go vet, staticcheck
 #   make unit         unit tests with the race detector
 #   make integration  start the local stack if needed, then run the integration tests
 #   make stack-up     start Kafka (KRaft), moto (SNS+SQS) and the schema registry on loopback
 #   make stack-up-3   the same with a three-broker Kafka cluster (failover tests)
 #   make stack-down   stop what stack-up started
+#   make stack-test   check scripts/stack.sh on a stack of its own (other ports; 1-3 minutes)
 #   make bench        micro-benchmarks and the benchmark harness (docs/benchmarks.md)
 
 SHELL := /bin/bash
@@ -20,7 +21,7 @@ STACK := scripts/stack.sh
 # 2-core CI machine and the shared broker from being overloaded.
 INTEGRATION_FLAGS ?= -tags integration -count=1 -p 1 -timeout 30m
 
-.PHONY: all build demo test lint unit integration stack-up stack-up-3 stack-down stack-status bench fuzz clean
+.PHONY: all build demo test lint unit integration stack-up stack-up-3 stack-down stack-status stack-test bench fuzz clean
 
 all: build
 
@@ -30,7 +31,7 @@ build:
 demo:
 	$(GO) run ./cmd/bridge demo -events 5000
 
-test: lint unit integration
+test: lint unit stack-test integration
 
 lint: $(BIN)/staticcheck
 	@echo "==> gofmt"
@@ -65,6 +66,13 @@ stack-down:
 
 stack-status:
 	$(STACK) status
+
+# scripts/stack_test.sh: up/down/up again, a failing start, SASL_SSL, on its own state directory
+# (.stack-test) and ports (STACK_TEST_PORT_OFFSET, default 1000), sharing .stack's downloads. The
+# bound covers a cold install of everything, which the integration tests then reuse.
+STACK_TEST_TIMEOUT ?= 1200
+stack-test:
+	timeout $(STACK_TEST_TIMEOUT) scripts/stack_test.sh
 
 # The micro-benchmarks, then the harness (cmd/bench): the bridge against raw
 # consume, raw publish and a one-Publish-per-message peer on the local Kafka

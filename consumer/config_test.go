@@ -27,8 +27,11 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"ResetOffset", func(c *Config) { c.ResetOffset = "newest" }},
 		{"DeadLetterTopic", func(c *Config) { c.DeadLetterTopic = "{topic}" }},
 		{"DeadLetterTopic", func(c *Config) { c.DeadLetterTopic = "dead letters" }},
-		{"MaxBufferedPerPartition", func(c *Config) { c.MaxBufferedPerPartition = -1 }},
-		{"MaxInFlight", func(c *Config) { c.MaxBufferedPerPartition = 500; c.MaxInFlight = 100 }},
+		{"MaxRunPerKey", func(c *Config) { c.MaxRunPerKey = -1 }},
+		{"MaxInflightPerKey", func(c *Config) { c.MaxInflightPerKey = -2 }},
+		{"MaxBufferedBytesPerPartition", func(c *Config) { c.MaxBufferedBytesPerPartition = -1 }},
+		{"MaxBufferedBytesPerPartition", func(c *Config) { c.MaxBufferedBytesPerPartition = 8 }}, // 8 MiB meant
+		{"MaxBufferedBytes", func(c *Config) { c.MaxBufferedBytesPerPartition = 32 << 20; c.MaxBufferedBytes = 16 << 20 }},
 		{"DrainTimeout", func(c *Config) { c.DrainTimeout = time.Minute; c.RebalanceTimeout = time.Minute }},
 		{"DrainTimeout", func(c *Config) { c.DrainTimeout = 55 * time.Second }},
 		{"FetchMaxPartitionBytes", func(c *Config) { c.FetchMaxPartitionBytes = 32 << 20 }},
@@ -58,7 +61,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	c := DefaultConfig()
-	if c.DeadLetterTopic != "{topic}.dlq" || c.CommitInterval != 5*time.Second || c.MaxBufferedPerPartition != 1000 ||
+	if c.DeadLetterTopic != "{topic}.dlq" || c.CommitInterval != 5*time.Second || c.MaxBufferedBytesPerPartition != 8<<20 ||
+		c.MaxBufferedBytes != 64<<20 || c.MaxRunPerKey != 10 || c.MaxInflightPerKey != 4 ||
 		c.TLS.InsecureSkipVerify || c.DrainTimeout >= c.RebalanceTimeout {
 		t.Errorf("unexpected defaults: %+v", c)
 	}

@@ -52,19 +52,41 @@ type Outbound struct {
 	EventTime time.Time
 	// RoutedARN is the topic a failed record was routed to before it failed
 	// (too large for that topic, say), for the bridge.target.topic_arn
-	// dead-letter header. Entry.TopicARN is the target of a record that
-	// did not fail.
+	// dead-letter header, and for its ordering scope. Entry.TopicARN is the
+	// target of a record that did not fail.
 	RoutedARN string
+	// Relaxed lets the record's ordering scope have up to
+	// Config.MaxInflightPerKey runs in flight at once instead of one: its
+	// events may reach SNS out of order. The translator sets it from the
+	// route's "ordering: relaxed" (standard topics only; start-up refuses it
+	// on a FIFO route).
+	Relaxed bool
 }
 
-// Publisher publishes entries to SNS; sns.Publisher satisfies it. Publish may
-// block to apply backpressure. done is called exactly once, on any
-// goroutine, and must not block: with MessageID set (published), with a
-// Permanent error (dead-letter it), or with ctx.Err() (abandoned; the record
-// is redelivered later). Transient and systemic errors are retried inside the
-// publisher and never reach done.
+// Publisher publishes runs of entries to SNS; sns.Publisher satisfies it.
+// The engine hands it one run per ordering scope (key and target topic) at
+// a time, or up to Config.MaxInflightPerKey for a relaxed scope, and the
+// scope's next run only after every entry of the previous one is done.
 type Publisher interface {
-	Publish(ctx context.Context, e *sns.Entry, done func(sns.Result))
+	// PublishRun publishes run: consecutive entries of ONE ordering key for ONE topic, oldest first,
+	// len(run) <= the entries RunLimit allows and sum(Entry.Size) <= its bytes. The publisher sends the
+	// whole run inside ONE PublishBatch call, in order (other runs may share the call). done(i, r) is
+	// called exactly once per entry i, on any goroutine, never blocking, in any order across entries:
+	// MessageID set = published; Permanent *failure.Error = dead-letter it; ctx error / sns.ErrClosed =
+	// abandoned. Entries that fail transiently/systemically are retried by the publisher, the failed
+	// entries of the run together, still in offset order, as one run, before done is called for them.
+	// key is the ordering key (for the order-break log line, hashed; never logged raw).
+	//
+	// PublishRun returns without waiting for SNS; it may block while the
+	// publisher holds as many entries as it allows, until ctx ends. The
+	// publisher owns each entry until its done.
+	PublishRun(ctx context.Context, key string, run []*sns.Entry, done func(i int, r sns.Result))
+	// RunLimit returns the most entries and bytes one run may hold for topicARN (one PublishBatch:
+	// at most 10 entries and the topic's MaximumMessageSize in total).
+	//
+	// It is called each time a run is formed, with a partition's lock
+	// held, from many goroutines: it must be cheap and must not block.
+	RunLimit(topicARN string) (entries, bytes int)
 }
 
 // Option configures an Engine beyond its Config.
@@ -107,9 +129,9 @@ func WithKafkaOptions(opts ...kgo.Opt) Option {
 }
 
 // Engine is the delivery engine: it consumes the source topics as a group
-// member, translates and publishes each record keeping per-key order,
-// dead-letters permanent failures, and commits offsets only past finished
-// records. Run it once.
+// member, translates and publishes each record keeping order per key and
+// target topic, dead-letters permanent failures, and commits offsets only
+// past finished records. Run it once.
 type Engine struct {
 	cfg        Config
 	translator Translator
@@ -128,8 +150,9 @@ type Engine struct {
 	ready   atomic.Bool
 	running atomic.Bool
 
-	budget  *inflightBudget
+	budget  *bufferBudget
 	blocked *blockedTopics
+	hot     *heavyHitters
 
 	// mu guards owned and closing. It is never held while waiting.
 	mu      sync.Mutex
@@ -195,8 +218,9 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 		opts:       o,
 		instance:   instance,
 		cl:         &clientRef{},
-		budget:     newInflightBudget(cfg.MaxInFlight, m.inflight),
+		budget:     newBufferBudget(cfg.MaxBufferedBytes, m.bufferedBytes, m.inflight),
 		blocked:    &blockedTopics{},
+		hot:        newHeavyHitters(),
 		owned:      make(map[tp]*partition),
 	}, nil
 }
@@ -206,18 +230,16 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 func (e *Engine) Ready() bool { return e.ready.Load() }
 
 // TopicBlocked tells the engine that publishing to topicARN is blocked
-// (its circuit breaker opened) or unblocked. While blocked, every owned
-// partition with unfinished work for that topic stops fetching; partitions
-// that feed only other topics keep flowing. Blocked partitions resume when
-// the topic is unblocked. The publisher keeps retrying the entries it holds.
-// It is safe for concurrent use and does not block; it can be wired to the
-// publisher's breaker hook.
+// (its circuit breaker opened) or unblocked. Blocking pauses nothing by
+// itself: events for other topics, of the same keys too, keep flowing while
+// the blocked topic's events wait in their scopes (the publisher keeps
+// retrying the entries it holds). A partition whose buffer then fills
+// pauses as at any full buffer, counted with reason topic_blocked when the
+// blocked topics' events hold most of it. It is safe for concurrent use and
+// does not block; it can be wired to the publisher's breaker hook.
 func (e *Engine) TopicBlocked(topicARN string, blocked bool) {
 	e.blocked.set(topicARN, blocked)
 	e.log.Info("target topic blocked state changed", "topic_arn", topicARN, "blocked", blocked)
-	for _, p := range e.partitions() {
-		p.recheckPause()
-	}
 }
 
 func (e *Engine) client() *kgo.Client { return e.cl.Load() }
@@ -269,13 +291,17 @@ func (e *Engine) Run(ctx context.Context) error {
 			version:  e.opts.version,
 			produce:  dlq.Produce,
 		},
-		fetch:       e.cl,
-		budget:      e.budget,
-		blocked:     e.blocked,
-		retry:       e.cfg.retryPolicy(),
-		maxBuffered: e.cfg.MaxBufferedPerPartition,
-		metrics:     e.metrics,
-		log:         e.log,
+		fetch:             e.cl,
+		budget:            e.budget,
+		blocked:           e.blocked,
+		hot:               e.hot,
+		hotLog:            newKeyLogLimiter(hotKeyLogEvery),
+		retry:             e.cfg.retryPolicy(),
+		maxBufferedBytes:  e.cfg.MaxBufferedBytesPerPartition,
+		maxRunPerKey:      e.cfg.MaxRunPerKey,
+		maxInflightPerKey: e.cfg.MaxInflightPerKey,
+		metrics:           e.metrics,
+		log:               e.log,
 	}
 
 	cl, err := kgo.NewClient(append(e.consumerOpts(common), e.opts.kafkaOpts...)...)
@@ -357,12 +383,13 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 	return opts
 }
 
-// pollLoop fetches records while the engine has in-flight budget left and
+// pollLoop fetches records while the engine has buffer budget left and
 // hands them to their partitions. Handing over never blocks, so the
 // rebalance that BlockRebalanceOnPoll holds back while a poll is being
 // handed over is held only briefly; it guarantees that records fetched for a
 // partition never reach a later owner's state of the same partition.
 func (e *Engine) pollLoop(ctx context.Context, cl *kgo.Client) error {
+	sizer := newPollSizer()
 	for {
 		free := e.budget.free()
 		if free <= 0 {
@@ -373,11 +400,12 @@ func (e *Engine) pollLoop(ctx context.Context, cl *kgo.Client) error {
 				return nil
 			}
 		}
-		// One poll takes at most a partition's buffer, so a partition holds
-		// at most about twice MaxBufferedPerPartition before its pause
-		// takes effect (records kgo buffered for a paused partition are
-		// dropped and fetched again on resume).
-		fetches := cl.PollRecords(ctx, int(min(free, int64(e.cfg.MaxBufferedPerPartition))))
+		// One poll takes about what a partition's buffer holds, or what is
+		// left of the engine's, so a partition holds at most about twice
+		// MaxBufferedBytesPerPartition before its pause takes effect
+		// (records kgo buffered for a paused partition are dropped and
+		// fetched again on resume).
+		fetches := cl.PollRecords(ctx, sizer.records(min(free, e.cfg.MaxBufferedBytesPerPartition)))
 		if ctx.Err() != nil {
 			cl.AllowRebalance()
 			return nil
@@ -393,6 +421,7 @@ func (e *Engine) pollLoop(ctx context.Context, cl *kgo.Client) error {
 				e.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err, "retriable", kerr.IsRetriable(err))
 			}
 		})
+		sizer.observe(fetches)
 		e.mu.Lock()
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 			p := e.owned[tp{fp.Topic, fp.Partition}]

@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -67,7 +68,11 @@ func TestStuckKeyParksOnlyThatKey(t *testing.T) {
 		for i := 1; i < 10; i++ {
 			recs = append(recs, rec("B", i, ""), rec("C", i, ""))
 		}
-		recs = append(recs, rec("A", 1, ""), rec("A", 2, ""))
+		// More of A than one run holds, so that some wait behind the stuck one.
+		const moreA = 13
+		for i := 1; i <= moreA; i++ {
+			recs = append(recs, rec("A", i, ""))
+		}
 		h.produce(recs...)
 		r := h.start("a", h.config(), func(p *fakePublisher) { p.hold("A") })
 
@@ -86,7 +91,7 @@ func TestStuckKeyParksOnlyThatKey(t *testing.T) {
 		}
 
 		r.pub.release("A")
-		h.eventually("everything published", func() bool { return h.sink.count() == 23 })
+		h.eventually("everything published", func() bool { return h.sink.count() == 21+moreA })
 		h.eventually("commits at the end", h.committedToEnd)
 		var order []int
 		for _, p := range h.sink.snapshot() {
@@ -94,8 +99,8 @@ func TestStuckKeyParksOnlyThatKey(t *testing.T) {
 				order = append(order, p.seq)
 			}
 		}
-		if fmt.Sprint(order) != "[0 1 2]" {
-			t.Errorf("A published in order %v, want [0 1 2]", order)
+		if !slices.Equal(order, seqs(moreA+1)) {
+			t.Errorf("A published in order %v, want %v", order, seqs(moreA+1))
 		}
 		if got := metricValue(r.e.metrics.parkedKeys); got != 0 {
 			t.Errorf("bridge_parked_keys = %v after recovery, want 0", got)
@@ -105,8 +110,9 @@ func TestStuckKeyParksOnlyThatKey(t *testing.T) {
 
 // Permanent translate and publish errors are dead-lettered with the original
 // key, value, headers and timestamp and every bridge header; the partition
-// keeps flowing, and the key's next event goes only after the dead letter
-// is acknowledged.
+// keeps flowing, and the next event of the failed one's scope (its key and
+// the topic it was routed to) goes only after the dead letter is
+// acknowledged.
 func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 	bubble(t, 1, true, func(t *testing.T, h *harness) {
 		ts := time.Date(2026, 11, 2, 9, 30, 0, 123_000_000, time.UTC)
@@ -117,34 +123,36 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 		noKey := rec("org-x", 0, "tperm")
 		noKey.Key = nil
 		h.produce(
-			rec("k1", 0, ""),      // 0
-			undecodable,           // 1
-			rec("k1", 2, ""),      // 2
-			rec("k2", 0, "pperm"), // 3
-			rec("k2", 1, ""),      // 4
-			noKey,                 // 5
+			rec("k1", 0, ""),          // 0
+			undecodable,               // 1
+			rec("k1", 2, ""),          // 2
+			rec("k2", 0, "pperm"),     // 3
+			rec("k2", 1, ""),          // 4
+			noKey,                     // 5
+			rec("k3", 0, "ttoolarge"), // 6: routed to arnA, then failed
+			rec("k3", 1, ""),          // 7
 		)
-		var dlqEndAtK1Seq2 int64 = -1
+		var dlqEndAtK3Seq1 int64 = -1
 		r := h.start("a", h.config(), func(p *fakePublisher) {
 			p.onPublish = func(e *sns.Entry) {
-				if k, seq, _ := parseValue(e.Body); k == "k1" && seq == 2 {
-					dlqEndAtK1Seq2 = h.c.PartitionInfo(dlqTopic, 0).HighWatermark
+				if k, seq, _ := parseValue(e.Body); k == "k3" && seq == 1 {
+					dlqEndAtK3Seq1 = h.c.PartitionInfo(dlqTopic, 0).HighWatermark
 				}
 			}
 		})
-		h.eventually("good events published", func() bool { return h.sink.count() == 3 })
+		h.eventually("good events published", func() bool { return h.sink.count() == 4 })
 		h.eventually("commits at the end", h.committedToEnd)
 
 		dls := h.deadLetters()
-		if len(dls) != 3 {
-			t.Fatalf("%d dead letters, want 3", len(dls))
+		if len(dls) != 4 {
+			t.Fatalf("%d dead letters, want 4", len(dls))
 		}
 		byOffset := make(map[string]*kgo.Record)
 		for _, d := range dls {
 			byOffset[headerMap(d)[deadletter.HeaderSourceOffset]] = d
 		}
-		if d := byOffset["1"]; d == nil || d.Offset >= dlqEndAtK1Seq2 {
-			t.Errorf("k1 seq 2 was published before the dead letter of k1 seq 1 was acknowledged (dead-letter end then: %d)", dlqEndAtK1Seq2)
+		if d := byOffset["6"]; d == nil || d.Offset >= dlqEndAtK3Seq1 {
+			t.Errorf("k3 seq 1 was published before the dead letter of k3 seq 0 was acknowledged (dead-letter end then: %d)", dlqEndAtK3Seq1)
 		}
 		wants := map[string]map[string]string{
 			"1": {deadletter.HeaderErrorClass: "permanent", deadletter.HeaderErrorReason: "undecodable", deadletter.HeaderErrorSNSCode: "",
@@ -153,6 +161,7 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 			"3": {deadletter.HeaderErrorClass: "permanent", deadletter.HeaderErrorReason: "sns_rejected", deadletter.HeaderErrorSNSCode: "InvalidParameter",
 				deadletter.HeaderEventID: "ev-k2-0", deadletter.HeaderEventOrgID: "k2", deadletter.HeaderTargetTopicARN: arnA, deadletter.HeaderAttempts: "1"},
 			"5": {deadletter.HeaderErrorReason: "undecodable", deadletter.HeaderEventID: "ev-org-x-0", deadletter.HeaderEventOrgID: "org-x"},
+			"6": {deadletter.HeaderErrorReason: "too_large", deadletter.HeaderEventID: "ev-k3-0", deadletter.HeaderTargetTopicARN: arnA},
 		}
 		for off, want := range wants {
 			d := byOffset[off]
@@ -210,12 +219,12 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 	})
 }
 
-// When the dead-letter topic cannot be written, the failing record's key
+// When the dead-letter topic cannot be written, the failing record's scope
 // stays blocked and nothing is committed past it; once the topic exists the
 // dead letter is written and the commit moves on.
 func TestDeadLetterTopicUnavailable(t *testing.T) {
 	bubble(t, 1, false, func(t *testing.T, h *harness) {
-		h.produce(rec("k1", 0, ""), rec("k1", 1, "tperm"), rec("k1", 2, ""), rec("k2", 0, ""), rec("k2", 1, ""), rec("k2", 2, ""))
+		h.produce(rec("k1", 0, ""), rec("k1", 1, "ttoolarge"), rec("k1", 2, ""), rec("k2", 0, ""), rec("k2", 1, ""), rec("k2", 2, ""))
 		r := h.start("a", h.config())
 		h.eventually("k1 seq 0 and k2 published", func() bool { return h.sink.count() == 4 })
 		time.Sleep(20 * time.Second)
@@ -260,6 +269,7 @@ func TestRestartResumesFromCommittedWatermark(t *testing.T) {
 				h.produce(recs...)
 				cfg := h.config()
 				cfg.DrainTimeout = tc.drain
+				cfg.MaxRunPerKey = 2 // 20 round trips per key: run 1 stops halfway
 				slow := func(p *fakePublisher) { p.delay = 50 * time.Millisecond }
 				r1 := h.start("run1", cfg, slow)
 				h.eventually("a third published", func() bool { return h.sink.count() >= keys*perKey/3 })
@@ -321,14 +331,18 @@ func TestRebalanceLosesNothingAndNeverRewindsCommits(t *testing.T) {
 		const keys, perKey = 24, 40
 		recs := keyedRecords(keys, perKey, "org-%02d")
 		h.produce(recs...)
-		slow := func(p *fakePublisher) { p.delay = 50 * time.Millisecond }
-		a := h.start("a", h.config(), slow)
-		h.start("b", h.config(), slow)
+		// Runs of 4, one round trip per 200ms: about 2s of flow, so that
+		// the members join and leave while runs are out.
+		cfg := h.config()
+		cfg.MaxRunPerKey = 4
+		slow := func(p *fakePublisher) { p.delay = 200 * time.Millisecond }
+		a := h.start("a", cfg, slow)
+		h.start("b", cfg, slow)
 		if _, err := h.c.WaitGroupStable(context.Background(), group, 2); err != nil {
 			t.Fatal(err)
 		}
 		h.eventually("a fifth published", func() bool { return h.sink.count() >= keys*perKey/5 })
-		h.start("c", h.config(), slow)
+		h.start("c", cfg, slow)
 		if _, err := h.c.WaitGroupStable(context.Background(), group, 3); err != nil {
 			t.Fatal(err)
 		}
@@ -363,16 +377,19 @@ func TestFullBufferPausesPartition(t *testing.T) {
 		}
 		h.produce(recs...)
 		cfg := h.config()
-		cfg.MaxBufferedPerPartition = 10
-		cfg.MaxInFlight = 100
+		cfg.MaxBufferedBytesPerPartition = 10 * bufferedCost(recs[0])
+		cfg.MaxBufferedBytes = 100 * bufferedCost(recs[0])
 		r := h.start("a", cfg, func(p *fakePublisher) { p.hold("A") })
 		h.eventually("partition paused", func() bool { return metricValue(r.e.metrics.paused) == 1 })
 		time.Sleep(10 * time.Second)
 		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got > 2*10 {
-			t.Errorf("%v records consumed while paused with a buffer of 10", got)
+			t.Errorf("%v records consumed while paused with a buffer of 10 records' bytes", got)
 		}
 		if got := r.e.client().PauseFetchPartitions(nil); len(got[srcTopic]) != 1 {
 			t.Errorf("paused partitions %v, want %s/0", got, srcTopic)
+		}
+		if got := metricValue(r.e.metrics.partitionPauses.WithLabelValues(pauseHotKey)); got != 1 {
+			t.Errorf("bridge_partition_pauses_total{reason=hot_key} = %v for a buffer full of one key, want 1", got)
 		}
 
 		r.pub.release("A")
@@ -384,35 +401,59 @@ func TestFullBufferPausesPartition(t *testing.T) {
 		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got != n {
 			t.Errorf("%v records consumed, want %d", got, n)
 		}
+		if got := metricValue(r.e.metrics.bufferedBytes); got != 0 {
+			t.Errorf("bridge_buffered_bytes = %v after draining, want 0", got)
+		}
 	})
 }
 
-// A blocked target topic pauses the partitions with work for it, and only
-// while that work is pending.
-func TestTopicBlockedPausesPartitionsFeedingIt(t *testing.T) {
+// A blocked target topic holds only the scopes for it: the same key's
+// events for another topic keep flowing, and fetching goes on, until the
+// buffer fills with the blocked topic's events; then the partition pauses
+// (reason topic_blocked) and resumes once the topic recovers.
+func TestBlockedTopicHoldsOnlyItsScopes(t *testing.T) {
 	bubble(t, 1, true, func(t *testing.T, h *harness) {
-		h.produce(rec("A", 0, "arnB"), rec("B", 0, ""))
-		r := h.start("a", h.config(), func(p *fakePublisher) { p.hold("A") })
-		h.eventually("B published", func() bool { return h.sink.count() == 1 })
+		var first []*kgo.Record
+		for seq := range 20 {
+			beh := ""
+			if seq%2 == 1 {
+				beh = "arnB"
+			}
+			first = append(first, rec("K", seq, beh))
+		}
+		h.produce(first...)
+		cfg := h.config()
+		cfg.MaxBufferedBytesPerPartition = 40 * bufferedCost(first[0])
+		r := h.start("a", cfg, func(p *fakePublisher) { p.hold(arnB) })
+		r.e.TopicBlocked(arnB, true)
+		h.eventually("K's arnA events published", func() bool { return h.sink.count() == 10 })
+		if got := metricValue(r.e.metrics.paused); got != 0 {
+			t.Fatalf("partition paused with room in its buffer")
+		}
+		h.produce(rec("L", 0, ""))
+		h.eventually("a record fetched after the block published", func() bool { return h.sink.count() == 11 })
 
-		r.e.TopicBlocked(arnA, true)
-		if got := metricValue(r.e.metrics.paused); got != 0 {
-			t.Errorf("paused for a blocked topic it has no pending work for")
+		var more []*kgo.Record
+		for seq := 20; seq < 80; seq++ {
+			more = append(more, rec("K", seq, "arnB"))
 		}
-		r.e.TopicBlocked(arnB, true)
-		if got := metricValue(r.e.metrics.paused); got != 1 {
-			t.Fatalf("not paused while its pending work targets a blocked topic")
+		h.produce(more...)
+		h.eventually("paused at a full buffer", func() bool { return metricValue(r.e.metrics.paused) == 1 })
+		time.Sleep(time.Second) // the reason is counted once the records that filled it are translated
+		if got := metricValue(r.e.metrics.partitionPauses.WithLabelValues(pauseTopicBlocked)); got != 1 {
+			t.Errorf("bridge_partition_pauses_total{reason=topic_blocked} = %v, want 1", got)
 		}
+		for _, p := range h.sink.snapshot() {
+			if p.arn == arnB {
+				t.Errorf("%s published to the blocked topic", p.position)
+			}
+		}
+
 		r.e.TopicBlocked(arnB, false)
-		if got := metricValue(r.e.metrics.paused); got != 0 {
-			t.Errorf("still paused after the topic was unblocked")
-		}
-		r.e.TopicBlocked(arnB, true)
-		r.pub.release("A")
-		h.eventually("A published", func() bool { return h.sink.count() == 2 })
-		h.eventually("resumed once nothing targets the blocked topic", func() bool { return metricValue(r.e.metrics.paused) == 0 })
-		h.produce(rec("C", 0, ""))
-		h.eventually("C published", func() bool { return h.sink.count() == 3 })
+		r.pub.release(arnB)
+		h.eventually("everything published", func() bool { return h.sink.count() == 81 })
+		h.eventually("resumed", func() bool { return metricValue(r.e.metrics.paused) == 0 })
+		h.eventually("commits at the end", h.committedToEnd)
 	})
 }
 
@@ -508,7 +549,9 @@ func TestLostPartitionsAreRedeliveredNotCommitted(t *testing.T) {
 func TestNonPermanentPublishErrorIsPublishedAgain(t *testing.T) {
 	bubble(t, 1, true, func(t *testing.T, h *harness) {
 		h.produce(rec("A", 0, "pbroken"), rec("A", 1, ""))
-		r := h.start("a", h.config())
+		cfg := h.config()
+		cfg.MaxRunPerKey = 1 // one entry handed back; runs_test.go has one inside a run
+		r := h.start("a", cfg)
 		h.eventually("both published", func() bool { return h.sink.count() == 2 })
 		h.eventually("commits at the end", h.committedToEnd)
 		if dls := h.deadLetters(); len(dls) != 0 {
@@ -520,21 +563,25 @@ func TestNonPermanentPublishErrorIsPublishedAgain(t *testing.T) {
 	})
 }
 
-// However large the backlog, the engine holds at most MaxInFlight
-// unfinished records: polling stops at the cap and resumes as they finish.
-func TestInFlightCapBoundsTheBacklogInMemory(t *testing.T) {
+// However large the backlog, the engine holds about MaxBufferedBytes of
+// unfinished records: polling stops at the bound and resumes as they
+// finish.
+func TestBufferedBytesBoundTheBacklogInMemory(t *testing.T) {
 	bubble(t, 4, true, func(t *testing.T, h *harness) {
 		const keys, perKey = 16, 25
 		recs := keyedRecords(keys, perKey, "org-%02d")
 		h.produce(recs...)
+		cost := bufferedCost(recs[0])
 		cfg := h.config()
-		cfg.MaxBufferedPerPartition = 10
-		cfg.MaxInFlight = 20
+		cfg.MaxBufferedBytesPerPartition = 10 * cost
+		cfg.MaxBufferedBytes = 20 * cost
 		r := h.start("a", cfg, func(p *fakePublisher) { p.hold("*") })
-		h.eventually("the cap reached", func() bool { return metricValue(r.e.metrics.inflight) >= 20 })
+		h.eventually("the bound reached", func() bool { return int64(metricValue(r.e.metrics.bufferedBytes)) >= cfg.MaxBufferedBytes })
 		time.Sleep(10 * time.Second)
-		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got > 20 {
-			t.Errorf("%v records consumed with MaxInFlight 20 and nothing finishing", got)
+		// One poll may go past the bound by what it takes (about half a
+		// partition's bound); nothing more may come while nothing finishes.
+		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got > 20+10 {
+			t.Errorf("%v records consumed with a bound of 20 records' bytes and nothing finishing", got)
 		}
 		r.pub.release("*")
 		h.eventually("everything published", func() bool { return h.sink.count() == keys*perKey })

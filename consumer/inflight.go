@@ -6,28 +6,36 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// inflightBudget counts the records fetched and not finished in the whole
-// engine (bridge_inflight_events) against Config.MaxInFlight; polling waits
-// while it is spent. It is safe for concurrent use.
-type inflightBudget struct {
-	limit int64
-	n     atomic.Int64
-	freed chan struct{} // cap 1; signaled when records finish
-	gauge prometheus.Gauge
+// bufferBudget counts what the whole engine holds of records fetched and not
+// yet behind their partition's watermark, in records (bridge_inflight_events)
+// and in bytes as cost.go counts them (bridge_buffered_bytes), against
+// Config.MaxBufferedBytes; polling waits while it is spent. It is safe for
+// concurrent use.
+type bufferBudget struct {
+	limit   int64
+	bytes   atomic.Int64
+	records atomic.Int64
+	freed   chan struct{} // cap 1; signaled when bytes are given back
+
+	bytesGauge, recordsGauge prometheus.Gauge
 }
 
-func newInflightBudget(limit int, gauge prometheus.Gauge) *inflightBudget {
-	return &inflightBudget{limit: int64(limit), freed: make(chan struct{}, 1), gauge: gauge}
+func newBufferBudget(limit int64, bytesGauge, recordsGauge prometheus.Gauge) *bufferBudget {
+	return &bufferBudget{limit: limit, freed: make(chan struct{}, 1), bytesGauge: bytesGauge, recordsGauge: recordsGauge}
 }
 
-// add counts n records fetched, or -n finished or dropped.
-func (b *inflightBudget) add(n int) {
-	v := b.n.Add(int64(n))
-	b.gauge.Set(float64(v))
-	if n < 0 {
+// add counts records and bytes taken, or given back when negative.
+func (b *bufferBudget) add(records int, bytes int64) {
+	// The gauges add rather than set: two adds racing cannot leave a stale
+	// value behind.
+	b.records.Add(int64(records))
+	b.recordsGauge.Add(float64(records))
+	b.bytes.Add(bytes)
+	b.bytesGauge.Add(float64(bytes))
+	if bytes < 0 {
 		signal(b.freed)
 	}
 }
 
-// free returns how many more records may be fetched now.
-func (b *inflightBudget) free() int64 { return b.limit - b.n.Load() }
+// free returns how many more bytes may be fetched now.
+func (b *bufferBudget) free() int64 { return b.limit - b.bytes.Load() }

@@ -8,8 +8,10 @@ import "github.com/twmb/franz-go/pkg/kgo"
 // first unfinished one, with that record's leader epoch: it is what a commit
 // of the partition sends. Kafka offsets need not be contiguous (compaction,
 // transaction markers), so the watermark follows the records taken, not
-// offset arithmetic. A ledger is not safe for concurrent use; the partition
-// guards it.
+// offset arithmetic. The ledger also counts what its records cost in bytes
+// (cost.go): a record costs its item's cost until it finishes and heldCost
+// from then until it leaves the ledger. A ledger is not safe for concurrent
+// use; the partition guards it.
 type ledger struct {
 	// open holds every taken record not yet behind the watermark, in offset
 	// order; its front is the first unfinished one.
@@ -22,35 +24,50 @@ type ledger struct {
 	hasWatermark bool
 	committed    int64 // last offset committed by this member, -1 if none
 	highWater    int64 // the partition's high watermark at the last fetch, -1 if unknown
+
+	bytes int64 // what the records in open cost
 }
 
 func newLedger() ledger { return ledger{committed: -1, highWater: -1} }
 
-// take appends it as an unfinished record. It reports false, and takes
-// nothing, when its offset was already taken (a refetch).
+// take appends it as an unfinished record costing it.cost. It reports
+// false, and takes nothing, when its offset was already taken (a refetch).
 func (l *ledger) take(it *item) bool {
-	if it.rec.Offset < l.next {
+	if it.offset < l.next {
 		return false
 	}
-	l.next = it.rec.Offset + 1
+	l.next = it.offset + 1
 	l.open = append(l.open, it)
+	l.bytes += it.cost
 	return true
 }
 
-// finish marks it finished and moves the watermark past every finished
-// record at the front. It returns how many records left the ledger.
-func (l *ledger) finish(it *item) int {
+// grow adds n bytes to the cost of it, an unfinished record (its entry,
+// once translated).
+func (l *ledger) grow(it *item, n int64) {
+	it.cost += n
+	l.bytes += n
+}
+
+// finish marks it finished, lowers its cost to heldCost and moves the
+// watermark past every finished record at the front. It returns how many
+// records left the ledger and how many bytes it no longer holds.
+func (l *ledger) finish(it *item) (records int, freed int64) {
 	it.finished = true
+	freed = it.cost - heldCost
+	it.cost = heldCost
 	n := 0
 	for n < len(l.open) && l.open[n].finished {
-		last := l.open[n].rec
-		l.watermark = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+		last := l.open[n]
+		l.watermark = kgo.EpochOffset{Epoch: last.epoch, Offset: last.offset + 1}
 		l.hasWatermark = true
+		freed += last.cost
 		l.open[n] = nil
 		n++
 	}
 	l.open = l.open[n:]
-	return n
+	l.bytes -= freed
+	return n, freed
 }
 
 // len is the number of records taken and not yet behind the watermark: what
@@ -86,9 +103,9 @@ func (l *ledger) lag() (int64, bool) {
 	return max(l.highWater-l.committed, 0), true
 }
 
-// release empties the ledger and returns how many records it held.
-func (l *ledger) release() int {
-	n := len(l.open)
-	l.open = nil
-	return n
+// release empties the ledger and returns how many records and bytes it held.
+func (l *ledger) release() (records int, bytes int64) {
+	records, bytes = len(l.open), l.bytes
+	l.open, l.bytes = nil, 0
+	return records, bytes
 }

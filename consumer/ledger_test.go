@@ -102,19 +102,23 @@ func TestLedger(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			const cost = 1000 // what each unfinished record costs
 			l := newLedger()
 			byOffset := make(map[int64]*item)
 			taken := 0
 			for _, f := range tc.fetch {
-				it := &item{rec: &kgo.Record{Offset: f.offset, LeaderEpoch: f.epoch}}
+				it := &item{offset: f.offset, epoch: f.epoch, cost: cost}
 				if l.take(it) {
 					taken++
 					byOffset[f.offset] = it
 				}
 			}
 			released := 0
+			var freed int64
 			for _, off := range tc.finish {
-				released += l.finish(byOffset[off])
+				n, b := l.finish(byOffset[off])
+				released += n
+				freed += b
 			}
 			if tc.committed > 0 {
 				l.markCommitted(tc.committed)
@@ -127,6 +131,13 @@ func TestLedger(t *testing.T) {
 			}
 			if released != taken-tc.wantOpen {
 				t.Errorf("finish released %d records in all, want %d", released, taken-tc.wantOpen)
+			}
+			// An open record costs its full cost until it finishes, heldCost
+			// after; one that left costs nothing.
+			finishedOpen := len(tc.finish) - released
+			wantBytes := int64(tc.wantOpen-finishedOpen)*cost + int64(finishedOpen)*heldCost
+			if l.bytes != wantBytes || freed != int64(taken)*cost-wantBytes {
+				t.Errorf("ledger holds %d bytes after freeing %d, want %d after freeing %d", l.bytes, freed, wantBytes, int64(taken)*cost-wantBytes)
 			}
 			point, ok := l.commitPoint()
 			if ok != tc.wantOK {
@@ -145,7 +156,7 @@ func TestLedgerMarkCommittedNeverRewinds(t *testing.T) {
 	l := newLedger()
 	its := make([]*item, 4)
 	for i := range its {
-		its[i] = &item{rec: &kgo.Record{Offset: int64(i)}}
+		its[i] = &item{offset: int64(i)}
 		l.take(its[i])
 		l.finish(its[i])
 	}
@@ -193,9 +204,10 @@ func TestLedgerLag(t *testing.T) {
 func TestLedgerReleaseEmptiesIt(t *testing.T) {
 	l := newLedger()
 	for off := range int64(3) {
-		l.take(&item{rec: &kgo.Record{Offset: off}})
+		l.take(&item{offset: off, cost: 10})
 	}
-	if n := l.release(); n != 3 || l.len() != 0 {
-		t.Errorf("release() = %d leaving %d, want 3 leaving 0", n, l.len())
+	l.grow(l.open[0], 5)
+	if n, b := l.release(); n != 3 || b != 35 || l.len() != 0 || l.bytes != 0 {
+		t.Errorf("release() = %d, %d leaving %d, %d; want 3, 35 leaving 0, 0", n, b, l.len(), l.bytes)
 	}
 }

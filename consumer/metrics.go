@@ -14,19 +14,22 @@ import (
 // belong to sns/; the engine's own count is bridge_events_delivered_total,
 // which counts events the engine saw acknowledged end to end.
 type metrics struct {
-	consumed     *prometheus.CounterVec // topic
-	delivered    *prometheus.CounterVec // topic_arn, event_type
-	endToEnd     prometheus.Histogram   //
-	deadLetters  *prometheus.CounterVec // reason
-	errors       *prometheus.CounterVec // class, reason
-	retries      *prometheus.CounterVec // reason
-	inflight     prometheus.Gauge       //
-	parkedKeys   prometheus.Gauge       //
-	committedLag *prometheus.GaugeVec   // topic, partition
-	rebalances   *prometheus.CounterVec // kind
-	paused       prometheus.Gauge       //
-	commits      *prometheus.CounterVec // result
-	abandoned    prometheus.Counter
+	consumed        *prometheus.CounterVec // topic
+	delivered       *prometheus.CounterVec // topic_arn, event_type
+	endToEnd        prometheus.Histogram   //
+	deadLetters     *prometheus.CounterVec // reason
+	errors          *prometheus.CounterVec // class, reason
+	retries         *prometheus.CounterVec // reason
+	inflight        prometheus.Gauge       //
+	bufferedBytes   prometheus.Gauge       //
+	parkedKeys      prometheus.Gauge       //
+	keysAtLimit     prometheus.Gauge       //
+	committedLag    *prometheus.GaugeVec   // topic, partition
+	rebalances      *prometheus.CounterVec // kind
+	paused          prometheus.Gauge       //
+	partitionPauses *prometheus.CounterVec // reason
+	commits         *prometheus.CounterVec // result
+	abandoned       prometheus.Counter
 }
 
 // newMetrics makes the engine's series and registers them on reg, unless
@@ -61,9 +64,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		retries: counters(prometheus.Opts{Name: "bridge_retries_total",
 			Help: "Retries by the delivery engine: transient translate errors and failed dead-letter produces, by reason."}, "reason"),
 		inflight: gauge(prometheus.Opts{Name: "bridge_inflight_events",
-			Help: "Records fetched and not yet finished (published or dead-lettered)."}),
+			Help: "Records fetched and not yet behind their partition's watermark (unfinished, or finished behind an unfinished one)."}),
+		bufferedBytes: gauge(prometheus.Opts{Name: "bridge_buffered_bytes",
+			Help: "What the records counted in bridge_inflight_events cost in the engine's byte bounds: record, entry and bookkeeping."}),
 		parkedKeys: gauge(prometheus.Opts{Name: "bridge_parked_keys",
-			Help: "Ordering keys with records waiting behind an unfinished head."}),
+			Help: "Ordering scopes (key and target topic) with events waiting behind ones that are out (publishing, retrying or dead-lettering)."}),
+		keysAtLimit: gauge(prometheus.Opts{Name: "bridge_keys_at_limit",
+			Help: "Ordering scopes whose waiting events are held back only by their in-flight limit (one run, or ordering.max_inflight_per_key when relaxed)."}),
 		committedLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "bridge_committed_offset_lag",
 			Help: "High watermark minus the committed offset, per owned partition.",
@@ -71,12 +78,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rebalances: counters(prometheus.Opts{Name: "bridge_rebalances_total",
 			Help: "Partition assignment changes seen by this member, by kind (assigned, revoked, lost)."}, "kind"),
 		paused: gauge(prometheus.Opts{Name: "bridge_paused_partitions",
-			Help: "Owned partitions whose fetching is paused (buffer full or target topic blocked)."}),
+			Help: "Owned partitions whose fetching is paused because their buffer is full."}),
+		partitionPauses: counters(prometheus.Opts{Name: "bridge_partition_pauses_total",
+			Help: "Partitions pausing at a full buffer, by reason: hot_key (one key and topic holds more than half of it), topic_blocked (events for blocked topics hold more than half), buffer (neither)."}, "reason"),
 		commits: counters(prometheus.Opts{Name: "bridge_offset_commits_total",
 			Help: "Offset commit requests, by result (ok, error)."}, "result"),
 		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bridge_abandoned_total",
-			Help: "Publishes and dead-letter produces abandoned at the drain deadline of a revocation or shutdown, or on partition loss; their records are redelivered.",
+			Help: "Entries and dead-letter produces abandoned at the drain deadline of a revocation or shutdown, on partition loss, or because the publisher closed first; their records are redelivered.",
 		}),
 	}
 	add(m.endToEnd)
@@ -92,6 +101,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, k := range []string{"assigned", "revoked", "lost"} {
 		m.rebalances.WithLabelValues(k)
+	}
+	for _, r := range []string{pauseBuffer, pauseHotKey, pauseTopicBlocked} {
+		m.partitionPauses.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil

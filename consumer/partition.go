@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -14,18 +15,29 @@ import (
 
 // item is one fetched record on its way to a terminal state.
 type item struct {
-	rec *kgo.Record
+	// rec is the record, detached from the fetch's memory; nil once the
+	// item finished (then only offset and epoch are still needed).
+	rec    *kgo.Record
+	offset int64
+	epoch  int32
+	// fetched is when the record was taken: the age of a scope's oldest
+	// item is how long it is parked.
+	fetched time.Time
+	// cost is what the item counts in the byte bounds (cost.go).
+	cost int64
+
 	out Outbound
-	// key is the ordering key: the record key, or the event's orgId when
-	// the record key is empty. Set once translated.
-	key string
+	// scope is its ordering scope, set once translated.
+	scope *scope
 	// err is the permanent error that sends the item to the dead-letter topic.
 	err      error
 	attempts int // translate attempts, or PublishBatch calls that carried it
 
 	retries  int       // dead-letter produce attempts that failed, or publishes handed back
 	due      time.Time // when a delayed item may go out
-	finished bool      // set by the ledger
+	sent     bool      // out in a run (set by its scope)
+	run      *run      // the run it is out in
+	finished bool      // set by the scope and the ledger
 }
 
 func (it *item) targetARN() string {
@@ -33,6 +45,16 @@ func (it *item) targetARN() string {
 		return it.out.Entry.TopicARN
 	}
 	return ""
+}
+
+// scopeID is the item's ordering scope: its key and the topic it goes to,
+// or was routed to before its translation failed.
+func (it *item) scopeID() scopeID {
+	key := string(it.rec.Key)
+	if key == "" {
+		key = it.out.OrgID
+	}
+	return scopeID{key: key, arn: cmp.Or(it.targetARN(), it.out.RoutedARN)}
 }
 
 // partitionDeps are what a partition uses of the engine that owns it,
@@ -43,21 +65,26 @@ type partitionDeps struct {
 	publisher   Publisher
 	deadLetters deadLetterWriter
 	fetch       fetchPauser // the group client
-	budget      *inflightBudget
+	budget      *bufferBudget
 	blocked     *blockedTopics
+	hot         *heavyHitters
+	hotLog      *keyLogLimiter
 	// retry spaces the retries of a transient translate error, of a failed
 	// dead-letter produce and of a publish handed back.
-	retry       backoff.Policy
-	maxBuffered int // Config.MaxBufferedPerPartition
-	metrics     *metrics
-	log         *slog.Logger
+	retry             backoff.Policy
+	maxBufferedBytes  int64 // Config.MaxBufferedBytesPerPartition
+	maxRunPerKey      int   // Config.MaxRunPerKey
+	maxInflightPerKey int   // Config.MaxInflightPerKey
+	metrics           *metrics
+	log               *slog.Logger
 }
 
 // partition is the delivery state of one owned partition. Two goroutines own
 // its work: the translator, which translates fetched records in offset order,
-// and the dispatcher (dispatch.go), which hands key heads to the publisher
-// and to the dead-letter producer. Results come back on the publisher's and
-// the producer's goroutines and only update state under mu; they never block.
+// and the dispatcher (dispatch.go), which hands runs of its ordering scopes
+// to the publisher and failed heads to the dead-letter producer. Results
+// come back on the publisher's and the producer's goroutines and only update
+// state under mu; they never block.
 type partition struct {
 	partitionDeps
 	topic string
@@ -83,23 +110,19 @@ type partition struct {
 	ledger ledger
 	// untranslated holds the fetched records the translator has not taken yet.
 	untranslated []*item
-	keys         keyQueues
-	// ready are key heads to publish now. delayed are key heads to
+	scopes       scopes
+	// ready are scopes that may hand out a run now. delayed are items to
 	// dead-letter (err set) or, rarely, to publish again, each at its due time.
-	ready   []*item
+	ready   []*scope
 	delayed []*item
-	// outstanding counts publishes and dead-letter produces handed out and
-	// not yet answered.
+	// outstanding counts entries and dead-letter produces handed out and not
+	// yet answered.
 	outstanding int
-	// arnPending counts unfinished translated items per target topic ARN,
-	// so TopicBlocked knows which partitions feed a blocked topic.
-	arnPending map[string]int
-	draining   bool
-	dropped    bool
+	draining    bool
+	dropped     bool
 
-	pausedBuffer  bool // paused because the buffer is full
-	pausedBlocked bool // paused because pending work targets a blocked topic
-	paused        bool // what kgo was last told
+	paused    bool // fetching paused for the buffer; what kgo was last told
+	whyPaused bool // the pause is not yet counted and logged with its reason
 }
 
 // newPartition starts the state of a newly assigned partition; ctx bounds
@@ -115,8 +138,7 @@ func newPartition(ctx context.Context, deps partitionDeps, topic string, id int3
 		dispatchWake:  make(chan struct{}, 1),
 		changed:       make(chan struct{}, 1),
 		ledger:        newLedger(),
-		keys:          newKeyQueues(deps.metrics.parkedKeys),
-		arnPending:    make(map[string]int),
+		scopes:        newScopes(deps.maxInflightPerKey, deps.metrics.parkedKeys, deps.metrics.keysAtLimit),
 	}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	p.translateCtx, p.stopTranslating = context.WithCancel(p.ctx)
@@ -142,16 +164,18 @@ func (p *partition) enqueue(recs []*kgo.Record, highWater int64) {
 	}
 	p.ledger.setHighWater(highWater)
 	p.reportLagLocked()
-	n := 0
+	n, bytes, now := 0, int64(0), time.Now()
 	for _, r := range recs {
-		it := &item{rec: r}
+		it := &item{rec: r, offset: r.Offset, epoch: r.LeaderEpoch, fetched: now, cost: recordCost(r)}
 		if !p.ledger.take(it) {
 			continue
 		}
+		it.rec = detach(r)
 		p.untranslated = append(p.untranslated, it)
 		n++
+		bytes += it.cost
 	}
-	p.budget.add(n)
+	p.budget.add(n, bytes)
 	p.metrics.consumed.WithLabelValues(p.topic).Add(float64(n))
 	p.updatePauseLocked()
 	signal(p.translateWake)
@@ -228,7 +252,7 @@ func (p *partition) translate(it *item) (Outbound, error, bool) {
 	}
 }
 
-// admit puts a translated record in its key's queue.
+// admit puts a translated record in its ordering scope.
 func (p *partition) admit(it *item, out Outbound, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -236,33 +260,24 @@ func (p *partition) admit(it *item, out Outbound, err error) {
 		return
 	}
 	it.out, it.err = out, err
-	it.key = string(it.rec.Key)
-	if it.key == "" {
-		it.key = out.OrgID
-	}
-	if arn := it.targetARN(); arn != "" {
-		p.arnPending[arn]++
-	}
-	if p.keys.push(it) {
-		p.startHeadLocked(it)
-	}
+	grow := entryCost(out.Entry)
+	p.ledger.grow(it, grow)
+	p.budget.add(0, grow)
+	s := p.scopes.push(it, it.scopeID())
+	p.wakeLocked(s)
 	p.updatePauseLocked()
 }
 
-// finishLocked records that it reached a terminal state, hands out its
-// key's next item and advances the watermark.
+// finishLocked records that it reached a terminal state (published or
+// dead-lettered), lets its scope hand out what follows, advances the
+// watermark and lets go of the record and its entry.
 func (p *partition) finishLocked(it *item) {
-	if arn := it.targetARN(); arn != "" {
-		if p.arnPending[arn]--; p.arnPending[arn] <= 0 {
-			delete(p.arnPending, arn)
-		}
-	}
-	if next := p.keys.pop(it); next != nil {
-		p.startHeadLocked(next)
-	}
-	if n := p.ledger.finish(it); n > 0 {
-		p.budget.add(-n)
-	}
+	s := it.scope
+	p.scopes.finish(it) // before the ledger lowers it.cost
+	p.wakeLocked(s)
+	n, freed := p.ledger.finish(it)
+	p.budget.add(-n, -freed)
+	it.rec, it.out, it.scope = nil, Outbound{}, nil
 	p.updatePauseLocked()
 }
 
@@ -281,7 +296,7 @@ func (p *partition) beginDrain() {
 func (p *partition) awaitIdle(ctx context.Context) bool {
 	for {
 		p.mu.Lock()
-		idle := p.outstanding == 0
+		idle := p.outstanding == 0 && len(p.ready) == 0
 		for _, it := range p.delayed {
 			idle = idle && it.err == nil // a publish retry does not start while draining
 		}
@@ -323,7 +338,7 @@ func (p *partition) markCommitted(off int64) {
 }
 
 // drop abandons everything out for the partition, releases its share of
-// the in-flight budget and waits for its goroutines. Results that arrive
+// the engine's buffer budget and waits for its goroutines. Results that arrive
 // later are ignored.
 func (p *partition) drop() {
 	p.mu.Lock()
@@ -332,8 +347,9 @@ func (p *partition) drop() {
 		return
 	}
 	p.dropped = true
-	p.budget.add(-p.ledger.release())
-	p.keys.clear()
+	n, bytes := p.ledger.release()
+	p.budget.add(-n, -bytes)
+	p.scopes.clear()
 	if p.paused {
 		p.paused = false
 		p.pauseFetch(false)

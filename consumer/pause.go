@@ -1,13 +1,27 @@
 package consumer
 
-// Pausing a partition's fetching: at a full buffer, and while its pending
-// work targets a topic that TopicBlocked marked blocked.
+// Pausing a partition's fetching when its buffer is full, and saying why:
+// one hot key, a blocked target topic, or just load.
 
 import (
-	"context"
-	"log/slog"
+	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
 	"sync"
+	"time"
 )
+
+// Why a partition paused (bridge_partition_pauses_total{reason}).
+const (
+	// pauseBuffer: the buffer filled with no single cause.
+	pauseBuffer = "buffer"
+	// pauseHotKey: one ordering scope holds more than half of the buffer.
+	pauseHotKey = "hot_key"
+	// pauseTopicBlocked: work for topics that TopicBlocked marked blocked
+	// holds more than half of the buffer.
+	pauseTopicBlocked = "topic_blocked"
+)
+
+// hotKeyLogEvery is how often the hot-key pause line is logged per key.
+const hotKeyLogEvery = time.Minute
 
 // fetchPauser pauses and resumes fetching of partitions; the group client
 // (*kgo.Client) is one.
@@ -42,51 +56,88 @@ func (b *blockedTopics) has(arn string) bool {
 	return b.arns[arn]
 }
 
-// recheckPause pauses or resumes the partition after a target topic was
-// blocked or unblocked.
-func (p *partition) recheckPause() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.updatePauseLocked()
-}
-
-// updatePauseLocked pauses fetching when the buffer is full or pending work
-// targets a blocked topic, and resumes when neither holds. The buffer
-// resumes at half so that a partition does not flap at the bound.
+// updatePauseLocked pauses fetching when the buffer holds
+// maxBufferedBytes and resumes at half, so that a partition does not flap
+// at the bound. Nothing else pauses a partition: an ordering scope that
+// cannot go out (a hot key at its limit, a key retrying, a blocked topic)
+// holds only itself while the buffer has room.
 func (p *partition) updatePauseLocked() {
 	if p.dropped {
 		return
 	}
-	limit := p.maxBuffered
-	switch n := p.ledger.len(); {
-	case n >= limit:
-		p.pausedBuffer = true
-	case n <= limit/2:
-		p.pausedBuffer = false
+	limit := p.maxBufferedBytes
+	want := p.paused
+	switch b := p.ledger.bytes; {
+	case b >= limit:
+		want = true
+	case b <= limit/2:
+		want = false
 	}
-	p.pausedBlocked = false
-	for arn := range p.arnPending {
-		if p.blocked.has(arn) {
-			p.pausedBlocked = true
-			break
+	if want != p.paused {
+		p.paused = want
+		if want {
+			p.pauseFetch(true)
+			p.whyPaused = true
+		} else {
+			p.explainPauseLocked(true)
+			p.pauseFetch(false)
+			p.log.Debug("partition resumed", "buffered_bytes", p.ledger.bytes, "buffered", p.ledger.len())
 		}
 	}
-	want := p.pausedBuffer || p.pausedBlocked
-	if want == p.paused {
+	p.explainPauseLocked(false)
+}
+
+// explainPauseLocked counts and logs why the partition paused, once the
+// records that filled its buffer are translated (before, their keys and
+// topics are not known), or at the latest when it resumes (force). Load is
+// routine (Debug); a blocked topic is logged at Info, and a hot key at Info
+// at most once per hotKeyLogEvery per key, with the key hashed.
+func (p *partition) explainPauseLocked(force bool) {
+	if !p.whyPaused || (!force && len(p.untranslated) > 0) {
 		return
 	}
-	p.paused = want
-	p.pauseFetch(want)
-	if !want {
-		p.log.Debug("partition resumed", "buffered", p.ledger.len())
-		return
+	p.whyPaused = false
+	total := p.ledger.bytes
+	var blocked int64
+	var top *scope
+	for _, s := range p.scopes.byID {
+		if s.id.arn != "" && p.blocked.has(s.id.arn) {
+			blocked += s.bytes
+		}
+		if top == nil || s.bytes > top.bytes {
+			top = s
+		}
 	}
-	// A full buffer is routine under load (Debug); a blocked topic is not (Info).
-	level := slog.LevelDebug
-	if p.pausedBlocked {
-		level = slog.LevelInfo
+	reason := pauseBuffer
+	switch {
+	case 2*blocked > total:
+		reason = pauseTopicBlocked
+	case top != nil && 2*top.bytes > total:
+		reason = pauseHotKey
 	}
-	p.log.Log(context.Background(), level, "partition paused", "buffered", p.ledger.len(), "topic_blocked", p.pausedBlocked)
+	p.metrics.partitionPauses.WithLabelValues(reason).Inc()
+	switch reason {
+	case pauseTopicBlocked:
+		p.log.Info("partition paused: its buffer is full of events for a blocked topic", "reason", reason,
+			"buffered_bytes", total, "blocked_share", share(blocked, total))
+	case pauseHotKey:
+		hash := keyhash.Of(top.id.key)
+		if p.hotLog.allow(hash, time.Now()) {
+			p.log.Info("partition paused: one key holds most of its buffer", "reason", reason,
+				"key_hash", hash, "topic_arn", top.id.arn, "share", share(top.bytes, total),
+				"backlog", top.unfinished(), "buffered_bytes", total)
+		}
+	default:
+		p.log.Debug("partition paused", "reason", reason, "buffered_bytes", total, "buffered", p.ledger.len())
+	}
+}
+
+// share is part/total rounded to a percent's hundredth, for log lines.
+func share(part, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(part*10000/total) / 10000
 }
 
 // pauseFetch tells the group client to pause or resume fetching the
@@ -100,4 +151,39 @@ func (p *partition) pauseFetch(pause bool) {
 	}
 	p.fetch.ResumeFetchPartitions(tps)
 	p.metrics.paused.Dec()
+}
+
+// keyLogLimiter lets a line about a key through at most once per every. It
+// remembers at most keyLogMemory keys. It is safe for concurrent use.
+type keyLogLimiter struct {
+	every time.Duration
+	mu    sync.Mutex
+	last  map[string]time.Time
+}
+
+const keyLogMemory = 1024
+
+func newKeyLogLimiter(every time.Duration) *keyLogLimiter {
+	return &keyLogLimiter{every: every, last: make(map[string]time.Time)}
+}
+
+// allow reports whether a line about key may be logged at now.
+func (l *keyLogLimiter) allow(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.last[key]; ok && now.Sub(t) < l.every {
+		return false
+	}
+	if len(l.last) >= keyLogMemory {
+		for k, t := range l.last {
+			if now.Sub(t) >= l.every {
+				delete(l.last, k)
+			}
+		}
+		if len(l.last) >= keyLogMemory {
+			return false // a flood of distinct hot keys: the metric still counts them
+		}
+	}
+	l.last[key] = now
+	return true
 }

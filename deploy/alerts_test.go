@@ -112,13 +112,7 @@ func TestAlertRulesPromtool(t *testing.T) {
 	// promtool compares annotations verbatim; the unit tests are about when
 	// alerts fire, so they run against a copy without annotations.
 	var doc map[string]any
-	raw, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	readFile(t, alertsFile, &doc)
 	groups, _ := doc["groups"].([]any)
 	for _, g := range groups {
 		rules, _ := g.(map[string]any)["rules"].([]any)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 // composeFile is the part of docker-compose.yml these tests read.
@@ -25,15 +23,8 @@ type composeFile struct {
 
 func loadCompose(t *testing.T) composeFile {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
-	if err != nil {
-		t.Fatalf("reading docker-compose.yml: %v", err)
-	}
 	var c composeFile
-	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("docker-compose.yml is not valid YAML: %v", err)
-	}
+	readFile(t, filepath.Join("..", "docker-compose.yml"), &c)
 	return c
 }
 

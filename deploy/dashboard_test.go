@@ -1,13 +1,9 @@
 package deploy
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 // grafanaPanel is the part of a dashboard panel these tests read.
@@ -32,10 +28,6 @@ func TestDashboardLayout(t *testing.T) {
 		t.Fatalf("no dashboards in %s", dashboardDir)
 	}
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var d struct {
 			UID        string         `json:"uid"`
 			Title      string         `json:"title"`
@@ -44,9 +36,7 @@ func TestDashboardLayout(t *testing.T) {
 				List []struct{ Name, Type string } `json:"list"`
 			} `json:"templating"`
 		}
-		if err := json.Unmarshal(raw, &d); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		readFile(t, f, &d)
 		if d.UID == "" || d.Title == "" {
 			t.Errorf("%s: uid and title are needed for provisioning and links", f)
 		}
@@ -99,10 +89,6 @@ func TestDashboardLayout(t *testing.T) {
 // TestDashboardProvisioning: compose mounts the dashboards where Grafana's
 // provisioning file tells it to look.
 func TestDashboardProvisioning(t *testing.T) {
-	raw, err := os.ReadFile("grafana/provisioning/dashboards/bridge.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var prov struct {
 		Providers []struct {
 			Options struct {
@@ -110,8 +96,9 @@ func TestDashboardProvisioning(t *testing.T) {
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	if err := yaml.Unmarshal(raw, &prov); err != nil || len(prov.Providers) == 0 {
-		t.Fatalf("provisioning file: %v", err)
+	readFile(t, "grafana/provisioning/dashboards/bridge.yml", &prov)
+	if len(prov.Providers) == 0 {
+		t.Fatal("the provisioning file has no providers")
 	}
 	want := "./deploy/grafana/dashboards:" + prov.Providers[0].Options.Path
 	found := false

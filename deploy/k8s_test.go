@@ -401,14 +401,8 @@ func TestK8sDisruptionBudgetAndService(t *testing.T) {
 // repoConfigYAML parses the repository's config.yaml as a generic map.
 func repoConfigYAML(t *testing.T) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var m map[string]any
-	if err := yaml.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("config.yaml: %v", err)
-	}
+	readFile(t, filepath.Join("..", "config.yaml"), &m)
 	return m
 }
 

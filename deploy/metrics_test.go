@@ -1,25 +1,19 @@
 package deploy
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 )
 
 const (
@@ -36,7 +30,7 @@ const (
 var needsFault = map[string]string{
 	// Only an event over its topic's size limit is truncated; the demo's
 	// generated events all fit.
-	"bridge_truncations_total": "cmd/bridge/translator.go",
+	"bridge_truncations_total": "internal/translate/translate.go",
 	// Engine retries need a transient decode error (schema registry down)
 	// or a failed dead-letter write.
 	"bridge_retries_total": "consumer/metrics.go",
@@ -242,14 +236,8 @@ func dashboardExprs(t *testing.T) map[string]string {
 	}
 	out := map[string]string{}
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var d any
-		if err := json.Unmarshal(raw, &d); err != nil {
-			t.Fatalf("%s is not valid JSON: %v", f, err)
-		}
+		readFile(t, f, &d)
 		collectQueries(filepath.Base(f), d, out)
 	}
 	return out
@@ -304,14 +292,8 @@ type alertRules struct {
 
 func loadAlerts(t *testing.T) alertRules {
 	t.Helper()
-	raw, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r alertRules
-	if err := yaml.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("%s is not valid YAML: %v", alertsFile, err)
-	}
+	readFile(t, alertsFile, &r)
 	return r
 }
 
@@ -328,78 +310,44 @@ func alertExprs(t *testing.T) map[string]string {
 // scrapeRunningBridge builds ./cmd/bridge, runs `bridge demo -events 0`
 // (endless: the pipeline on an embedded Kafka and the SNS double, with poison
 // records that are dead-lettered), scrapes /metrics until every family in
-// want has appeared or a deadline passes, stops the bridge with SIGINT and
+// want has appeared or a deadline passes, stops the bridge with SIGTERM and
 // returns the families of the last scrape (name -> type).
 func scrapeRunningBridge(t *testing.T, want map[string]bool) map[string]string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is needed to build the bridge: %v", err)
-	}
 	bin := filepath.Join(t.TempDir(), "bridge")
-	build := exec.Command(goTool, "build", "-o", bin, "./cmd/bridge")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/bridge: %v\n%s", err, out)
+	buildCtx, cancelBuild := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancelBuild()
+	if err := bridgeproc.Build(buildCtx, bin); err != nil {
+		t.Fatal(err)
 	}
-
-	cmd := exec.Command(bin, "demo", "-events", "0", "-poison", "4", "-samples", "0", "-http", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
+	addr, err := bridgeproc.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the bridge: %v", err)
+	var stderr bridgeproc.LogBuffer
+	b, err := bridgeproc.Start(context.Background(), bridgeproc.Options{
+		Binary: bin, Args: []string{"demo", "-events", "0", "-poison", "4", "-samples", "0", "-http", addr},
+		Addr: addr, Stderr: &stderr,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	addrc := make(chan string, 1)
-	go func() {
-		// The demo prints "metrics: http://ADDR/metrics ..." once it listens;
-		// keep draining stdout so the demo never blocks on a full pipe.
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "metrics: http://"); ok {
-				if addr, _, ok := strings.Cut(rest, "/metrics"); ok {
-					select {
-					case addrc <- addr:
-					default:
-					}
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
-	}()
 	stopped := false
 	stop := func() {
 		if stopped {
 			return
 		}
 		stopped = true
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("the bridge did not stop cleanly on SIGINT: %v\n%s", err, lastLines(stderr.String(), 20))
-			}
-		case <-time.After(45 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("the bridge did not stop within 45 s of SIGINT")
+		if err := b.Stop(45 * time.Second); err != nil {
+			t.Errorf("the bridge did not stop cleanly on SIGTERM: %v\n%s", err, bridgeproc.LastLines(stderr.String(), 20))
 		}
 	}
 	t.Cleanup(stop)
-
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-exited:
-		exited <- err
-		t.Fatalf("the bridge exited before listening: %v\n%s", err, lastLines(stderr.String(), 20))
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the bridge printed no metrics address within 60 s\n%s", lastLines(stderr.String(), 20))
+	readyCtx, cancelReady := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancelReady()
+	if err := b.WaitReady(readyCtx); err != nil {
+		b.Kill()
+		t.Fatalf("%v\n%s", err, bridgeproc.LastLines(stderr.String(), 20))
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -407,7 +355,7 @@ func scrapeRunningBridge(t *testing.T, want map[string]bool) map[string]string {
 	var families map[string]string
 	var scrapeErr error
 	for {
-		families, scrapeErr = scrape(ctx, "http://"+addr+"/metrics")
+		families, scrapeErr = scrape(ctx, addr)
 		if scrapeErr == nil && len(missingFrom(want, families)) == 0 {
 			break
 		}
@@ -428,37 +376,14 @@ func scrapeRunningBridge(t *testing.T, want map[string]bool) map[string]string {
 	return families
 }
 
-// scrape returns the families (name -> type) on a Prometheus text page.
-func scrape(ctx context.Context, url string) (map[string]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// scrape returns the families (name -> type) of the bridge's /metrics at
+// addr.
+func scrape(ctx context.Context, addr string) (map[string]string, error) {
+	text, err := bridgeproc.Fetch(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %s", resp.Status)
-	}
-	return parseFamilies(resp.Body)
-}
-
-// parseFamilies reads the # TYPE lines of the Prometheus text format.
-func parseFamilies(r io.Reader) (map[string]string, error) {
-	families := map[string]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 4 && f[0] == "#" && f[1] == "TYPE" {
-			families[f[2]] = f[3]
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
+	families := bridgeproc.Types(text)
 	if len(families) == 0 {
 		return nil, errors.New("no # TYPE lines")
 	}
@@ -483,12 +408,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -4,24 +4,22 @@ package e2e
 
 import (
 	"errors"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 )
 
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := bridgeproc.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	return addr
 }
 
@@ -35,36 +33,36 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		edit func(t *testing.T, cfg config) (mentions []string)
+		edit func(t *testing.T, cfg bridgeproc.Config) (mentions []string)
 	}{
 		{
 			name: "unset topic ARN variable",
-			edit: func(t *testing.T, cfg config) []string {
-				cfg.set("routing.routes", []map[string]string{{"pattern": "*", "topic_arn": "${AWS_SNS_TICKET_TOPIC_ARN}"}})
+			edit: func(t *testing.T, cfg bridgeproc.Config) []string {
+				cfg.Set("routing.routes", []map[string]string{{"pattern": "*", "topic_arn": "${AWS_SNS_TICKET_TOPIC_ARN}"}})
 				return []string{"AWS_SNS_TICKET_TOPIC_ARN"}
 			},
 		},
 		{
 			name: "unreachable broker",
-			edit: func(t *testing.T, cfg config) []string {
+			edit: func(t *testing.T, cfg bridgeproc.Config) []string {
 				addr := closedPort(t)
-				cfg.set("kafka.brokers", []string{addr})
+				cfg.Set("kafka.brokers", []string{addr})
 				return []string{"kafka.brokers", addr}
 			},
 		},
 		{
 			name: "bad registry URL",
-			edit: func(t *testing.T, cfg config) []string {
+			edit: func(t *testing.T, cfg bridgeproc.Config) []string {
 				url := "http://" + closedPort(t) + "/apis/ccompat/v7"
-				cfg.set("schemas.registry_url", url)
+				cfg.Set("schemas.registry_url", url)
 				return []string{"schemas.registry_url", url}
 			},
 		},
 		{
 			name: "routed SNS topic missing",
-			edit: func(t *testing.T, cfg config) []string {
+			edit: func(t *testing.T, cfg bridgeproc.Config) []string {
 				arn := "arn:aws:sns:us-east-1:123456789012:" + testenv.Name(t, "missing", 200)
-				cfg.set("routing.routes", []map[string]string{
+				cfg.Set("routing.routes", []map[string]string{
 					{"pattern": "ticket:*", "topic_arn": ticketARN},
 					{"pattern": "*", "topic_arn": arn},
 				})
@@ -75,26 +73,26 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := baseConfig(t, topic, testenv.SNSEndpoint(t), [2]string{"*", ticketARN})
 			mentions := tc.edit(t, cfg)
-			b := launch(t, "bridge", cfg, bridgeEnv(t))
+			b := testenv.LaunchBridge(t, "bridge", cfg)
 			start := time.Now()
 			select {
-			case <-b.done:
+			case <-b.Done():
 			case <-time.After(limit):
-				b.kill()
+				b.Kill()
 				t.Fatalf("the bridge still runs %v after start with a bad configuration", limit)
 			}
 			var exit *exec.ExitError
-			if !errors.As(b.err, &exit) || exit.ExitCode() == 0 {
-				t.Errorf("exit: %v, want a non-zero status", b.err)
+			if !errors.As(b.Err(), &exit) || exit.ExitCode() == 0 {
+				t.Errorf("exit: %v, want a non-zero status", b.Err())
 			}
 			var reasons []string
-			for _, line := range strings.Split(strings.TrimSpace(b.tail(100)), "\n") {
+			for _, line := range strings.Split(strings.TrimSpace(b.Tail(100)), "\n") {
 				if strings.HasPrefix(line, "bridge: ") {
 					reasons = append(reasons, line)
 				}
 			}
 			if len(reasons) != 1 {
-				t.Fatalf("stderr holds %d lines starting with \"bridge: \", want one:\n%s", len(reasons), b.tail(20))
+				t.Fatalf("stderr holds %d lines starting with \"bridge: \", want one:\n%s", len(reasons), b.Tail(20))
 			}
 			for _, m := range mentions {
 				if !strings.Contains(reasons[0], m) {

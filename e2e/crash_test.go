@@ -23,25 +23,29 @@ import (
 func TestCrashLosesNothing(t *testing.T) {
 	const (
 		n              = 100_000
-		maxInFlight    = 2000
+		maxBuffered    = 1 << 20
 		commitInterval = 100 * time.Millisecond
+		// maxInFlight bounds the records held unfinished: every record
+		// costs more than 256 bytes of the buffer (its key and value, its
+		// SNS message and the bookkeeping).
+		maxInFlight = maxBuffered / 256
 	)
 	topic, dlq := sourceTopic(t, 6)
 	s := newSink(t, true)
 	produced := produceMany(t, topic, 4, 50, n)
 
 	cfg := doubleConfig(t, topic, s)
-	cfg.set("kafka.max_in_flight", maxInFlight)
-	cfg.set("kafka.max_buffered_per_partition", 500)
-	cfg.set("kafka.commit_interval", commitInterval.String())
-	group := cfg.get("kafka.group_id").(string)
+	cfg.Set("kafka.max_buffered_bytes", maxBuffered)
+	cfg.Set("kafka.max_buffered_bytes_per_partition", maxBuffered/4)
+	cfg.Set("kafka.commit_interval", commitInterval.String())
+	group := cfg.Get("kafka.group_id").(string)
 
 	start := time.Now()
-	first := startBridge(t, "first", cfg)
+	first := testenv.StartBridge(t, "first", cfg)
 	if !waitFor(3*time.Minute, func() bool { return s.acceptedCount() >= n*3/10 }) {
 		t.Fatalf("only %d of %d events accepted before the crash", s.acceptedCount(), n)
 	}
-	first.kill()
+	first.Kill()
 	killed := time.Now()
 	atKill := s.acceptedCount()
 	finishedUncommitted := s.acceptedSince(killed.Add(-2 * commitInterval))
@@ -67,7 +71,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		t.Errorf("the group had committed past %s events SNS never accepted", describe(bad))
 	}
 
-	second := startBridge(t, "second", cfg)
+	second := testenv.StartBridge(t, "second", cfg)
 	if !waitFor(4*time.Minute, func() bool { return s.acceptedCount() >= n }) {
 		t.Fatalf("after the restart, events never accepted: %s", describe(s.missing(produced)))
 	}
@@ -98,7 +102,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	if dead := readAll(t, dlq); len(dead) != 0 {
 		t.Errorf("%d events dead-lettered", len(dead))
 	}
-	if err := second.stop(30 * time.Second); err != nil {
+	if err := second.Stop(30 * time.Second); err != nil {
 		t.Errorf("stopping the bridge: %v", err)
 	}
 }

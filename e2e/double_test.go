@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
@@ -194,10 +195,10 @@ func produceMany(t *testing.T, topic string, seed int64, orgs, n int) []position
 }
 
 // doubleConfig is baseConfig publishing to the double.
-func doubleConfig(t *testing.T, topic string, s *sink) config {
+func doubleConfig(t *testing.T, topic string, s *sink) bridgeproc.Config {
 	cfg := baseConfig(t, topic, s.srv.URL, [2]string{"*", s.arn})
-	cfg.set("sns.backoff_max", "1s")
-	cfg.set("sns.breaker_open_timeout", "1s")
+	cfg.Set("sns.backoff_max", "1s")
+	cfg.Set("sns.breaker_open_timeout", "1s")
 	return cfg
 }
 

@@ -114,7 +114,7 @@ func TestEndToEndEveryFamily(t *testing.T) {
 	}
 
 	cfg := baseConfig(t, topic, testenv.SNSEndpoint(t), [2]string{"custom-object:*", customARN}, [2]string{"*", ticketARN})
-	b := startBridge(t, "bridge", cfg)
+	b := testenv.StartBridge(t, "bridge", cfg)
 
 	ticket := testenv.Receive(t, ticketQ.URL, wantTicket, 3*time.Minute)
 	custom := testenv.Receive(t, customQ.URL, wantCustom, time.Minute)
@@ -192,7 +192,7 @@ func TestEndToEndEveryFamily(t *testing.T) {
 	if dead := readAll(t, dlq); len(dead) != 0 {
 		t.Errorf("%d good events were dead-lettered", len(dead))
 	}
-	if err := b.stop(30 * time.Second); err != nil {
+	if err := b.Stop(30 * time.Second); err != nil {
 		t.Errorf("stopping the bridge: %v", err)
 	}
 }

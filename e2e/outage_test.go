@@ -27,18 +27,17 @@ type position struct {
 // streamProducer produces one event every interval until stopped, and
 // remembers where each went.
 type streamProducer struct {
+	halter
 	mu       sync.Mutex
 	produced []position
 	err      error
-	stop     chan struct{}
-	done     chan struct{}
 }
 
 func startStream(t *testing.T, topic string, g *eventgen.Generator, interval time.Duration) *streamProducer {
 	t.Helper()
 	cl := testenv.KafkaClient(t)
 	registryIDs(t) // before the goroutine: it may fail the test
-	sp := &streamProducer{stop: make(chan struct{}), done: make(chan struct{})}
+	sp := &streamProducer{halter: newHalter()}
 	go func() {
 		defer close(sp.done)
 		tick := time.NewTicker(interval)
@@ -65,15 +64,6 @@ func startStream(t *testing.T, topic string, g *eventgen.Generator, interval tim
 	}()
 	t.Cleanup(sp.halt)
 	return sp
-}
-
-func (sp *streamProducer) halt() {
-	select {
-	case <-sp.stop:
-	default:
-		close(sp.stop)
-	}
-	<-sp.done
 }
 
 func (sp *streamProducer) snapshot() ([]position, error) {
@@ -106,17 +96,17 @@ func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
 	topic, dlq := sourceTopic(t, 3)
 	ticketARN := testenv.SNSTopic(t, false, nil)
 	queue := testenv.SubscribeQueue(t, ticketARN, "")
-	reader := readQueue(t, queue.URL)
+	reader := testenv.ReadQueue(t, queue.URL)
 	proxy := newFaultProxy(t, hostPort(t, testenv.SNSEndpoint(t)))
 
 	cfg := baseConfig(t, topic, proxy.url(), [2]string{"*", ticketARN})
 	// Retries and the breaker at test speed; the outage is longer than both.
-	cfg.set("sns.backoff_max", "2s")
-	cfg.set("sns.breaker_open_timeout", "5s")
-	cfg.set("sns.call_timeout", "3s")
-	cfg.set("sns.request_timeout", "3s")
-	group := cfg.get("kafka.group_id").(string)
-	b := startBridge(t, "bridge", cfg)
+	cfg.Set("sns.backoff_max", "2s")
+	cfg.Set("sns.breaker_open_timeout", "5s")
+	cfg.Set("sns.call_timeout", "3s")
+	cfg.Set("sns.request_timeout", "3s")
+	group := cfg.Get("kafka.group_id").(string)
+	b := testenv.StartBridge(t, "bridge", cfg)
 
 	g, err := eventgen.New(3, eventgen.Options{Orgs: 12})
 	if err != nil {
@@ -125,8 +115,8 @@ func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
 	// 5 events/s: well within what moto and SQS carry on a loaded machine
 	// (about 11/s read back), so the backlog of the outage drains quickly.
 	stream := startStream(t, topic, g, 200*time.Millisecond)
-	if !waitFor(time.Minute, func() bool { return reader.count() >= 15 }) {
-		t.Fatalf("only %d events reached SQS before the outage", reader.count())
+	if !waitFor(time.Minute, func() bool { return reader.Count() >= 15 }) {
+		t.Fatalf("only %d events reached SQS before the outage", reader.Count())
 	}
 
 	adm := kadm.NewClient(testenv.KafkaClient(t))
@@ -141,13 +131,13 @@ func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
 		commits               []map[int32]int64
 	)
 	for time.Since(cutAt) < outage {
-		m, err := b.metrics()
+		m, err := b.Scrape()
 		if err != nil {
 			t.Fatalf("scraping /metrics during the outage: %v", err)
 		}
-		maxBreaker = max(maxBreaker, m.max("bridge_sns_breaker_state"))
-		maxPaused = max(maxPaused, m.sum("bridge_paused_partitions"))
-		consumed = append(consumed, m.sum("bridge_records_consumed_total"))
+		maxBreaker = max(maxBreaker, m.Max("bridge_sns_breaker_state"))
+		maxPaused = max(maxPaused, m.Sum("bridge_paused_partitions"))
+		consumed = append(consumed, m.Sum("bridge_records_consumed_total"))
 		if offs, err := committed(ctx, adm, group, topic); err == nil {
 			commits = append(commits, offs)
 		}
@@ -155,7 +145,7 @@ func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
 	}
 	// SNS is still cut off: whatever reaches SQS now was published before.
 	time.Sleep(3 * time.Second)
-	delivered := reader.ids()
+	delivered := reader.IDs()
 	produced, _ := stream.snapshot()
 	for _, offs := range commits {
 		if bad := committedPastUndelivered(produced, offs, delivered); len(bad) > 0 {
@@ -184,7 +174,7 @@ func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
 	}
 	var missing []string
 	if !waitFor(2*time.Minute, func() bool {
-		got := reader.ids()
+		got := reader.IDs()
 		missing = missing[:0]
 		for _, p := range produced {
 			if got[p.eventID] == 0 {
@@ -196,7 +186,7 @@ func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
 		t.Errorf("%d of %d events never reached SQS after the outage, e.g. %v", len(missing), len(produced), missing[:min(5, len(missing))])
 	}
 	dups := 0
-	for _, n := range reader.ids() {
+	for _, n := range reader.IDs() {
 		dups += n - 1
 	}
 	t.Logf("%d events produced, all delivered, %d duplicates", len(produced), dups)
@@ -204,17 +194,17 @@ func TestSNSOutageWaitsAndLosesNothing(t *testing.T) {
 	if dead := readAll(t, dlq); len(dead) != 0 {
 		t.Errorf("%d events were dead-lettered during an outage", len(dead))
 	}
-	m, err := b.metrics()
+	m, err := b.Scrape()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := m.sum("bridge_dead_letters_total"); n != 0 {
+	if n := m.Sum("bridge_dead_letters_total"); n != 0 {
 		t.Errorf("bridge_dead_letters_total = %v", n)
 	}
-	if n := m.max("bridge_sns_breaker_state"); n != 0 {
+	if n := m.Max("bridge_sns_breaker_state"); n != 0 {
 		t.Errorf("bridge_sns_breaker_state = %v after recovery, want 0 (closed)", n)
 	}
-	if err := b.stop(30 * time.Second); err != nil {
+	if err := b.Stop(30 * time.Second); err != nil {
 		t.Errorf("stopping the bridge: %v", err)
 	}
 }

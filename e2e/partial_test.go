@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
 
@@ -50,7 +51,7 @@ func TestPartialBatchFailuresAndThrottling(t *testing.T) {
 
 	produced := produceMany(t, topic, 11, 20, n)
 	cfg := doubleConfig(t, topic, s)
-	b := startBridge(t, "bridge", cfg)
+	b := testenv.StartBridge(t, "bridge", cfg)
 
 	if !waitFor(2*time.Minute, func() bool { return len(s.missing(produced)) == 0 }) {
 		t.Fatalf("events never accepted: %s", describe(s.missing(produced)))
@@ -92,20 +93,20 @@ func TestPartialBatchFailuresAndThrottling(t *testing.T) {
 	if dead := readAll(t, dlq); len(dead) != 0 {
 		t.Errorf("%d events dead-lettered for transient errors", len(dead))
 	}
-	m, err := b.metrics()
+	m, err := b.Scrape()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.sum("bridge_dead_letters_total") != 0 {
-		t.Errorf("bridge_dead_letters_total = %v", m.sum("bridge_dead_letters_total"))
+	if m.Sum("bridge_dead_letters_total") != 0 {
+		t.Errorf("bridge_dead_letters_total = %v", m.Sum("bridge_dead_letters_total"))
 	}
 	for _, code := range []string{"Throttled", "InternalError", "Throttling"} {
-		if m.sum("bridge_sns_retries_total", `code="`+code+`"`) == 0 {
+		if m.Sum("bridge_sns_retries_total", `code="`+code+`"`) == 0 {
 			t.Errorf("bridge_sns_retries_total{code=%q} is 0", code)
 		}
 	}
 	t.Logf("%d events, %d entries failed once, %d PublishBatch calls", n, nFailed, s.srv.Calls("PublishBatch"))
-	if err := b.stop(30 * time.Second); err != nil {
+	if err := b.Stop(30 * time.Second); err != nil {
 		t.Errorf("stopping the bridge: %v", err)
 	}
 }

@@ -74,8 +74,8 @@ func TestPoisonIsDeadLetteredAndThePartitionFlows(t *testing.T) {
 
 	// Only ticket events are routed, so the billing event is unroutable.
 	cfg := baseConfig(t, topic, testenv.SNSEndpoint(t), [2]string{"ticket:*", ticketARN})
-	cfg.set("kafka.instance_id", "e2e-poison")
-	b := startBridge(t, "bridge", cfg)
+	cfg.Set("kafka.instance_id", "e2e-poison")
+	b := testenv.StartBridge(t, "bridge", cfg)
 
 	got := testenv.Receive(t, queue.URL, len(wantGood), time.Minute)
 	// A standard queue does not keep order: compare the sets. The last good
@@ -157,7 +157,7 @@ func TestPoisonIsDeadLetteredAndThePartitionFlows(t *testing.T) {
 	// Every record, poison included, reached a terminal state, so the
 	// group's offset moves past all of them.
 	adm := kadm.NewClient(testenv.KafkaClient(t))
-	group := cfg.get("kafka.group_id").(string)
+	group := cfg.Get("kafka.group_id").(string)
 	var offs map[int32]int64
 	if !waitFor(15*time.Second, func() bool {
 		offs, _ = committed(context.Background(), adm, group, topic)
@@ -166,16 +166,16 @@ func TestPoisonIsDeadLetteredAndThePartitionFlows(t *testing.T) {
 		t.Errorf("committed offset %v, want %d", offs, len(recs))
 	}
 
-	m, err := b.metrics()
+	m, err := b.Scrape()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, reason := range []string{"bad_magic", "unknown_schema", "undecodable", "unroutable", "too_large"} {
-		if n := m.sum("bridge_dead_letters_total", `reason="`+reason+`"`); n != 1 {
+		if n := m.Sum("bridge_dead_letters_total", `reason="`+reason+`"`); n != 1 {
 			t.Errorf("bridge_dead_letters_total{reason=%q} = %v, want 1", reason, n)
 		}
 	}
-	if err := b.stop(30 * time.Second); err != nil {
+	if err := b.Stop(30 * time.Second); err != nil {
 		t.Errorf("stopping the bridge: %v", err)
 	}
 }

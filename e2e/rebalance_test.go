@@ -42,18 +42,17 @@ func (l *ledger) add(recs []*kgo.Record, ids []string, keys []string) {
 // commitWatch polls the group's committed offsets and records every commit
 // that went backwards or past an event the SNS topic had not accepted.
 type commitWatch struct {
+	halter
 	mu         sync.Mutex
 	violations []string
 	polls      int
 	last       map[int32]int64
-	stop       chan struct{}
-	done       chan struct{}
 }
 
 func watchCommits(t *testing.T, group, topic string, l *ledger, s *sink) *commitWatch {
 	t.Helper()
 	adm := kadm.NewClient(testenv.KafkaClient(t))
-	w := &commitWatch{last: map[int32]int64{}, stop: make(chan struct{}), done: make(chan struct{})}
+	w := &commitWatch{halter: newHalter(), last: map[int32]int64{}}
 	go func() {
 		defer close(w.done)
 		for {
@@ -94,19 +93,10 @@ func watchCommits(t *testing.T, group, topic string, l *ledger, s *sink) *commit
 	return w
 }
 
-func (w *commitWatch) halt() {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
-	<-w.done
-}
-
 // commitsOutsideOwnership reads one bridge's log (level debug) and lists
 // each offset commit that covered a partition the member did not own at
 // that moment: after it was revoked or lost, before it was assigned again.
-func commitsOutsideOwnership(b *bridge, topic string) (bad []string, commits int) {
+func commitsOutsideOwnership(b *testenv.Bridge, topic string) (bad []string, commits int) {
 	owned := map[string]bool{}
 	parts := func(v any) []string {
 		var out []string
@@ -116,7 +106,7 @@ func commitsOutsideOwnership(b *bridge, topic string) (bad []string, commits int
 		}
 		return out
 	}
-	for _, l := range b.logLines() {
+	for _, l := range b.LogLines() {
 		switch l["msg"] {
 		case "partitions assigned":
 			for _, p := range parts(l["partitions"]) {
@@ -132,7 +122,7 @@ func commitsOutsideOwnership(b *bridge, topic string) (bad []string, commits int
 			for p := range byPart {
 				commits++
 				if !owned[p] {
-					bad = append(bad, fmt.Sprintf("%s committed partition %s at %v without owning it", b.name, p, l["time"]))
+					bad = append(bad, fmt.Sprintf("%s committed partition %s at %v without owning it", b.Name, p, l["time"]))
 				}
 			}
 		}
@@ -141,9 +131,9 @@ func commitsOutsideOwnership(b *bridge, topic string) (bad []string, commits int
 }
 
 // assignments counts the "partitions assigned" log lines naming topic.
-func assignments(b *bridge, topic string) int {
+func assignments(b *testenv.Bridge, topic string) int {
 	n := 0
-	for _, l := range b.logLines() {
+	for _, l := range b.LogLines() {
 		if m, _ := l["partitions"].(map[string]any); l["msg"] == "partitions assigned" && len(asSlice(m[topic])) > 0 {
 			n++
 		}
@@ -173,10 +163,10 @@ func TestRebalanceKeepsEveryEventAndItsOrder(t *testing.T) {
 	topic, dlq := sourceTopic(t, 12)
 	s := newSink(t, true)
 	cfg := doubleConfig(t, topic, s)
-	cfg.set("log.level", "debug")
-	cfg.set("kafka.max_in_flight", 2000)
-	cfg.set("kafka.max_buffered_per_partition", 300)
-	group := cfg.get("kafka.group_id").(string)
+	cfg.Set("log.level", "debug")
+	cfg.Set("kafka.max_buffered_bytes", 1<<20)
+	cfg.Set("kafka.max_buffered_bytes_per_partition", 256<<10)
+	group := cfg.Get("kafka.group_id").(string)
 
 	l := &ledger{byPart: map[int32][]string{}}
 	watch := watchCommits(t, group, topic, l, s)
@@ -219,17 +209,17 @@ func TestRebalanceKeepsEveryEventAndItsOrder(t *testing.T) {
 	}()
 	t.Cleanup(func() { close(stopStream); <-streamDone })
 
-	a := startBridge(t, "a", cfg)
-	bb := startBridge(t, "b", cfg)
+	a := testenv.StartBridge(t, "a", cfg)
+	bb := testenv.StartBridge(t, "b", cfg)
 	if !waitFor(2*time.Minute, func() bool { return s.acceptedCount() >= n/5 }) {
 		t.Fatalf("only %d events accepted by two bridges", s.acceptedCount())
 	}
-	c := startBridge(t, "c", cfg)
+	c := testenv.StartBridge(t, "c", cfg)
 	if !waitFor(2*time.Minute, func() bool { return s.acceptedCount() >= n/2 }) {
 		t.Fatalf("only %d events accepted after the third bridge joined", s.acceptedCount())
 	}
 	stopped := time.Now()
-	if err := a.stop(40 * time.Second); err != nil {
+	if err := a.Stop(40 * time.Second); err != nil {
 		t.Errorf("bridge a on SIGTERM: %v", err)
 	}
 	t.Logf("bridge a stopped in %v", time.Since(stopped).Round(time.Millisecond))
@@ -260,22 +250,22 @@ func TestRebalanceKeepsEveryEventAndItsOrder(t *testing.T) {
 	t.Logf("%d polls of the group's offsets", watch.polls)
 	watch.mu.Unlock()
 
-	for _, b := range []*bridge{a, bb, c} {
+	for _, b := range []*testenv.Bridge{a, bb, c} {
 		if b != a {
-			if err := b.stop(40 * time.Second); err != nil {
-				t.Errorf("bridge %s on SIGTERM: %v", b.name, err)
+			if err := b.Stop(40 * time.Second); err != nil {
+				t.Errorf("bridge %s on SIGTERM: %v", b.Name, err)
 			}
 		}
 		bad, commits := commitsOutsideOwnership(b, topic)
 		for i, v := range bad {
 			if i == 5 {
-				t.Errorf("... %d commits outside ownership by bridge %s in all", len(bad), b.name)
+				t.Errorf("... %d commits outside ownership by bridge %s in all", len(bad), b.Name)
 				break
 			}
 			t.Error(v)
 		}
 		if commits == 0 {
-			t.Errorf("bridge %s logged no offset commit: the ownership check saw nothing", b.name)
+			t.Errorf("bridge %s logged no offset commit: the ownership check saw nothing", b.Name)
 		}
 	}
 	// The membership changes did move partitions: c got some when it

@@ -1,7 +1,8 @@
-// Batching: the topic's dispatcher, which forms batches from the ready
-// queue, lingers for a fuller one, returns retries from the delay heap when
-// their backoff has passed and drops entries whose context ended. Asking the
-// breaker before a call is in breaker.go, the call itself in send.go.
+// Batching: the topic's dispatcher, which packs whole runs into batches
+// from the ready queue, lingers for a fuller one, waits for the topic's send
+// rate, returns retries from the delay heap when their backoff has passed
+// and drops runs whose context ended. Asking the breaker before a call is in
+// breaker.go, the call itself in send.go.
 
 package sns
 
@@ -12,11 +13,17 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
+// packWindow is how many ready runs batch forming looks at: past the head
+// it skips runs that do not fit (other keys' runs, in no promised order) to
+// fill the call, but never further than this, so that forming a batch costs
+// the same however long the queue is.
+const packWindow = 32
+
 // run is the topic's dispatcher: it moves retries whose backoff elapsed back
-// to the ready queue, drops entries whose context ended, and starts a call
-// whenever a batch is full or has lingered long enough, a call slot is free
-// and the breaker allows it. It returns once the publisher is closing and the
-// topic holds nothing.
+// to the ready queue, drops runs whose context ended, and starts a call
+// whenever a batch is full or has lingered long enough, a call slot is free,
+// the send rate and the breaker allow it. It returns once the publisher is
+// closing and the topic holds nothing.
 func (t *topic) run() {
 	p := t.p
 	timer := time.NewTimer(time.Hour)
@@ -40,8 +47,9 @@ func (t *topic) run() {
 		t.mu.Unlock()
 
 		for _, o := range finished {
-			p.finish(o.it, o.r)
+			p.finish(o)
 		}
+		t.rate.report(t)
 		if batch != nil {
 			t.start(batch, now)
 			continue
@@ -73,33 +81,48 @@ func (t *topic) run() {
 	}
 }
 
+// promoteLocked moves the runs whose backoff elapsed to the front of the
+// ready queue: they are older than anything waiting there.
 func (t *topic) promoteLocked(now time.Time) {
+	var due []*run
 	for t.delayed.Len() > 0 && !t.delayed[0].readyAt.After(now) {
-		it := heap.Pop(&t.delayed).(*item)
-		it.enq = now
-		t.ready = append(t.ready, it)
+		r := heap.Pop(&t.delayed).(*run)
+		r.enq = now
+		n, _ := r.sending()
+		t.readyEntries += n
+		due = append(due, r)
+	}
+	if len(due) > 0 {
+		t.ready = append(due, t.ready...)
 	}
 }
 
-// reapLocked removes the entries whose context ended, or all entries when
-// the publisher abandons them.
+// reapLocked removes the runs whose context ended, or all runs when the
+// publisher abandons them, and returns their entries' outcomes.
 func (t *topic) reapLocked(all bool) []outcome {
 	var out []outcome
+	abandonRun := func(r *run, err error) {
+		for _, it := range r.items {
+			out = append(out, outcome{r, it, Result{Err: err}})
+		}
+	}
 	keep := t.ready[:0]
-	for _, it := range t.ready {
-		if err := abandonErr(it, all); err != nil {
-			out = append(out, outcome{it, Result{Err: err}})
+	for _, r := range t.ready {
+		if err := abandonErr(r, all); err != nil {
+			n, _ := r.sending()
+			t.readyEntries -= n
+			abandonRun(r, err)
 		} else {
-			keep = append(keep, it)
+			keep = append(keep, r)
 		}
 	}
 	clear(t.ready[len(keep):])
 	t.ready = keep
 	for i := 0; i < t.delayed.Len(); {
-		it := t.delayed[i]
-		if err := abandonErr(it, all); err != nil {
+		r := t.delayed[i]
+		if err := abandonErr(r, all); err != nil {
 			heap.Remove(&t.delayed, i)
-			out = append(out, outcome{it, Result{Err: err}})
+			abandonRun(r, err)
 			continue
 		}
 		i++
@@ -107,8 +130,8 @@ func (t *topic) reapLocked(all bool) []outcome {
 	return out
 }
 
-func abandonErr(it *item, all bool) error {
-	if err := it.ctx.Err(); err != nil {
+func abandonErr(r *run, all bool) error {
+	if err := r.ctx.Err(); err != nil {
 		return err
 	}
 	if all {
@@ -119,10 +142,20 @@ func abandonErr(it *item, all bool) error {
 
 // nextBatchLocked takes the next batch off the ready queue if one should be
 // sent now; otherwise it returns when to look again (zero: when poked).
-func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*item, time.Time) {
+//
+// A batch is the head run plus, in queue order, the runs among the next
+// packWindow that fit whole: at most MaxBatchEntries entries and the topic's
+// size limit together. A run being narrowed down goes alone, one entry.
+func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*run, time.Time) {
 	var next time.Time
 	if t.delayed.Len() > 0 {
 		next = t.delayed[0].readyAt
+	}
+	earliest := func(at time.Time) time.Time {
+		if next.IsZero() || at.Before(next) {
+			return at
+		}
+		return next
 	}
 	if len(t.ready) == 0 {
 		return nil, next
@@ -133,34 +166,55 @@ func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*item, time.Time
 	if t.inflight >= t.p.cfg.MaxInflightBatches {
 		return nil, next // a finishing call pokes
 	}
+	limit := t.p.cfg.MaxBatchEntries
 	head := t.ready[0]
-	n, size := 1, head.size
+	n, size := head.sending()
+	var picked [packWindow]bool
+	picked[0] = true
+	scanned := 1
+	full := head.solo
 	if !head.solo {
-		for n < len(t.ready) && n < t.p.cfg.MaxBatchEntries {
-			it := t.ready[n]
-			if it.solo || size+it.size > t.maxSize {
-				break
+		for ; scanned < len(t.ready) && scanned < packWindow && n < limit; scanned++ {
+			r := t.ready[scanned]
+			if r.solo || n+len(r.items) > limit || size+r.size > t.maxSize {
+				full = true // waiting cannot make room for it
+				continue
 			}
-			size += it.size
-			n++
+			picked[scanned] = true
+			n += len(r.items)
+			size += r.size
 		}
+		full = full || n == limit || scanned < len(t.ready)
 	}
-	full := head.solo || n == t.p.cfg.MaxBatchEntries || n < len(t.ready)
 	if lingerEnd := head.enq.Add(t.p.cfg.Linger); !full && !closing && now.Before(lingerEnd) {
-		if next.IsZero() || lingerEnd.Before(next) {
-			next = lingerEnd
-		}
-		return nil, next
+		return nil, earliest(lingerEnd)
 	}
-	batch := make([]*item, n)
-	copy(batch, t.ready)
-	clear(t.ready[:n])
-	t.ready = t.ready[n:]
+	if wait, ok := t.rate.allow(now, n); !ok {
+		return nil, earliest(now.Add(wait))
+	}
+	batch := make([]*run, 0, n)
+	for j := range scanned {
+		if picked[j] {
+			batch = append(batch, t.ready[j])
+		}
+	}
+	// The runs left behind keep their order, moved up against the unscanned
+	// rest: only the scanned part of the queue is touched.
+	k := scanned
+	for j := scanned - 1; j >= 0; j-- {
+		if !picked[j] {
+			k--
+			t.ready[k] = t.ready[j]
+		}
+	}
+	clear(t.ready[:k])
+	t.ready = t.ready[k:]
+	t.readyEntries -= n
 	return batch, time.Time{}
 }
 
-// delayHeap orders entries waiting for a retry by when they may go.
-type delayHeap []*item
+// delayHeap orders runs waiting for a retry by when they may go.
+type delayHeap []*run
 
 func (h delayHeap) Len() int           { return len(h) }
 func (h delayHeap) Less(i, j int) bool { return h[i].readyAt.Before(h[j].readyAt) }
@@ -170,15 +224,15 @@ func (h delayHeap) Swap(i, j int) {
 	h[j].heapIdx = j
 }
 func (h *delayHeap) Push(x any) {
-	it := x.(*item)
-	it.heapIdx = len(*h)
-	*h = append(*h, it)
+	r := x.(*run)
+	r.heapIdx = len(*h)
+	*h = append(*h, r)
 }
 func (h *delayHeap) Pop() any {
 	old := *h
 	n := len(old)
-	it := old[n-1]
+	r := old[n-1]
 	old[n-1] = nil
 	*h = old[:n-1]
-	return it
+	return r
 }

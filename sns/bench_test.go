@@ -70,3 +70,51 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHotKey measures one ordering key's events/s when its runs go one
+// at a time, the next only after the previous is done (the consumer's
+// strict order), against an SNS that answers after a fixed delay: at most
+// run length events per round trip, plus the linger when the run does not
+// fill a call.
+//
+//	go test -run '^$' -bench BenchmarkHotKey ./sns/
+func BenchmarkHotKey(b *testing.B) {
+	const delay = 15 * time.Millisecond
+	for _, linger := range []time.Duration{sns.DefaultLinger, sns.NoLinger} {
+		for _, runLen := range []int{1, 2, 5, 10} {
+			name := fmt.Sprintf("linger=%v/run=%d", max(linger, 0), runLen)
+			b.Run(name, func(b *testing.B) {
+				sink := newSinkAPI(delay)
+				p, err := sns.NewPublisher(sink, sns.Config{Linger: linger}, sns.WithLogger(slog.New(slog.DiscardHandler)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
+				arn := "arn:aws:sns:us-east-1:123456789012:hot"
+				b.ResetTimer()
+				start := time.Now()
+				for sent := 0; sent < b.N; sent += runLen {
+					run := make([]*sns.Entry, min(runLen, b.N-sent))
+					for i := range run {
+						run[i] = &sns.Entry{TopicARN: arn, Body: `{"eventType":"ticket:updated"}`, Size: 100}
+					}
+					var wg sync.WaitGroup
+					wg.Add(len(run))
+					p.PublishRun(ctx, "org-hot", run, func(_ int, r sns.Result) {
+						if r.Err != nil {
+							b.Error(r.Err)
+						}
+						wg.Done()
+					})
+					wg.Wait()
+				}
+				elapsed := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+				if err := p.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
+}

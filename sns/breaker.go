@@ -42,10 +42,13 @@ func (t *topic) newBreaker() *gobreaker.TwoStepCircuitBreaker[struct{}] {
 }
 
 // verdict is what one call tells the topic's breaker. A call in which any
-// entry was published or rejected for good succeeded: SNS is reachable and
-// working, and a few failed entries are retried on their own. Otherwise the
-// first transient or systemic failure counts against the breaker, and a
-// systemic one (topic missing, access denied) opens it at once.
+// entry was published, rejected for good or throttled succeeded: SNS is
+// reachable and working, and the failed entries are retried on their own.
+// Throttling in particular is SNS asking for a lower rate, which the topic's
+// send rate answers; it never counts against the breaker, even when every
+// entry of a call (or the whole call) was throttled. Otherwise the first
+// transient or systemic failure counts against the breaker, and a systemic
+// one (topic missing, access denied) opens it at once.
 type verdict struct {
 	t       *topic
 	healthy bool
@@ -57,10 +60,10 @@ func (v *verdict) published() { v.healthy = true }
 
 // failed records a failed entry, or a call that failed as a whole.
 func (v *verdict) failed(fe *failure.Error) {
-	switch fe.Class {
-	case failure.Permanent:
+	switch {
+	case fe.Class == failure.Permanent, isThrottle(fe):
 		v.healthy = true
-	case failure.Systemic:
+	case fe.Class == failure.Systemic:
 		v.t.tripNow.Store(true)
 		fallthrough
 	default:
@@ -79,17 +82,21 @@ func (v *verdict) result() error {
 }
 
 // start asks the breaker for a call and sends batch, or puts it back.
-func (t *topic) start(batch []*item, now time.Time) {
+func (t *topic) start(batch []*run, now time.Time) {
 	cbDone, err := t.cb.Allow()
 	if err != nil {
 		t.mu.Lock()
 		t.ready = append(batch, t.ready...)
+		for _, r := range batch {
+			n, _ := r.sending()
+			t.readyEntries += n
+		}
 		t.inflight--
 		// Asking the breaker is free; look again soon enough to probe
 		// shortly after it turns half-open. A close unblocks at once
 		// (flushTransitions).
 		t.rejections++
-		wait := min(t.p.retryDelay(t.rejections, failure.Transient), t.breakerPoll())
+		wait := min(t.p.retry.Delay(t.rejections), t.breakerPoll())
 		t.blockedUntil = now.Add(wait)
 		t.mu.Unlock()
 		t.flushTransitions(err)

@@ -19,6 +19,7 @@ const (
 	CodeNetwork     = "NetworkError" // the request could not be sent or the response read
 	CodeBreakerOpen = "BreakerOpen"  // the topic's breaker refused the call
 	CodeHTTP5xx     = "HTTP5xx"      // a 5xx response without a recognisable error code
+	CodeHTTP429     = "HTTP429"      // a 429 (too many requests) response without a recognisable error code
 	CodeNoResult    = "NoResult"     // a 200 response that listed the entry neither as successful nor failed
 	CodeCanceled    = "Canceled"     // the call was cancelled by the publisher shutting down
 )
@@ -40,15 +41,19 @@ var codeClasses = map[string]codeClass{
 	"ThrottlingException": {failure.Transient, failure.ReasonThrottled},
 	"RequestThrottled":    {failure.Transient, failure.ReasonThrottled},
 	"TooManyRequests":     {failure.Transient, failure.ReasonThrottled},
-	"KMSThrottling":       {failure.Transient, failure.ReasonThrottled},
-	"RequestTimeout":      {failure.Transient, failure.ReasonSNSUnavail},
-	"ConcurrentAccess":    {failure.Transient, failure.ReasonSNSUnavail},
-	CodeTimeout:           {failure.Transient, failure.ReasonSNSUnavail},
-	CodeNetwork:           {failure.Transient, failure.ReasonSNSUnavail},
-	CodeHTTP5xx:           {failure.Transient, failure.ReasonSNSUnavail},
-	CodeNoResult:          {failure.Transient, failure.ReasonSNSUnavail},
-	CodeCanceled:          {failure.Transient, failure.ReasonSNSUnavail},
-	CodeBreakerOpen:       {failure.Transient, failure.ReasonBreakerOpen},
+	// TooManyRequestsException is the JSON protocols' spelling; CodeHTTP429
+	// a 429 answer without a code.
+	"TooManyRequestsException": {failure.Transient, failure.ReasonThrottled},
+	CodeHTTP429:                {failure.Transient, failure.ReasonThrottled},
+	"KMSThrottling":            {failure.Transient, failure.ReasonThrottled},
+	"RequestTimeout":           {failure.Transient, failure.ReasonSNSUnavail},
+	"ConcurrentAccess":         {failure.Transient, failure.ReasonSNSUnavail},
+	CodeTimeout:                {failure.Transient, failure.ReasonSNSUnavail},
+	CodeNetwork:                {failure.Transient, failure.ReasonSNSUnavail},
+	CodeHTTP5xx:                {failure.Transient, failure.ReasonSNSUnavail},
+	CodeNoResult:               {failure.Transient, failure.ReasonSNSUnavail},
+	CodeCanceled:               {failure.Transient, failure.ReasonSNSUnavail},
+	CodeBreakerOpen:            {failure.Transient, failure.ReasonBreakerOpen},
 
 	// Permanent: this one event is unacceptable to SNS.
 	"InvalidParameter":      {failure.Permanent, failure.ReasonSNSRejected},
@@ -97,9 +102,11 @@ func (e *EntryError) Error() string {
 
 // Classify returns err as a classified *failure.Error, following delivery.md:
 //
-//   - transient: network errors, timeouts, HTTP 5xx, InternalError, Throttled,
-//     Throttling, KMSThrottling, breaker open; and any code it does not know,
-//     so that an unknown error can never cause a dead letter;
+//   - transient: network errors, timeouts, HTTP 5xx, InternalError, breaker
+//     open; throttling (Throttled, Throttling, TooManyRequestsException,
+//     KMSThrottling, HTTP 429: reason throttled); and any
+//     code it does not know, so that an unknown error can never cause a dead
+//     letter;
 //   - permanent: InvalidParameter, ParameterValueInvalid, ValidationException,
 //     BatchRequestTooLong;
 //   - systemic: NotFound, AuthorizationError, InvalidSecurity, the KMS access
@@ -138,8 +145,13 @@ func errorCode(err error) string {
 		return CodeCanceled
 	}
 	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return CodeHTTP5xx
+	if errors.As(err, &respErr) {
+		switch st := respErr.HTTPStatusCode(); {
+		case st == 429:
+			return CodeHTTP429
+		case st >= 500:
+			return CodeHTTP5xx
+		}
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {
@@ -162,3 +174,8 @@ func classifyEntry(code, message string, senderFault bool) *failure.Error {
 	}
 	return &failure.Error{Class: cc.class, Reason: cc.reason, Code: code, Err: cause}
 }
+
+// isThrottle reports whether fe is SNS (or KMS behind it) asking for a lower
+// rate: reason throttled. Throttling is never held against the topic's
+// breaker; it slows the topic's send rate instead.
+func isThrottle(fe *failure.Error) bool { return fe.Reason == failure.ReasonThrottled }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
@@ -47,6 +48,8 @@ func TestClassify(t *testing.T) {
 		{"Throttled", apiErr("Throttled"), failure.Transient, failure.ReasonThrottled, "Throttled"},
 		{"Throttling", apiErr("Throttling"), failure.Transient, failure.ReasonThrottled, "Throttling"},
 		{"KMSThrottling", apiErr("KMSThrottling"), failure.Transient, failure.ReasonThrottled, "KMSThrottling"},
+		{"TooManyRequestsException", apiErr("TooManyRequestsException"), failure.Transient, failure.ReasonThrottled, "TooManyRequestsException"},
+		{"HTTP 429 without a code", status(429), failure.Transient, failure.ReasonThrottled, CodeHTTP429},
 		{"breaker open", gobreaker.ErrOpenState, failure.Transient, failure.ReasonBreakerOpen, CodeBreakerOpen},
 		{"breaker half-open full", gobreaker.ErrTooManyRequests, failure.Transient, failure.ReasonBreakerOpen, CodeBreakerOpen},
 		{"unknown code", apiErr("SomethingNew"), failure.Transient, failure.ReasonSNSUnavail, "SomethingNew"},
@@ -122,7 +125,6 @@ func TestConfigValidate(t *testing.T) {
 		field  string
 		mutate func(*Config)
 	}{
-		{"Linger", func(c *Config) { c.Linger = -1 }},
 		{"Linger", func(c *Config) { c.Linger = 2e9 }},
 		{"MaxBatchEntries", func(c *Config) { c.MaxBatchEntries = 11 }},
 		{"MaxInflightBatches", func(c *Config) { c.MaxInflightBatches = -1 }},
@@ -140,6 +142,13 @@ func TestConfigValidate(t *testing.T) {
 		if err == nil || !contains(err.Error(), tt.field) {
 			t.Errorf("Validate with bad %s = %v; want an error naming it", tt.field, err)
 		}
+	}
+	// A negative Linger is NoLinger, not a mistake: the YAML's linger: 0.
+	noLinger := ok
+	noLinger.Linger = NoLinger
+	if err := noLinger.Validate(); err != nil || noLinger.withDefaults().Linger != 0 || ok.withDefaults().Linger != DefaultLinger {
+		t.Errorf("Linger NoLinger: Validate = %v, linger %v (zero gives %v); want valid, 0 and DefaultLinger",
+			err, noLinger.withDefaults().Linger, ok.withDefaults().Linger)
 	}
 	cc := ClientConfig{Endpoint: "localhost:4566"}
 	if err := cc.Validate(); err == nil || !contains(err.Error(), "Endpoint") {
@@ -160,7 +169,7 @@ func TestBackoffIsBoundedFullJitter(t *testing.T) {
 	for n := range 100 {
 		for range 20 {
 			// The wait after n+1 consecutive failures.
-			d := p.retryDelay(n+1, failure.Transient)
+			d := p.retryDelay(n+1, &failure.Error{Class: failure.Transient, Reason: failure.ReasonSNSUnavail})
 			limit := p.cfg.BackoffMax
 			if n <= 5 {
 				limit = min(limit, p.cfg.BackoffBase<<n)
@@ -171,8 +180,15 @@ func TestBackoffIsBoundedFullJitter(t *testing.T) {
 		}
 	}
 	for range 50 {
-		if d := p.retryDelay(1, failure.Systemic); d < p.cfg.BackoffMax/2 || d > p.cfg.BackoffMax {
+		if d := p.retryDelay(1, &failure.Error{Class: failure.Systemic}); d < p.cfg.BackoffMax/2 || d > p.cfg.BackoffMax {
 			t.Fatalf("systemic backoff %v outside [max/2, max]", d)
+		}
+	}
+	// Throttling waits short whatever the count: the send rate paces.
+	throttled := Classify(apiErr("Throttled"))
+	for n := range 100 {
+		if d := p.retryDelay(n+1, throttled); d < 0 || d > 100*time.Millisecond {
+			t.Fatalf("throttled backoff(%d) = %v, outside [0, 100ms]", n, d)
 		}
 	}
 }

@@ -24,7 +24,12 @@ type Config struct {
 	Topics map[string]TopicInfo
 
 	// Linger is how long a partly filled batch waits for more entries. A full
-	// batch (10 entries or the size limit) goes at once. Default 2ms; at most 1s.
+	// batch (10 entries or the size limit) goes at once. Zero means the
+	// default, 2ms; NoLinger (any negative value) means no wait: a batch goes
+	// as soon as a call slot and the send rate allow, which shortens a hot
+	// key's round trip by the linger. At most 1s. The linger is the only
+	// field whose zero is not "none": like net.Dialer.KeepAlive, a negative
+	// value turns it off.
 	Linger time.Duration
 	// MaxBatchEntries caps entries per PublishBatch call. Default and maximum 10.
 	MaxBatchEntries int
@@ -56,6 +61,11 @@ type Config struct {
 	BreakerHalfOpenCalls uint32
 }
 
+// NoLinger is Config.Linger's "do not wait": partly filled batches go at
+// once. A configuration layer whose zero means "none" (the YAML's
+// sns.linger: 0) passes NoLinger for it.
+const NoLinger time.Duration = -1
+
 // Defaults of Config.
 const (
 	DefaultLinger               = 2 * time.Millisecond
@@ -73,7 +83,12 @@ const (
 )
 
 func (c Config) withDefaults() Config {
-	c.Linger = cmp.Or(c.Linger, DefaultLinger)
+	switch {
+	case c.Linger == 0:
+		c.Linger = DefaultLinger
+	case c.Linger < 0:
+		c.Linger = 0
+	}
 	c.MaxBatchEntries = cmp.Or(c.MaxBatchEntries, DefaultMaxBatchEntries)
 	c.MaxInflightBatches = cmp.Or(c.MaxInflightBatches, DefaultMaxInflightBatches)
 	c.MaxQueuedEntries = cmp.Or(c.MaxQueuedEntries, DefaultMaxQueuedEntries)
@@ -87,11 +102,11 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports the first invalid field. Zero values mean "default" and
-// are valid.
+// are valid; so is a negative Linger (NoLinger).
 func (c Config) Validate() error {
 	switch {
-	case c.Linger < 0 || c.Linger > time.Second:
-		return fmt.Errorf("sns config: Linger %v is outside [0, 1s]", c.Linger)
+	case c.Linger > time.Second:
+		return fmt.Errorf("sns config: Linger %v is over 1s", c.Linger)
 	case c.MaxBatchEntries < 0 || c.MaxBatchEntries > 10:
 		return fmt.Errorf("sns config: MaxBatchEntries %d is outside [1, 10]", c.MaxBatchEntries)
 	}

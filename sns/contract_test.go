@@ -232,6 +232,69 @@ func runContract(t *testing.T, st contractStack) {
 		}
 	})
 
+	run("a refused FIFO entry does not hold back its group", func(t *testing.T) {
+		arn, read := st.NewTopic(t, true)
+		entry := func(id string) types.PublishBatchRequestEntry {
+			return types.PublishBatchRequestEntry{Id: aws.String(id), Message: aws.String(id),
+				MessageGroupId: aws.String("ORG1"), MessageDeduplicationId: aws.String("dedup-" + id)}
+		}
+		// The topic has no content-based de-duplication: an entry without a
+		// deduplication id is refused on its own (an empty attribute value,
+		// say, would fail the whole call).
+		bad := entry("bad")
+		bad.MessageDeduplicationId = nil
+		out, err := client.PublishBatch(ctx, &awssns.PublishBatchInput{TopicArn: &arn, PublishBatchRequestEntries: []types.PublishBatchRequestEntry{
+			entry("first"), bad, entry("third"),
+		}})
+		if err != nil {
+			t.Fatalf("PublishBatch: %v", err)
+		}
+		var ok []string
+		for _, s := range out.Successful {
+			ok = append(ok, aws.ToString(s.Id))
+		}
+		if !slices.Equal(ok, []string{"first", "third"}) || len(out.Failed) != 1 ||
+			aws.ToString(out.Failed[0].Id) != "bad" || !out.Failed[0].SenderFault {
+			t.Fatalf("successful %q, failed %+v; want first and third published, bad refused (sender fault)", ok, out.Failed)
+		}
+		got := read(t, 2, 10*time.Second)
+		got = append(got, read(t, 0, time.Second)...)
+		var bodies []string
+		for _, m := range got {
+			bodies = append(bodies, m.Body)
+		}
+		if !slices.Equal(bodies, []string{"first", "third"}) {
+			t.Fatalf("subscriber got %q, want first then third", bodies)
+		}
+	})
+
+	run("publisher sends a FIFO run in one call, in order", func(t *testing.T) {
+		arn, read := st.NewTopic(t, true)
+		p := newContractPublisher(t, client)
+		var entries []*sns.Entry
+		var want []string
+		for i := range 10 {
+			body := fmt.Sprintf("event %d", i)
+			want = append(want, body)
+			entries = append(entries, &sns.Entry{TopicARN: arn, Body: body,
+				Attributes: []sns.Attribute{{Name: "event_id", Value: fmt.Sprintf("R%d", i)}},
+				GroupID:    "ORG1", DedupID: fmt.Sprintf("R%d", i)})
+		}
+		for i, r := range publishRun(t, p, "ORG1", entries) {
+			if r.Err != nil || r.MessageID == "" || r.Attempts != 1 {
+				t.Fatalf("entry %d: %+v; want published in one attempt", i, r)
+			}
+		}
+		got := read(t, 10, 10*time.Second)
+		var bodies []string
+		for _, m := range got {
+			bodies = append(bodies, m.Body)
+		}
+		if !slices.Equal(bodies, want) {
+			t.Fatalf("subscriber got %q, want %q", bodies, want)
+		}
+	})
+
 	run("publisher dead-letters only the entry SNS rejects", func(t *testing.T) {
 		arn, read := st.NewTopic(t, false)
 		p := newContractPublisher(t, client)
@@ -298,6 +361,19 @@ func publishAll(t *testing.T, p *sns.Publisher, entries []*sns.Entry) []sns.Resu
 		wg.Add(1)
 		p.Publish(ctx, e, func(r sns.Result) { results[i] = r; wg.Done() })
 	}
+	wg.Wait()
+	return results
+}
+
+// publishRun publishes entries as one run of key and waits for every Result.
+func publishRun(t *testing.T, p *sns.Publisher, key string, entries []*sns.Entry) []sns.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	results := make([]sns.Result, len(entries))
+	var wg sync.WaitGroup
+	wg.Add(len(entries))
+	p.PublishRun(ctx, key, entries, func(i int, r sns.Result) { results[i] = r; wg.Done() })
 	wg.Wait()
 	return results
 }

@@ -3,50 +3,89 @@
 //
 //	consumer -> avro -> mapping -> sns
 //
-// # Publishing
+// # Publishing runs
 //
-// A Publisher collects entries per topic ARN into PublishBatch calls of up
-// to ten entries whose sizes add up to at most the topic's maximum message
-// size. A batch goes when it is full or when its oldest entry has waited
-// Config.Linger; up to Config.MaxInflightBatches calls per topic are on the
-// wire at once, which is what keeps throughput up when SNS answers in 15ms.
-// Each entry's outcome reaches its done callback exactly once: published,
-// rejected for good (Permanent: dead-letter it), or abandoned (its context
-// ended, or the publisher closed).
+// The consumer hands the Publisher runs (PublishRun): consecutive entries
+// of one ordering key for one topic, oldest first, at most what RunLimit
+// allows (10 entries and the topic's maximum message size together, what
+// one PublishBatch call carries). The publisher collects runs per topic ARN
+// into PublishBatch calls and never splits a run: a call carries whole
+// runs, in order, packed up to ten entries and the size limit (runs of
+// other keys that do not fit wait for the next call). SNS publishes the
+// entries of a batch in the order they are sent, so a key's run reaches its
+// FIFO topic's subscribers in order, up to ten events per round trip.
+// Publish is a run of one. A batch goes when it is full or when its oldest
+// run has waited Config.Linger (NoLinger: at once); up to
+// Config.MaxInflightBatches calls per topic are on the wire at once, which
+// is what keeps throughput up when SNS answers in 15ms. Each entry's
+// outcome reaches its done callback exactly once: published, rejected for
+// good (Permanent: dead-letter it), or abandoned (its context ended, or the
+// publisher closed).
+//
+// # Results inside a run, and order breaks
+//
+// SNS judges each entry of a batch on its own, FIFO groups included (see
+// snstest's publish_batch.go for what SNS documents and moto does). The
+// entries of a run before its first transient or systemic failure are done;
+// the failed ones are retried together, in order, as one smaller run, and
+// are done only when that settles; the caller sends nothing newer of the key
+// meanwhile. A later entry of the run that SNS accepted while an earlier one
+// failed is done at once: it cannot be un-sent, and subscribers saw it
+// before the earlier one. Each such entry is an order break, counted in
+// bridge_order_breaks_total{topic_arn} and logged once per run with the key
+// hashed (never raw). A permanently rejected earlier entry is no break: that
+// event is never delivered. A caller that must never break order sends runs
+// of one.
 //
 // # Errors and retries
 //
 // Classify is the package's one classifier of SNS errors into the classes of
-// internal/failure (the table is in its doc comment). A 200 answer to
-// PublishBatch is settled entry by entry: successful entries are done,
-// permanently failed ones are done with their SNS code, and the others are
-// retried alone. When SNS refuses a whole multi-entry batch for a per-event
-// reason (InvalidParameter, BatchRequestTooLong, ...), the publisher sends
-// each of its entries again on its own, so that only the guilty entry is
-// dead-lettered.
+// internal/failure (the table is in its doc comment). When SNS refuses a
+// whole multi-entry call for a per-event reason (InvalidParameter,
+// BatchRequestTooLong, ...), the publisher narrows it down: each run in it
+// goes again one entry per call, in order, so that only the guilty entry is
+// dead-lettered and the others keep their order.
 //
 // Transient and systemic failures are retried without an attempt limit while
-// the entry's context lives: transient ones after a full-jitter exponential
+// the run's context lives: transient ones after a full-jitter exponential
 // backoff (after n consecutive failures, uniform in
-// [0, min(BackoffMax, BackoffBase*2^(n-1))]), systemic ones after
-// BackoffMax/2 to BackoffMax; internal/backoff is the policy. Entries of a batch that failed as a whole
-// share one backoff and come back as one batch. The publisher is the only
-// retry layer: NewClient gives the SDK client a single attempt per call.
+// [0, min(BackoffMax, BackoffBase*2^(n-1))]), throttled ones the same but
+// never longer than 100ms, systemic ones after BackoffMax/2 to BackoffMax;
+// internal/backoff is the policy. Runs of a call that failed as a whole
+// share one backoff and come back together. The publisher is the only retry
+// layer: NewClient gives the SDK client a single attempt per call.
+//
+// # Throttling and the send rate
+//
+// Throttling (Throttled, Throttling, TooManyRequestsException,
+// KMSThrottling, HTTP 429; per entry or for the whole call) is SNS asking
+// for a lower rate, not SNS failing. Each topic has a token bucket (tokens
+// are entries) in front of its calls, unlimited until SNS first throttles
+// it. A throttled answer to a call sent after the last cut cuts the limit
+// to 90% of the rate SNS was accepting entries at (at most once per round
+// trip); throttle-free answers grow it, doubling back up to the rate of the
+// last cut, then probing past it slowly at first and faster the longer it
+// stays clean; the limit turns off again once it has neither seen
+// throttling nor held a call back for 400ms. Never below 100 entries/s. On
+// FIFO topics throttling of a single message group (its own 300 messages/s)
+// is left to that run's short retry waits and does not slow the topic.
+// bridge_sns_send_rate_limit{topic_arn} shows the limit (0: unlimited) and
+// bridge_sns_throttled_total{topic_arn} the throttled entry attempts.
 //
 // # Circuit breaker
 //
 // Each topic has a breaker (sony/gobreaker). A call counts against it when
-// it fails as a whole with a transient or systemic error, or when every entry
-// in it failed with a transient or systemic code (throttling included). A
-// call in which any entry was published or permanently rejected counts as a
-// success: SNS is reachable and working, and a few throttled entries are
-// retried on their own. Permanent errors never count. BreakerFailures
-// consecutive failures open the breaker; a single systemic failure (topic
-// missing, access denied, KMS key unusable) opens it at once. While it is
-// open no call is made for the topic and its entries wait; after
-// BreakerOpenTimeout one probe call goes (half-open) and its outcome closes
-// or reopens the breaker. WithStateChange and BreakerState let the
-// consumer pause the partitions feeding an open topic; half-open means a
+// it fails as a whole with a transient or systemic error other than
+// throttling, or when every entry in it failed that way. A call in which any
+// entry was published, rejected for good or throttled counts as a success:
+// SNS is reachable and working. Throttling never counts against the breaker,
+// so a throttling storm slows the topic but never stops it. Permanent errors
+// never count. BreakerFailures consecutive failures open the breaker; a
+// single systemic failure (topic missing, access denied, KMS key unusable)
+// opens it at once. While it is open no call is made for the topic and its
+// runs wait; after BreakerOpenTimeout one probe call goes (half-open) and its
+// outcome closes or reopens the breaker. WithStateChange and BreakerState let
+// the consumer pause the partitions feeding an open topic; half-open means a
 // probe is on the wire, so resume only on closed.
 //
 // # Start-up

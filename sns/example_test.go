@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -51,4 +52,50 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Output: true 1
+}
+
+// ExamplePublisher_PublishRun publishes three events of one organization as
+// one run: they ride one PublishBatch call, in order, and each entry's
+// outcome comes back by its index.
+func ExamplePublisher_PublishRun() {
+	ctx := context.Background()
+	srv := snstest.NewServer(snstest.Options{})
+	defer srv.Close()
+	arn, _ := srv.CreateTopic("ticket-events.fifo", map[string]string{"FifoTopic": "true"})
+	client, err := sns.NewClient(ctx, sns.ClientConfig{
+		Region: "us-east-1", Endpoint: srv.URL,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pub, err := sns.NewPublisher(client, sns.Config{Linger: sns.NoLinger})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var run []*sns.Entry
+	for i := range 3 {
+		run = append(run, &sns.Entry{TopicARN: arn, Body: fmt.Sprintf(`{"eventId":"E%d"}`, i),
+			GroupID: "ORG1", DedupID: fmt.Sprint("E", i)})
+	}
+	if n, bytes := pub.RunLimit(arn); len(run) > n || 3*20 > bytes {
+		log.Fatal("the run is over the limit")
+	}
+	results := make([]sns.Result, len(run))
+	var wg sync.WaitGroup
+	wg.Add(len(run))
+	pub.PublishRun(ctx, "ORG1", run, func(i int, r sns.Result) { results[i] = r; wg.Done() })
+	wg.Wait()
+	for i, r := range results {
+		fmt.Println(i, r.Err == nil && r.MessageID != "", r.Attempts)
+	}
+	fmt.Println(srv.Calls("PublishBatch"), "call")
+	if err := pub.Close(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// 0 true 1
+	// 1 true 1
+	// 2 true 1
+	// 1 call
 }

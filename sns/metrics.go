@@ -24,6 +24,9 @@ type Metrics struct {
 	retries      *prometheus.CounterVec
 	breakerState *prometheus.GaugeVec
 	inflight     prometheus.Gauge
+	orderBreak   *prometheus.CounterVec
+	throttled    *prometheus.CounterVec
+	sendRate     *prometheus.GaugeVec
 
 	mu         sync.Mutex
 	eventTypes map[string]struct{}
@@ -38,6 +41,9 @@ type Metrics struct {
 //	bridge_sns_retries_total{code}                    entries scheduled for another attempt
 //	bridge_sns_breaker_state{topic_arn}               0 closed, 1 half-open, 2 open
 //	bridge_sns_inflight_entries                       entries accepted and not yet done
+//	bridge_order_breaks_total{topic_arn}              entries published while an earlier one of their run awaited a retry
+//	bridge_sns_throttled_total{topic_arn}             entry attempts SNS refused for the rate (a throttled call counts each entry)
+//	bridge_sns_send_rate_limit{topic_arn}             the topic's adaptive send limit in entries/s; 0 = unlimited
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -70,9 +76,22 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "bridge_sns_inflight_entries",
 			Help: "Entries accepted by the publisher whose outcome is not yet reported.",
 		}),
+		orderBreak: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_order_breaks_total",
+			Help: "Entries SNS published while an earlier entry of the same key, in the same PublishBatch call, failed and awaited a retry: subscribers saw them before it.",
+		}, []string{"topic_arn"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_sns_throttled_total",
+			Help: "Entry attempts SNS refused with throttling, by topic ARN (a call throttled as a whole counts once per entry it carried).",
+		}, []string{"topic_arn"}),
+		sendRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bridge_sns_send_rate_limit",
+			Help: "The topic's adaptive limit on entries sent per second, set after SNS throttles; 0 means unlimited.",
+		}, []string{"topic_arn"}),
 		eventTypes: make(map[string]struct{}),
 	}
-	for _, c := range []prometheus.Collector{m.published, m.batchSize, m.duration, m.errors, m.retries, m.breakerState, m.inflight} {
+	for _, c := range []prometheus.Collector{m.published, m.batchSize, m.duration, m.errors, m.retries, m.breakerState,
+		m.inflight, m.orderBreak, m.throttled, m.sendRate} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -137,4 +156,37 @@ func (m *Metrics) inflightAdd(n int) {
 		return
 	}
 	m.inflight.Add(float64(n))
+}
+
+// topic starts topicARN's series: its breaker closed, no order break, no
+// throttling, no rate limit.
+func (m *Metrics) topic(topicARN string) {
+	if m == nil {
+		return
+	}
+	m.breakerState.WithLabelValues(topicARN).Set(float64(gobreaker.StateClosed))
+	m.orderBreak.WithLabelValues(topicARN)
+	m.throttled.WithLabelValues(topicARN)
+	m.sendRate.WithLabelValues(topicARN).Set(0)
+}
+
+func (m *Metrics) orderBreaks(topicARN string, n int) {
+	if m == nil {
+		return
+	}
+	m.orderBreak.WithLabelValues(topicARN).Add(float64(n))
+}
+
+func (m *Metrics) throttledEntries(topicARN string, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.throttled.WithLabelValues(topicARN).Add(float64(n))
+}
+
+func (m *Metrics) rateLimit(topicARN string, entriesPerSecond float64) {
+	if m == nil {
+		return
+	}
+	m.sendRate.WithLabelValues(topicARN).Set(entriesPerSecond)
 }

@@ -8,27 +8,35 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
 // ErrClosed is the Result error of entries abandoned because the publisher
-// closed: passed to Publish after Close, or still unpublished when Close's
-// context ended. It wraps context.Canceled, so callers that treat a context
-// error as "abandoned" need no special case.
+// closed: passed to PublishRun or Publish after Close, or still unpublished
+// when Close's context ended. It wraps context.Canceled, so callers that
+// treat a context error as "abandoned" need no special case.
 var ErrClosed = fmt.Errorf("sns publisher closed: %w", context.Canceled)
 
-// Publisher publishes entries to SNS in batches, per topic, with retries and
-// a circuit breaker per topic. Create it with NewPublisher; it is safe for
-// concurrent use.
+// throttleBackoffMax caps the wait of an entry SNS throttled: the topic's
+// send rate paces the calls, so a longer wait per key would only hold the
+// key back.
+const throttleBackoffMax = 100 * time.Millisecond
+
+// Publisher publishes entries to SNS in batches, per topic, with retries, a
+// circuit breaker and an adaptive send rate per topic. Create it with
+// NewPublisher; it is safe for concurrent use.
 //
-// The publisher makes no ordering promise between entries in flight at the
-// same time, even of one FIFO message group: a retried entry can be
-// overtaken. A caller that needs order publishes an entry only after the
-// previous one of its key is done.
+// Order: the entries of one PublishRun ride one PublishBatch call, in order,
+// and what of them must be retried goes again as one run, still in order,
+// before done is called for it. The publisher makes no ordering promise
+// between runs in flight at the same time, even of one key: a caller that
+// needs order hands a key's next run only after the previous one is done.
 type Publisher struct {
 	cfg           Config
 	client        API
@@ -36,16 +44,20 @@ type Publisher struct {
 	log           *slog.Logger
 	onStateChange func(topicARN string, from, to gobreaker.State)
 	retry         backoff.Policy
+	throttleRetry backoff.Policy
+	runEntries    int // most entries in one run: RunLimit's
 
 	// slots bounds entries accepted and not done (MaxQueuedEntries).
-	slots chan struct{}
+	slots *semaphore.Weighted
 
-	mu      sync.RWMutex // guards closed against Publish and topic creation
+	mu      sync.RWMutex // guards closed against PublishRun and topic creation
 	closed  bool
 	topics  sync.Map // topic ARN -> *topic
 	topicMu sync.Mutex
 
-	closing     chan struct{} // closed by Close: drain, accept nothing more
+	closingCtx  context.Context // canceled by Close: drain, accept nothing more
+	stopAccept  context.CancelFunc
+	closing     <-chan struct{}
 	abandon     chan struct{} // closed when Close's ctx ends: give up
 	callCtx     context.Context
 	cancelCalls context.CancelFunc
@@ -60,8 +72,10 @@ type Publisher struct {
 // Option sets one of a Publisher's optional collaborators.
 type Option func(*Publisher)
 
-// WithLogger sets the logger that receives one line per breaker change and
-// per systemic failure (default slog.Default()). Payloads are never logged.
+// WithLogger sets the logger that receives one line per breaker change, per
+// systemic failure, per run that broke order and when a topic's send rate
+// turns limited or unlimited (default slog.Default()). Payloads and ordering
+// keys are never logged; a key appears only hashed.
 func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l } }
 
 // WithMetrics records the publisher's metrics on m (default: none).
@@ -88,12 +102,18 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 	}
 	cfg = cfg.withDefaults()
 	callCtx, cancel := context.WithCancel(context.Background())
+	closingCtx, stopAccept := context.WithCancel(context.Background())
 	p := &Publisher{
-		cfg:         cfg,
-		client:      client,
-		retry:       backoff.Policy{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
-		slots:       make(chan struct{}, cfg.MaxQueuedEntries),
-		closing:     make(chan struct{}),
+		cfg:    cfg,
+		client: client,
+		retry:  backoff.Policy{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
+		throttleRetry: backoff.Policy{Base: min(cfg.BackoffBase, throttleBackoffMax),
+			Max: min(cfg.BackoffMax, throttleBackoffMax)},
+		runEntries:  min(cfg.MaxBatchEntries, cfg.MaxQueuedEntries),
+		slots:       semaphore.NewWeighted(int64(cfg.MaxQueuedEntries)),
+		closingCtx:  closingCtx,
+		stopAccept:  stopAccept,
+		closing:     closingCtx.Done(),
 		abandon:     make(chan struct{}),
 		callCtx:     callCtx,
 		cancelCalls: cancel,
@@ -106,102 +126,180 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 	return p, nil
 }
 
-// Publish hands e to the publisher and returns; done receives e's terminal
-// Result exactly once, later, from a publisher goroutine:
+// RunLimit returns the most entries and bytes (Entry.Size, or MessageSize
+// where Size is zero, added up) one run may hold for topicARN: what one
+// PublishBatch call carries, at most MaxBatchEntries (10) entries and the
+// topic's MaximumMessageSize together. It does not block and is cheap: the
+// consumer calls it for every run it forms.
+func (p *Publisher) RunLimit(topicARN string) (entries, bytes int) {
+	if t, ok := p.topics.Load(topicARN); ok {
+		return p.runEntries, t.(*topic).maxSize
+	}
+	return p.runEntries, p.topicInfo(topicARN).MaxMessageSize
+}
+
+// PublishRun hands the publisher run: consecutive entries of one ordering
+// key for one topic, oldest first, at most RunLimit's entries and bytes,
+// and returns; done(i, r) receives run[i]'s terminal Result exactly once,
+// later, from a publisher goroutine, in any order across entries:
 //
-//   - Result.MessageID when SNS accepted e;
+//   - Result.MessageID when SNS accepted the entry;
 //   - a *failure.Error of class Permanent when SNS (or the size limit)
-//     rejects e for good: dead-letter it. Its Code is the SNS code and its
+//     rejects it for good: dead-letter it. Its Code is the SNS code and its
 //     cause an *EntryError with the SNS message and SenderFault;
-//   - ctx.Err() when ctx ended before e was published (partition revoked,
+//   - ctx.Err() when ctx ended before it was published (partition revoked,
 //     shutdown), or ErrClosed when the publisher closed first.
 //
-// Transient and systemic failures are retried inside the publisher without an
-// attempt limit while ctx lives; they never reach done.
+// The whole run rides one PublishBatch call, in order; other runs may
+// share the call. Entries that fail transiently or systemically are retried
+// without an attempt limit while ctx lives: the failed entries of the run
+// together, in order, as one run, before done is called for them. An entry
+// SNS accepted after an earlier one of the run failed that way cannot be
+// un-sent: it is done at once and counted as an order break
+// (bridge_order_breaks_total), logged once per run with key hashed. key is
+// the ordering key, used only for that line; it is never logged raw. When
+// SNS refuses a whole call for something in it, the run's entries go again
+// one at a time, in order, so that only the guilty one is dead-lettered.
 //
-// Publish blocks only while MaxQueuedEntries entries are outstanding, until
-// one is done or ctx ends. From the call until done runs, the publisher owns
-// *e (it sets e.ID); the caller must not modify it. ctx is watched for the
-// whole life of the entry; an entry already inside a PublishBatch call waits
-// for that call's answer (at most CallTimeout), so that a published entry is
-// reported as published.
+// PublishRun blocks only while MaxQueuedEntries entries are outstanding,
+// until room for the whole run frees or ctx ends. It panics when run holds
+// more entries than RunLimit allows or entries of several topics (the
+// caller's bug); a run over RunLimit's bytes is sent one entry at a time,
+// in order. From the call until an entry's done runs, the publisher owns
+// the entry (it sets Entry.ID); the caller must not modify it. ctx is
+// watched for the run's whole life; an entry already inside a PublishBatch
+// call waits for that call's answer (at most CallTimeout), so that a
+// published entry is reported as published.
+func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry, done func(i int, r Result)) {
+	if done == nil {
+		panic("sns: PublishRun called with a nil done func")
+	}
+	n := len(entries)
+	switch {
+	case n == 0:
+		return
+	case n > p.runEntries:
+		panic(fmt.Sprintf("sns: PublishRun: a run of %d entries is over RunLimit's %d", n, p.runEntries))
+	}
+	if err := p.acquire(ctx, n); err != nil {
+		p.finishAsync(func() {
+			for i := range entries {
+				done(i, Result{Err: err})
+			}
+		})
+		return
+	}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		p.slots.Release(int64(n))
+		p.finishAsync(func() {
+			for i := range entries {
+				done(i, Result{Err: ErrClosed})
+			}
+		})
+		return
+	}
+	var t *topic
+	r := &run{ctx: ctx, key: key, done: done}
+	type rejection struct {
+		i   int
+		err error
+	}
+	var rejected []rejection
+	for i, e := range entries {
+		if ferr := checkEntry(e); ferr != nil {
+			rejected = append(rejected, rejection{i, ferr})
+			continue
+		}
+		if t == nil {
+			t = p.topic(e.TopicARN)
+		} else if e.TopicARN != t.arn {
+			p.mu.RUnlock()
+			panic(fmt.Sprintf("sns: PublishRun: a run of entries for topics %s and %s", t.arn, e.TopicARN))
+		}
+		size := entrySize(e)
+		if size > t.maxSize {
+			rejected = append(rejected, rejection{i, &failure.Error{
+				Class: failure.Permanent, Reason: failure.ReasonTooLarge,
+				Err: fmt.Errorf("entry of %d bytes is over topic %s's limit of %d", size, e.TopicARN, t.maxSize),
+			}})
+			continue
+		}
+		r.items = append(r.items, &item{e: e, i: i, size: size})
+		r.size += size
+	}
+	if len(r.items) > 0 {
+		r.open.Store(int32(len(r.items)))
+		r.solo = r.size > t.maxSize
+		p.outstanding.Add(int64(len(r.items)))
+		p.metrics.inflightAdd(len(r.items))
+		t.enqueue(r)
+	}
+	p.mu.RUnlock()
+	if len(rejected) > 0 {
+		p.slots.Release(int64(len(rejected)))
+		p.finishAsync(func() {
+			for _, rj := range rejected {
+				done(rj.i, Result{Err: rj.err})
+			}
+		})
+	}
+}
+
+// Publish hands e to the publisher as a run of one (see PublishRun) and
+// returns; done receives e's terminal Result exactly once, later, from a
+// publisher goroutine. For callers without an ordering key (dead-letter
+// replay).
 func (p *Publisher) Publish(ctx context.Context, e *Entry, done func(Result)) {
 	if done == nil {
 		panic("sns: Publish called with a nil done func")
 	}
-	if err := p.acquire(ctx); err != nil {
-		p.finishAsync(done, Result{Err: err})
-		return
-	}
-	if ferr := checkEntry(e); ferr != nil {
-		<-p.slots
-		p.finishAsync(done, Result{Err: ferr})
-		return
-	}
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
-		<-p.slots
-		p.finishAsync(done, Result{Err: ErrClosed})
-		return
-	}
-	t := p.topic(e.TopicARN)
-	size := entrySize(e)
-	if size > t.maxSize {
-		p.mu.RUnlock()
-		<-p.slots
-		p.finishAsync(done, Result{Err: &failure.Error{
-			Class: failure.Permanent, Reason: failure.ReasonTooLarge,
-			Err: fmt.Errorf("entry of %d bytes is over topic %s's limit of %d", size, e.TopicARN, t.maxSize),
-		}})
-		return
-	}
-	p.outstanding.Add(1)
-	p.metrics.inflightAdd(1)
-	it := &item{ctx: ctx, e: e, done: done, size: size}
-	t.enqueue(it)
-	p.mu.RUnlock()
+	p.PublishRun(ctx, "", []*Entry{e}, func(_ int, r Result) { done(r) })
 }
 
-func (p *Publisher) acquire(ctx context.Context) error {
-	select {
-	case p.slots <- struct{}{}:
+// acquire takes n of the MaxQueuedEntries slots, waiting while they are
+// taken until ctx ends or the publisher closes.
+func (p *Publisher) acquire(ctx context.Context, n int) error {
+	if p.slots.TryAcquire(int64(n)) {
 		return nil
-	default:
 	}
-	select {
-	case p.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.closing:
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(p.closingCtx, cancel)
+	defer stop()
+	if err := p.slots.Acquire(wctx, int64(n)); err != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		return ErrClosed
 	}
+	return nil
 }
 
-// finishAsync reports a Result for an entry the publisher never queued, from
+// finishAsync reports Results for entries the publisher never queued, from
 // a goroutine of its own so that done never runs on the caller's stack.
-func (p *Publisher) finishAsync(done func(Result), r Result) {
+func (p *Publisher) finishAsync(report func()) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
 		// Close may already be waiting or gone; this goroutine only runs done.
-		go done(r)
+		go report()
 		return
 	}
-	p.wg.Go(func() { done(r) })
+	p.wg.Go(report)
 }
 
 // finish reports the terminal Result of a queued entry. Exactly one owner of
-// an item calls it: the topic's dispatcher while the item waits, or the call
+// its run calls it: the topic's dispatcher while the run waits, or the call
 // that carried it.
-func (p *Publisher) finish(it *item, r Result) {
-	if it.stopWatch != nil {
-		it.stopWatch()
+func (p *Publisher) finish(o outcome) {
+	if o.r.open.Add(-1) == 0 && o.r.stopWatch != nil {
+		o.r.stopWatch()
 	}
-	r.Attempts = it.attempts
-	it.done(r)
-	<-p.slots
+	o.res.Attempts = o.it.attempts
+	o.r.done(o.it.i, o.res)
+	p.slots.Release(1)
 	p.metrics.inflightAdd(-1)
 	if p.outstanding.Add(-1) == 0 {
 		select {
@@ -273,7 +371,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 	already := p.closed
 	if !already {
 		p.closed = true
-		close(p.closing)
+		p.stopAccept()
 		if p.outstanding.Load() == 0 {
 			p.drainOnce.Do(func() { close(p.drained) })
 		}

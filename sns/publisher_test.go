@@ -26,6 +26,8 @@ import (
 // inside a synctest bubble (no sockets, fake time).
 type fixture struct {
 	srv     *snstest.Server
+	rec     *recordingAPI
+	logs    *lockedBuffer
 	pub     *sns.Publisher
 	topic   string
 	metrics *sns.Metrics
@@ -40,13 +42,13 @@ type fixture struct {
 func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 	t.Helper()
 	f := &fixture{srv: snstest.New(snstest.Options{}), results: map[string]sns.Result{}, calls: map[string]int{},
-		reg: prometheus.NewRegistry()}
+		reg: prometheus.NewRegistry(), logs: &lockedBuffer{}}
 	var err error
 	f.topic, err = f.srv.CreateTopic("events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := newDoubleClient(t, f.srv)
+	f.rec = &recordingAPI{API: newDoubleClient(t, f.srv)}
 	if f.metrics, err = sns.NewMetrics(f.reg); err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +59,9 @@ func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	f.pub, err = sns.NewPublisher(client, cfg,
+	f.pub, err = sns.NewPublisher(f.rec, cfg,
 		sns.WithMetrics(f.metrics),
-		sns.WithLogger(slog.New(slog.DiscardHandler)),
+		sns.WithLogger(slog.New(slog.NewJSONHandler(f.logs, nil))),
 		sns.WithStateChange(func(arn string, from, to gobreaker.State) {
 			// The hook may ask for the state: the consumer does.
 			_ = f.pub.BreakerState(arn)

@@ -1,6 +1,7 @@
-// Sending and settling: one PublishBatch call for a batch, and what becomes
-// of each entry in it from the answer: done (published or permanently
-// rejected), or back to the delay heap after a backoff.
+// Sending and settling: one PublishBatch call for a batch of runs, and what
+// becomes of each run from the answer: its entries done (published or
+// permanently rejected), the rest back to the delay heap as one run, in
+// order, after a backoff; order breaks counted; the send rate told.
 
 package sns
 
@@ -17,154 +18,291 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
 )
 
 // batchIDs are the PublishBatch entry ids by position.
 var batchIDs = [10]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
-// send makes one PublishBatch call for batch and settles every entry in it:
-// done for published and permanently rejected entries, back to the delay
-// heap for the others.
-func (t *topic) send(batch []*item, cbDone func(error)) {
+// slot is one entry on the wire and what SNS said of it: a MessageID, or
+// the failure.
+type slot struct {
+	r     *run
+	it    *item
+	msgID string
+	fe    *failure.Error
+}
+
+// send makes one PublishBatch call for batch and settles every run in it.
+func (t *topic) send(batch []*run, cbDone func(error)) {
 	p := t.p
+	slots := make([]slot, 0, p.cfg.MaxBatchEntries)
+	for _, r := range batch {
+		n, _ := r.sending()
+		for _, it := range r.items[:n] {
+			slots = append(slots, slot{r: r, it: it})
+		}
+	}
 	in := &awssns.PublishBatchInput{
 		TopicArn:                   aws.String(t.arn),
-		PublishBatchRequestEntries: make([]types.PublishBatchRequestEntry, len(batch)),
+		PublishBatchRequestEntries: make([]types.PublishBatchRequestEntry, len(slots)),
 	}
-	for i, it := range batch {
-		it.attempts++
-		it.e.ID = batchIDs[i]
-		in.PublishBatchRequestEntries[i] = t.requestEntry(it.e)
+	for k, s := range slots {
+		s.it.attempts++
+		s.it.e.ID = batchIDs[k]
+		in.PublishBatchRequestEntries[k] = t.requestEntry(s.it.e)
 	}
 	ctx, cancel := context.WithTimeout(p.callCtx, p.cfg.CallTimeout)
 	start := time.Now()
 	out, err := p.client.PublishBatch(ctx, in)
 	cancel()
 	now := time.Now()
-	p.metrics.call(len(batch), now.Sub(start))
-
-	var finished []outcome
-	var retry []*item
-	// wait, when set, is the one backoff shared by a batch that failed as a
-	// whole, so that its entries come back together as one batch.
-	var wait time.Duration
-	retryWith := func(it *item, fe *failure.Error) {
-		p.metrics.failed(fe, 1)
-		if fe.Class == failure.Permanent {
-			finished = append(finished, outcome{it, Result{Err: permanentErr(fe)}})
-			return
-		}
-		p.metrics.retried(fe.Code)
-		it.failures++
-		d := wait
-		if d == 0 {
-			d = p.retryDelay(it.failures, fe.Class)
-		}
-		it.readyAt = now.Add(d)
-		retry = append(retry, it)
-	}
+	p.metrics.call(len(slots), now.Sub(start))
 
 	v := verdict{t: t}
+	narrow := false
+	// wait, when set, is the one backoff shared by a call that failed as a
+	// whole, so that its runs come back together as one batch.
+	var wait time.Duration
 	if err != nil {
 		fe := Classify(err)
 		v.failed(fe)
+		for k := range slots {
+			slots[k].fe = fe
+		}
 		switch {
-		case fe.Class == failure.Permanent && len(batch) > 1:
+		case fe.Class == failure.Permanent && len(slots) > 1:
 			// SNS refused the whole request for something in it. Narrow it
-			// down: each entry goes again alone, at once, so that only the
-			// guilty one is dead-lettered.
-			for _, it := range batch {
-				it.solo = true
-				it.readyAt = now
+			// down: each run goes again at once, one entry per call in
+			// order, so that only the guilty entry is dead-lettered.
+			narrow = true
+			for range slots {
 				p.metrics.retried(fe.Code)
-				retry = append(retry, it)
 			}
-		case fe.Class == failure.Permanent:
-			retryWith(batch[0], fe)
 		default:
 			if fe.Class == failure.Systemic {
 				p.log.Error("sns topic unusable; retrying slowly",
 					slog.String("topic_arn", t.arn), slog.String("code", fe.Code), slog.String("err", err.Error()))
 			}
 			n := 0
-			for _, it := range batch {
-				n = max(n, it.failures)
+			for _, r := range batch {
+				n = max(n, r.failures)
 			}
-			wait = max(p.retryDelay(n+1, fe.Class), time.Nanosecond)
-			for _, it := range batch {
-				retryWith(it, fe)
+			if fe.Class != failure.Permanent {
+				wait = max(p.retryDelay(n+1, fe), time.Nanosecond)
 			}
 		}
 	} else {
-		t.settle(batch, out, retryWith, &finished, &v)
+		settle(slots, out, &v)
 	}
+	t.observeRate(now, start, slots, err != nil)
 
 	breakerErr := v.result()
 	cbDone(breakerErr)
 	t.tripNow.Store(false)
 	t.flushTransitions(breakerErr)
 
-	// Entries to retry whose caller left, or whose publisher gave up, end here.
-	abandoning := p.isAbandoning()
-	t.mu.Lock()
-	for _, it := range retry {
-		if err := abandonErr(it, abandoning); err != nil {
-			finished = append(finished, outcome{it, Result{Err: err}})
+	var finished []outcome
+	var again []*run
+	k := 0
+	for _, r := range batch {
+		n, _ := r.sending()
+		rs := slots[k : k+n]
+		k += n
+		if narrow {
+			r.solo = true
+			r.readyAt = now
+			again = append(again, r)
 			continue
 		}
-		heap.Push(&t.delayed, it)
+		if t.settleRun(r, rs, now, wait, &finished) {
+			again = append(again, r)
+		}
+	}
+
+	// Runs to retry whose caller left, or whose publisher gave up, end here.
+	abandoning := p.isAbandoning()
+	keep := again[:0]
+	for _, r := range again {
+		if err := abandonErr(r, abandoning); err != nil {
+			for _, it := range r.items {
+				finished = append(finished, outcome{r, it, Result{Err: err}})
+			}
+			continue
+		}
+		keep = append(keep, r)
+	}
+	// Report before handing the runs back: from then on the dispatcher owns them.
+	for _, o := range finished {
+		if o.res.Err == nil {
+			p.metrics.publishedEntry(t.arn, o.it.e.EventType)
+		}
+		p.finish(o)
+	}
+	t.mu.Lock()
+	for _, r := range keep {
+		heap.Push(&t.delayed, r)
 	}
 	t.inflight--
 	t.mu.Unlock()
+	t.rate.report(t)
 	t.poke()
-
-	for _, o := range finished {
-		if o.r.Err == nil {
-			p.metrics.publishedEntry(t.arn, o.it.e.EventType)
-		}
-		p.finish(o.it, o.r)
-	}
 }
 
-// settle handles a 200 response entry by entry, telling v each entry's
-// outcome.
-func (t *topic) settle(batch []*item, out *awssns.PublishBatchOutput, retryWith func(*item, *failure.Error), finished *[]outcome, v *verdict) {
-	seen := make([]bool, len(batch))
+// settleRun applies one call's answer to r, whose first len(rs) entries it
+// carried: entries before the first transient or systemic failure are done,
+// and so are later ones SNS published (each an order break: it cannot be
+// un-sent) or rejected for good; the failed ones stay in r, in order, ahead
+// of any entry not sent yet, for one retry after a backoff (wait, when set).
+// It reports whether r goes again.
+func (t *topic) settleRun(r *run, rs []slot, now time.Time, wait time.Duration, finished *[]outcome) bool {
+	p := t.p
+	var retry []*item
+	var first, worst *failure.Error
+	breaks := 0
+	for _, s := range rs {
+		switch {
+		case s.fe == nil:
+			if len(retry) > 0 {
+				breaks++
+			}
+			*finished = append(*finished, outcome{r, s.it, Result{MessageID: s.msgID}})
+		case s.fe.Class == failure.Permanent:
+			p.metrics.failed(s.fe, 1)
+			*finished = append(*finished, outcome{r, s.it, Result{Err: permanentErr(s.fe)}})
+		default:
+			p.metrics.failed(s.fe, 1)
+			p.metrics.retried(s.fe.Code)
+			if first == nil {
+				first = s.fe
+			}
+			retry = append(retry, s.it)
+			worst = severer(worst, s.fe)
+		}
+	}
+	if breaks > 0 {
+		t.orderBreak(r, breaks, first.Code)
+	}
+	rest := r.items[len(rs):]
+	if len(retry) == 0 && len(rest) == 0 {
+		return false
+	}
+	remaining := make([]*item, 0, len(retry)+len(rest))
+	r.setItems(append(append(remaining, retry...), rest...))
+	if len(retry) == 0 {
+		// Narrowing down, and the entry sent alone is done: the next one goes.
+		r.failures = 0
+		r.readyAt = now
+		return true
+	}
+	r.failures++
+	d := wait
+	if d == 0 {
+		d = p.retryDelay(r.failures, worst)
+	}
+	r.readyAt = now.Add(d)
+	return true
+}
+
+// settle fills in each slot's outcome from a 200 answer: a MessageID, the
+// entry's own failure, or, for an entry the answer does not mention, a
+// transient NoResult; and tells v.
+func settle(slots []slot, out *awssns.PublishBatchOutput, v *verdict) {
+	seen := make([]bool, len(slots))
 	index := func(id *string) int {
-		if id == nil || len(*id) != 1 || (*id)[0] < '0' || int((*id)[0]-'0') >= len(batch) {
+		if id == nil || len(*id) != 1 || (*id)[0] < '0' || int((*id)[0]-'0') >= len(slots) {
 			return -1
 		}
 		return int((*id)[0] - '0')
 	}
 	for _, s := range out.Successful {
-		i := index(s.Id)
-		if i < 0 || seen[i] {
+		k := index(s.Id)
+		if k < 0 || seen[k] {
 			continue
 		}
-		seen[i] = true
+		seen[k] = true
 		v.published()
-		it := batch[i]
-		it.failures = 0
-		*finished = append(*finished, outcome{it, Result{MessageID: aws.ToString(s.MessageId)}})
+		slots[k].msgID = aws.ToString(s.MessageId)
 	}
 	for _, f := range out.Failed {
-		i := index(f.Id)
-		if i < 0 || seen[i] {
+		k := index(f.Id)
+		if k < 0 || seen[k] {
 			continue
 		}
-		seen[i] = true
+		seen[k] = true
 		fe := classifyEntry(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)
 		v.failed(fe)
-		retryWith(batch[i], fe)
+		slots[k].fe = fe
 	}
-	for i, ok := range seen {
+	for k, ok := range seen {
 		if !ok {
 			fe := &failure.Error{Class: failure.Transient, Reason: failure.ReasonSNSUnavail, Code: CodeNoResult,
 				Err: errors.New("PublishBatch response does not mention the entry")}
 			v.failed(fe)
-			retryWith(batch[i], fe)
+			slots[k].fe = fe
 		}
 	}
+}
+
+// observeRate tells the topic's send rate what a call sent at sentAt got.
+// On a FIFO topic, throttled entries of a single message group are likely
+// that group over its own limit (300 messages/s; a hot key's run fills a
+// call alone): its run's short retry wait paces that one key, and the
+// topic's rate is left alone. A whole call throttled, or throttled entries
+// of several groups, slow the topic.
+func (t *topic) observeRate(now, sentAt time.Time, slots []slot, whole bool) {
+	accepted, throttled := 0, 0
+	var group string
+	groups := 0
+	for _, s := range slots {
+		switch {
+		case s.fe == nil:
+			accepted++
+		case isThrottle(s.fe):
+			throttled++
+			if g := s.it.e.GroupID; groups == 0 || (groups == 1 && g != group) {
+				group = g
+				groups++
+			}
+		}
+	}
+	t.p.metrics.throttledEntries(t.arn, throttled)
+	cut := !t.fifo || whole || groups > 1
+	t.rate.observe(now, sentAt, accepted, throttled, cut)
+}
+
+// orderBreak counts breaks later entries of r that SNS published while an
+// earlier one failed for a retry, and logs it once per run, naming the key
+// only by its hash.
+func (t *topic) orderBreak(r *run, breaks int, code string) {
+	t.p.metrics.orderBreaks(t.arn, breaks)
+	if r.logged {
+		return
+	}
+	r.logged = true
+	t.p.log.Warn("sns order break: later events of a key published while an earlier one is retried",
+		slog.String("topic_arn", t.arn), slog.String("key_hash", keyhash.Of(r.key)),
+		slog.Int("breaks", breaks), slog.String("code", code))
+}
+
+// severer returns the failure that calls for the longer wait: systemic,
+// then other transient failures, then throttling.
+func severer(a, b *failure.Error) *failure.Error {
+	rank := func(fe *failure.Error) int {
+		switch {
+		case fe == nil:
+			return 0
+		case fe.Class == failure.Systemic:
+			return 3
+		case isThrottle(fe):
+			return 1
+		}
+		return 2
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
 }
 
 func (t *topic) requestEntry(e *Entry) types.PublishBatchRequestEntry {
@@ -207,12 +345,17 @@ func permanentErr(fe *failure.Error) *failure.Error {
 }
 
 // retryDelay is the wait before the next attempt after failures consecutive
-// failed ones (failures >= 1): full jitter over an exponential cap for
-// transient errors, the slow end of the range for systemic ones, where a
-// quick retry cannot help.
-func (p *Publisher) retryDelay(failures int, class failure.Class) time.Duration {
-	if class == failure.Systemic {
+// failed ones (failures >= 1), for a failure like fe: full jitter over an
+// exponential cap for transient errors; for throttling the same over a cap
+// of at most throttleBackoffMax, because the topic's send rate does the
+// pacing and a longer wait would only hold the key back; the slow end of
+// the range for systemic errors, where a quick retry cannot help.
+func (p *Publisher) retryDelay(failures int, fe *failure.Error) time.Duration {
+	switch {
+	case fe.Class == failure.Systemic:
 		return p.retry.Slow()
+	case isThrottle(fe):
+		return p.throttleRetry.Delay(failures)
 	}
 	return p.retry.Delay(failures)
 }

@@ -1,6 +1,7 @@
-// A topic's state: the entry's life as an item, the topic's queues and the
-// state its breaker needs. The dispatcher that forms batches is in batch.go,
-// the call and its settling in send.go, the breaker in breaker.go.
+// A topic's state: a run's life from PublishRun to its last done, the
+// topic's queues and the state its breaker and send rate need. The
+// dispatcher that forms batches is in batch.go, the call and its settling in
+// send.go, the breaker in breaker.go, the send rate in rate.go.
 
 package sns
 
@@ -13,29 +14,65 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// item is one entry from Publish to done. At any moment exactly one owner
-// holds it: the topic's ready queue or delay heap (under topic.mu), or the
-// send goroutine of the call carrying it.
-type item struct {
-	ctx       context.Context
-	e         *Entry
-	done      func(Result)
-	size      int
-	attempts  int
+// run is what is left of one PublishRun call: consecutive entries of one
+// ordering key for one topic, oldest first, none done yet. The publisher
+// never splits a run across calls: the run rides one PublishBatch whole,
+// and what of it must be retried comes back as a smaller run, still in
+// order. At any moment exactly one owner holds a run: the topic's ready
+// queue or delay heap (under topic.mu), or the send goroutine of the call
+// carrying it.
+type run struct {
+	ctx   context.Context
+	key   string
+	items []*item
+	done  func(int, Result)
+	size  int // sum of items' sizes
+	// open counts the run's entries whose done has not run; the last one
+	// stops the context watch.
+	open      atomic.Int32
 	failures  int  // consecutive failed attempts, for backoff
-	solo      bool // send alone: a whole-batch rejection is being narrowed down
+	solo      bool // one entry per call, in order: a whole-call rejection is being narrowed down
+	logged    bool // an order break of this run was logged
 	enq       time.Time
 	readyAt   time.Time
 	heapIdx   int
 	stopWatch func() bool
 }
 
-type outcome struct {
-	it *item
-	r  Result
+// item is one entry of a run.
+type item struct {
+	e        *Entry
+	i        int // index in the PublishRun call, for done
+	size     int
+	attempts int
 }
 
-// topic batches and sends the entries of one topic ARN. Its dispatcher
+// sending is what of r the next call carries: the whole run, or its oldest
+// entry while it is narrowed down.
+func (r *run) sending() (entries, size int) {
+	if r.solo {
+		return 1, r.items[0].size
+	}
+	return len(r.items), r.size
+}
+
+// setItems replaces r's remaining entries.
+func (r *run) setItems(items []*item) {
+	r.items = items
+	r.size = 0
+	for _, it := range items {
+		r.size += it.size
+	}
+}
+
+// outcome is the terminal Result of one entry of a run.
+type outcome struct {
+	r   *run
+	it  *item
+	res Result
+}
+
+// topic batches and sends the runs of one topic ARN. Its dispatcher
 // goroutine (run) forms batches; each batch is sent by a goroutine of its own.
 type topic struct {
 	p       *Publisher
@@ -44,14 +81,16 @@ type topic struct {
 	maxSize int
 	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
 	tripNow atomic.Bool // a systemic failure opens the breaker at once
+	rate    *sendRate
 
 	mu           sync.Mutex
-	ready        []*item
+	ready        []*run
+	readyEntries int // entries the ready runs would send
 	delayed      delayHeap
 	inflight     int
 	blockedUntil time.Time // the breaker refused; no call before this
 	rejections   int
-	reap         bool // some entry's context ended
+	reap         bool // some run's context ended
 
 	wake chan struct{}
 
@@ -60,10 +99,9 @@ type topic struct {
 	hookMu      sync.Mutex // serialises the state-change hook's calls, in order
 }
 
-// newTopic returns the topic for arn with what Config.Topics knows of it
-// (else the ARN's FIFO-ness and the default size limit). Its dispatcher is
-// not running yet.
-func newTopic(p *Publisher, arn string) *topic {
+// topicInfo is what Config.Topics knows of arn, else the ARN's FIFO-ness
+// and the default size limit.
+func (p *Publisher) topicInfo(arn string) TopicInfo {
 	info, ok := p.cfg.Topics[arn]
 	if !ok {
 		info = TopicInfo{FIFO: IsFIFO(arn)}
@@ -71,15 +109,22 @@ func newTopic(p *Publisher, arn string) *topic {
 	if info.MaxMessageSize == 0 {
 		info.MaxMessageSize = DefaultMaxMessageSize
 	}
+	return info
+}
+
+// newTopic returns the topic for arn. Its dispatcher is not running yet.
+func newTopic(p *Publisher, arn string) *topic {
+	info := p.topicInfo(arn)
 	t := &topic{
 		p:       p,
 		arn:     arn,
 		fifo:    info.FIFO,
 		maxSize: info.MaxMessageSize,
+		rate:    newSendRate(p.cfg.MaxBatchEntries),
 		wake:    make(chan struct{}, 1),
 	}
 	t.cb = t.newBreaker()
-	p.metrics.breaker(arn, gobreaker.StateClosed)
+	p.metrics.topic(arn)
 	return t
 }
 
@@ -90,16 +135,22 @@ func (t *topic) poke() {
 	}
 }
 
-func (t *topic) enqueue(it *item) {
-	it.enq = time.Now()
-	if it.ctx.Done() != nil {
-		it.stopWatch = context.AfterFunc(it.ctx, t.markReap)
+func (t *topic) enqueue(r *run) {
+	r.enq = time.Now()
+	if r.ctx.Done() != nil {
+		r.stopWatch = context.AfterFunc(r.ctx, t.markReap)
 	}
+	n, _ := r.sending()
+	full := t.p.cfg.MaxBatchEntries
 	t.mu.Lock()
-	t.ready = append(t.ready, it)
-	n := len(t.ready)
+	t.ready = append(t.ready, r)
+	before := t.readyEntries
+	t.readyEntries += n
+	after := t.readyEntries
 	t.mu.Unlock()
-	if n == 1 || n%t.p.cfg.MaxBatchEntries == 0 {
+	// The dispatcher needs waking for a first entry (its linger starts) and
+	// when a full batch may have formed; between those its timer suffices.
+	if before == 0 || before/full != after/full || t.p.cfg.Linger == 0 {
 		t.poke()
 	}
 }

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,70 +77,6 @@ func (p *producer) close() error {
 	return p.err()
 }
 
-// liveTemplate is a generated event whose timestamp can be set to now:
-// tsAt and tsLen locate the timestamp's zig-zag varint in the value.
-type liveTemplate struct {
-	key, value  []byte
-	tsAt, tsLen int
-}
-
-// eventMillis reads the event time from a generated event's natural form: an
-// ISO-8601 string, or Unix milliseconds for custom object events.
-func eventMillis(natural map[string]any) (int64, error) {
-	switch v := natural["timestamp"].(type) {
-	case string:
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return 0, err
-		}
-		return t.UnixMilli(), nil
-	case json.Number:
-		return v.Int64()
-	case int64:
-		return v, nil
-	case int:
-		return int64(v), nil
-	case float64:
-		if v != math.Trunc(v) {
-			return 0, fmt.Errorf("timestamp %v is not whole milliseconds", v)
-		}
-		return int64(v), nil
-	case time.Time:
-		return v.UnixMilli(), nil
-	}
-	return 0, fmt.Errorf("timestamp of type %T", natural["timestamp"])
-}
-
-func zigzag(v int64) []byte {
-	return binary.AppendUvarint(nil, uint64(v<<1)^uint64(v>>63))
-}
-
-// newLiveTemplate finds the event timestamp in r's Avro body. Every Thena
-// schema has eventId, eventType and then timestamp as its first fields, so
-// the first occurrence of the timestamp's encoding after the two (ASCII)
-// strings is the field.
-func newLiveTemplate(r eventgen.Record) (liveTemplate, error) {
-	ms, err := eventMillis(r.Natural)
-	if err != nil {
-		return liveTemplate{}, err
-	}
-	enc := zigzag(ms)
-	i := bytes.Index(r.Value[5:], enc)
-	if i < 0 {
-		return liveTemplate{}, errors.New("event timestamp not found in the record value")
-	}
-	return liveTemplate{key: r.Key, value: r.Value, tsAt: 5 + i, tsLen: len(enc)}, nil
-}
-
-// at returns the template's value with its event timestamp set to ms.
-func (t *liveTemplate) at(ms int64) []byte {
-	enc := zigzag(ms)
-	v := make([]byte, 0, len(t.value)-t.tsLen+len(enc))
-	v = append(v, t.value[:t.tsAt]...)
-	v = append(v, enc...)
-	return append(v, t.value[t.tsAt+t.tsLen:]...)
-}
-
 // produceLive writes fresh events at f.rate per second for f.duration, each
 // stamped with the current time, as a service publishing events would.
 func produceLive(ctx context.Context, f workerFlags, stderr io.Writer) (workerResult, error) {
@@ -153,9 +84,9 @@ func produceLive(ctx context.Context, f workerFlags, stderr io.Writer) (workerRe
 	if err != nil {
 		return workerResult{}, err
 	}
-	var tpls []liveTemplate
+	var tpls []eventgen.Template
 	for _, r := range gen.Mixed(f.pool) {
-		t, err := newLiveTemplate(r)
+		t, err := eventgen.NewTemplate(r)
 		if err != nil {
 			return workerResult{}, fmt.Errorf("%s: %w", r.EventType, err)
 		}
@@ -180,7 +111,7 @@ func produceLive(ctx context.Context, f workerFlags, stderr io.Writer) (workerRe
 		ms := time.Now().UnixMilli()
 		for n := sent.Load(); n < target; n++ {
 			t := &tpls[n%int64(len(tpls))]
-			p.produce(ctx, &kgo.Record{Topic: f.topic, Key: t.key, Value: t.at(ms)})
+			p.produce(ctx, &kgo.Record{Topic: f.topic, Key: t.Key(), Value: t.At(ms)})
 			sent.Add(1)
 		}
 		sp.mark()

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 )
 
 // latencyResult is one end-to-end latency run of the bridge at a fixed
@@ -60,16 +63,10 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 	ctx, cancel := context.WithTimeout(ctx, o.rateDuration+3*time.Minute)
 	defer cancel()
 
-	bridge, listen, err := h.bridgeCmd(ctx, sk, topic, "bench-live-"+id)
+	bridge, err := h.startBridge(ctx, sk, topic, "bench-live-"+id, h.stderr)
 	if err != nil {
 		return latencyResult{}, err
 	}
-	bridge.Stdout, bridge.Stderr, bridge.Env = h.stderr, h.stderr, childEnv()
-	if err := bridge.Start(); err != nil {
-		return latencyResult{}, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- bridge.Wait() }()
 	var hwm atomic.Int64
 	watch := make(chan struct{})
 	defer close(watch)
@@ -82,24 +79,28 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 			case <-watch:
 				return
 			case now := <-t.C:
-				if v := peakRSS(bridge.Process.Pid); v > hwm.Load() {
+				if v := peakRSS(bridge.Pid()); v > hwm.Load() {
 					hwm.Store(v)
 				}
 				if now.Sub(lastLog) >= 2*time.Second && sk.recordFrom.Load() != 0 {
-					fmt.Fprintf(h.stderr, "  %s: %d events at the sink%s\n", label, sk.accepted.Load(), gauges(listen))
+					fmt.Fprintf(h.stderr, "  %s: %d events at the sink%s\n", label, sk.accepted.Load(), gauges(bridge))
 					lastLog = now
 				}
 			}
 		}
 	}()
 	stopBridge := func() error {
-		if v := peakRSS(bridge.Process.Pid); v > hwm.Load() {
+		if v := peakRSS(bridge.Pid()); v > hwm.Load() {
 			hwm.Store(v)
 		}
-		_ = bridge.Process.Signal(syscall.SIGTERM)
-		return <-exited
+		_ = bridge.Signal(syscall.SIGTERM)
+		<-bridge.Done()
+		return bridge.Err()
 	}
-	if err := waitReady(ctx, listen, exited); err != nil {
+	readyCtx, cancelReady := context.WithTimeout(ctx, 60*time.Second)
+	err = bridge.WaitReady(readyCtx)
+	cancelReady()
+	if err != nil {
 		_ = stopBridge()
 		return latencyResult{}, err
 	}
@@ -110,7 +111,7 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 		"-rate", strconv.Itoa(rate), "-duration", o.rateDuration.String(), "-seed", strconv.FormatInt(o.seed, 10),
 		"-orgs", strconv.Itoa(o.orgs))
 	var out bytes.Buffer
-	prod.Stdout, prod.Stderr, prod.Env = &out, h.stderr, childEnv()
+	prod.Stdout, prod.Stderr, prod.Env = &out, h.stderr, bridgeproc.Env(os.Environ())
 	busyBefore := readCPUStat()
 	err = prod.Run()
 	busy := readCPUStat().busySince(busyBefore)
@@ -138,7 +139,7 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 	if werr != nil {
 		return latencyResult{}, fmt.Errorf("the bridge exited: %w", werr)
 	}
-	ru := bridge.ProcessState.SysUsage().(*syscall.Rusage)
+	ru := bridge.State().SysUsage().(*syscall.Rusage)
 	ps := sk.percentiles(0.50, 0.99, 1)
 	sk.mu.Lock()
 	counted := len(sk.latencies)

@@ -8,28 +8,14 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
-	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
-
-// engineTranslator is consumer.Translator over the bench translator, as
-// cmd/bridge's translator is (without its truncation metric).
-type engineTranslator struct{ t *translator }
-
-func (et engineTranslator) Translate(ctx context.Context, rec *kgo.Record) (consumer.Outbound, error) {
-	msg, err := et.t.translate(ctx, mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key}, rec.Value)
-	if err != nil {
-		return consumer.Outbound{}, err
-	}
-	e := msg.Entry
-	e.EventType = msg.EventType
-	return consumer.Outbound{Entry: &e, EventID: msg.EventID, EventType: msg.EventType, OrgID: msg.OrgID, EventTime: msg.EventTime}, nil
-}
 
 // inProcessPipeline runs the bridge's pipeline (consumer.Engine, the same
 // decoder and mapper, sns.Publisher with the bridge's defaults) in this
@@ -38,11 +24,7 @@ func (et engineTranslator) Translate(ctx context.Context, rec *kgo.Record) (cons
 // Kafka client settings the bridge does not expose (-fetch-max-wait),
 // without touching cmd/bridge.
 func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (workerResult, error) {
-	tr, err := newTranslator(f)
-	if err != nil {
-		return workerResult{}, err
-	}
-	client, err := snsClient(ctx, f)
+	tr, client, err := newPublishing(ctx, f)
 	if err != nil {
 		return workerResult{}, err
 	}
@@ -62,7 +44,7 @@ func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (wo
 		opts = append(opts, kgo.FetchMaxWait(f.fetchMaxWait))
 	}
 	counting := &countingPublisher{next: pub}
-	engine, err := consumer.New(cfg, engineTranslator{tr}, counting, consumer.WithLogger(log), consumer.WithKafkaOptions(opts...))
+	engine, err := consumer.New(cfg, tr, counting, consumer.WithLogger(log), consumer.WithKafkaOptions(opts...))
 	if err != nil {
 		return workerResult{}, err
 	}
@@ -96,4 +78,25 @@ func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (wo
 		return workerResult{}, fmt.Errorf("pipeline: %w", err)
 	}
 	return workerResult{Events: counting.done.Load(), FirstNano: counting.sp.first.Load(), LastNano: counting.sp.last.Load()}, ctx.Err()
+}
+
+// countingPublisher counts the entries the publisher finished successfully.
+type countingPublisher struct {
+	next consumer.Publisher
+	done atomic.Int64
+	sp   span
+}
+
+func (c *countingPublisher) PublishRun(ctx context.Context, key string, run []*sns.Entry, done func(int, sns.Result)) {
+	c.next.PublishRun(ctx, key, run, func(i int, r sns.Result) {
+		if r.Err == nil {
+			c.done.Add(1)
+			c.sp.mark()
+		}
+		done(i, r)
+	})
+}
+
+func (c *countingPublisher) RunLimit(topicARN string) (entries, bytes int) {
+	return c.next.RunLimit(topicARN)
 }

@@ -158,6 +158,17 @@ type target struct {
 	known  bool // false when a contender it needs was not run
 }
 
+// verdict is PASS or MISS, or unmeasured when the target is not known.
+func (t target) verdict(unmeasured string) string {
+	switch {
+	case !t.known:
+		return unmeasured
+	case t.pass:
+		return "PASS"
+	}
+	return "MISS"
+}
+
 func (r *report) targets() []target {
 	s := r.summaries()
 	b, okB := s[cBridge]
@@ -286,14 +297,7 @@ func (r *report) generated() string {
 	}
 	b.WriteString("\nTargets (checked on the medians):\n\n| target | result | measured |\n|---|---|---|\n")
 	for _, t := range r.targets() {
-		res := "MISS"
-		switch {
-		case !t.known:
-			res = "not measured"
-		case t.pass:
-			res = "PASS"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.name, res, t.detail)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.name, t.verdict("not measured"), t.detail)
 	}
 	if r.opts.plot != "" {
 		fmt.Fprintf(&b, "\n![Throughput and CPU per event](%s)\n", plotLink(r.opts))
@@ -317,14 +321,7 @@ func plotLink(o options) string {
 func (r *report) write(stdout, stderr io.Writer) error {
 	gen := r.generated()
 	for _, t := range r.targets() {
-		res := "MISS"
-		switch {
-		case !t.known:
-			res = "----"
-		case t.pass:
-			res = "PASS"
-		}
-		fmt.Fprintf(stdout, "%s  %s: %s\n", res, t.name, t.detail)
+		fmt.Fprintf(stdout, "%s  %s: %s\n", t.verdict("----"), t.name, t.detail)
 	}
 	if r.opts.plot != "" {
 		if err := writePlot(r.opts.plot, r); err != nil {

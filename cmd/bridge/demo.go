@@ -61,11 +61,8 @@ func runDemo(ctx context.Context, args []string, env commandEnv) error {
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the event generator")
 	fs.StringVar(&o.listen, "http", "127.0.0.1:9090", "address of /metrics, /healthz and /readyz (127.0.0.1:0 picks a free port)")
 	fs.DurationVar(&o.interval, "progress", time.Second, "how often progress is printed")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return helpIsDone(err)
 	}
 	if o.events < 0 || o.orgs < 1 || o.poison < 0 || o.interval <= 0 {
 		return fmt.Errorf("%w: -events, -poison must be >= 0, -orgs >= 1, -progress > 0", errUsage)
@@ -142,17 +139,9 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	defer stopBridge()
 	var wg sync.WaitGroup
 	bridgeErr := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		bridgeErr <- svc.run(runCtx)
-	}()
+	wg.Go(func() { bridgeErr <- svc.run(runCtx) })
 	prod := &demoProducer{}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		prod.run(runCtx, cluster.ListenAddrs(), o)
-	}()
+	wg.Go(func() { prod.run(runCtx, cluster.ListenAddrs(), o) })
 
 	start := time.Now()
 	tick := time.NewTicker(o.interval)

@@ -3,41 +3,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
+	"github.com/thena-ai/kafka-sns-bridge/mapping"
 )
-
-// dlqLogBuffer collects the bridge's log lines from its goroutines.
-type dlqLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *dlqLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *dlqLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The operator's night on the real stack: the bridge (bridge run, the real
 // pipeline) dead-letters a mix of poison into the dead-letter topic while it
@@ -59,39 +41,17 @@ func TestIntegrationDLQReplay(t *testing.T) {
 	// late (or twice, at least once) and must not be taken for the replay's.
 	replayQueue := testenv.SubscribeQueue(t, ticketARN, fmt.Sprintf(`{"event_name": [%q]}`, eventgen.UnroutableEventType))
 	config := filepath.Join(dir, "config.yaml")
-	schemasDir, err := filepath.Abs("../../schemas")
-	if err != nil {
-		t.Fatal(err)
-	}
 	writeConfig := func(billingRoute bool) {
-		billing := ""
+		routes := []mapping.Route{{Pattern: "custom-object:*", TopicARN: customARN}, {Pattern: "ticket:*", TopicARN: ticketARN}}
 		if billingRoute {
-			billing = fmt.Sprintf("    - pattern: \"billing:*\"\n      topic_arn: %q\n", ticketARN)
+			routes = append(routes, mapping.Route{Pattern: "billing:*", TopicARN: ticketARN})
 		}
-		cfg := fmt.Sprintf(`kafka:
-  brokers: [%q]
-  group_id: %q
-  topics: [%q]
-  dead_letter_topic: %q
-  commit_interval: 500ms
-schemas:
-  local_dir: %q
-sns:
-  region: us-east-1
-  endpoint: %q
-http:
-  listen: 127.0.0.1:0
-log:
-  level: warn
-routing:
-  routes:
-    - pattern: "custom-object:*"
-      topic_arn: %q
-    - pattern: "ticket:*"
-      topic_arn: %q
-%s`, strings.Join(testenv.Kafka(t), ","), testenv.Name(t, "grp", 200), source, dlqTopic, schemasDir,
-			testenv.SNSEndpoint(t), customARN, ticketARN, billing)
-		if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+		cfg := bridgeproc.NewConfig(bridgeproc.Base{
+			Brokers: testenv.Kafka(t), GroupID: testenv.Name(t, "grp", 200), Topics: []string{source},
+			SchemasDir: schemasDir(t), SNSEndpoint: testenv.SNSEndpoint(t), Routes: routes,
+		})
+		cfg.Set("kafka.dead_letter_topic", dlqTopic).Set("kafka.commit_interval", "500ms")
+		if err := cfg.Set("http.listen", "127.0.0.1:0").Set("log.level", "warn").WriteFile(config); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,7 +89,7 @@ routing:
 	// The bridge runs until it has published the good events and
 	// dead-lettered the rest.
 	bridgeCtx, stopBridge := context.WithCancel(ctx)
-	var logs dlqLogBuffer
+	var logs bridgeproc.LogBuffer
 	bridgeDone := make(chan error, 1)
 	go func() {
 		bridgeDone <- run(bridgeCtx, []string{"bridge", "run", "-config", config}, os.Getenv, nil, strings.NewReader(""), &logs, &logs)

@@ -17,9 +17,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
 
@@ -107,17 +109,15 @@ func newDLQFixture(t *testing.T) *dlqFixture {
 	return f
 }
 
-// setDLQTestEnv gives the SNS client static dummy credentials and no shared
-// AWS files, so a developer's profile is never used, and puts the user's
-// cache directory (the default checkpoint's home) under dir.
+// setDLQTestEnv gives the SNS client the environment of a bridge under test
+// (bridgeproc.AWSEnv: static dummy credentials, no shared AWS files), so a
+// developer's profile is never used, and puts the user's cache directory
+// (the default checkpoint's home) under dir.
 func setDLQTestEnv(t *testing.T, dir string) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-aws-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-aws-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for _, kv := range bridgeproc.AWSEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 }
 
@@ -125,71 +125,57 @@ func setDLQTestEnv(t *testing.T, dir string) {
 // that fixes the unroutable dead letters.
 func (f *dlqFixture) writeConfig(t *testing.T, customARN string, withBillingRoute bool) {
 	t.Helper()
-	schemasDir, err := filepath.Abs("../../schemas")
-	if err != nil {
-		t.Fatal(err)
+	routes := []mapping.Route{
+		{Pattern: "custom-object:*", TopicARN: customARN},
+		{Pattern: "ticket:*", TopicARN: f.ticketARN},
+		{Pattern: "account:*", TopicARN: f.ticketARN},
+		{Pattern: "user:*", TopicARN: f.ticketARN},
 	}
-	billing := ""
 	if withBillingRoute {
-		billing = fmt.Sprintf("    - pattern: \"billing:*\"\n      topic_arn: %q\n", f.ticketARN)
+		routes = append(routes, mapping.Route{Pattern: "billing:*", TopicARN: f.ticketARN})
 	}
-	cfg := fmt.Sprintf(`kafka:
-  brokers: [%q]
-  group_id: thena-sns-bridge
-  topics: [%q]
-schemas:
-  local_dir: %q
-sns:
-  region: us-east-1
-  endpoint: %q
-  backoff_max: 1s
-routing:
-  routes:
-    - pattern: "custom-object:*"
-      topic_arn: %q
-    - pattern: "ticket:*"
-      topic_arn: %q
-    - pattern: "account:*"
-      topic_arn: %q
-    - pattern: "user:*"
-      topic_arn: %q
-%s`, f.cluster.ListenAddrs()[0], dlqTestSource, schemasDir, f.double.URL, customARN, f.ticketARN, f.ticketARN, f.ticketARN, billing)
-	if err := os.WriteFile(f.config, []byte(cfg), 0o600); err != nil {
+	cfg := bridgeproc.NewConfig(bridgeproc.Base{
+		Brokers: f.cluster.ListenAddrs(), GroupID: "thena-sns-bridge", Topics: []string{dlqTestSource},
+		SchemasDir: schemasDir(t), SNSEndpoint: f.double.URL, Routes: routes,
+	})
+	if err := cfg.Set("sns.backoff_max", "1s").WriteFile(f.config); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// dlqRecord is the dead letter the consumer writes for r
-// (consumer/deadletter.go): original key, value and timestamp, the bridge.*
-// headers after the original ones.
+// schemasDir is the repository's schemas/, as an absolute path.
+func schemasDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../schemas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// dlqRecord is the dead letter the consumer writes for r, read from
+// partition n%3 at offset 1000+n of the source topic and dead-lettered for
+// reason at 03:n.
 func dlqRecord(r eventgen.Record, reason, eventType, org string, n int) *kgo.Record {
 	failedAt := time.Date(2026, 11, 27, 3, n, 0, 0, time.UTC)
-	h := func(k, v string) kgo.RecordHeader { return kgo.RecordHeader{Key: k, Value: []byte(v)} }
-	return &kgo.Record{
-		Topic:     dlqTestTopic,
+	src := &kgo.Record{
+		Topic:     dlqTestSource,
+		Partition: int32(n % 3),
+		Offset:    int64(1000 + n),
 		Key:       r.Key,
 		Value:     r.Value,
 		Timestamp: failedAt.Add(-time.Minute),
-		Headers: []kgo.RecordHeader{
-			h("traceparent", fmt.Sprintf("00-trace%02d-span-01", n)),
-			h(deadletter.HeaderErrorClass, "permanent"),
-			h(deadletter.HeaderErrorReason, reason),
-			h(deadletter.HeaderErrorMessage, reason+" (permanent): test"),
-			h(deadletter.HeaderErrorSNSCode, map[bool]string{true: "InvalidParameter"}[reason == "sns_rejected"]),
-			h(deadletter.HeaderSourceTopic, dlqTestSource),
-			h(deadletter.HeaderSourcePartition, strconv.Itoa(n%3)),
-			h(deadletter.HeaderSourceOffset, strconv.Itoa(1000+n)),
-			h(deadletter.HeaderSourceTimestamp, failedAt.Add(-time.Minute).Format(deadletter.TimestampLayout)),
-			h(deadletter.HeaderEventID, ""),
-			h(deadletter.HeaderEventType, eventType),
-			h(deadletter.HeaderEventOrgID, org),
-			h(deadletter.HeaderTargetTopicARN, ""),
-			h(deadletter.HeaderAttempts, "1"),
-			h(deadletter.HeaderFailedAt, failedAt.Format(deadletter.TimestampLayout)),
-			h(deadletter.HeaderInstance, "bridge-0"),
-			h(deadletter.HeaderVersion, "test"),
-		},
+		Headers:   []kgo.RecordHeader{{Key: "traceparent", Value: []byte(fmt.Sprintf("00-trace%02d-span-01", n))}},
 	}
+	f := deadletter.Failure{
+		Class: "permanent", Reason: reason, Message: reason + " (permanent): test",
+		EventType: eventType, OrgID: org,
+		Attempts: 1, FailedAt: failedAt, Instance: "bridge-0", Version: "test",
+	}
+	if reason == "sns_rejected" {
+		f.SNSCode = "InvalidParameter"
+	}
+	return deadletter.Build(deadletter.DefaultTopic, src, f)
 }
 
 // dlqRun runs `bridge dlq ...` in-process.

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -90,4 +91,25 @@ type commandEnv struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
+}
+
+// parseFlags parses a command's args into fs. A bad flag is a usage error;
+// -h returns flag.ErrHelp unwrapped, for helpIsDone.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// helpIsDone turns the flag.ErrHelp of a -h into success: the usage is
+// printed and there is nothing else to do.
+func helpIsDone(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -33,11 +36,8 @@ func runService(ctx context.Context, args []string, env commandEnv) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	configPath := fs.String("config", "config.yaml", "configuration file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return helpIsDone(err)
 	}
 	s, err := loadSettings(*configPath, env.getenv, env.environ)
 	if err != nil {
@@ -108,7 +108,7 @@ func checkTopics(ctx context.Context, s settings) (*awssns.Client, map[string]sn
 func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, log *slog.Logger) (*service, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tr, err := buildTranslator(s, src, topics, reg, log)
+	tr, err := s.translator(src, topics, reg, translate.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +205,7 @@ func (svc *service) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
+	mux.HandleFunc("/debug/keys", svc.serveHotKeys)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -219,6 +220,37 @@ func (svc *service) handler() http.Handler {
 		}
 	})
 	return mux
+}
+
+// hotKeysDefault and hotKeysMax bound the n of /debug/keys?n=.
+const hotKeysDefault, hotKeysMax = 20, 500
+
+// serveHotKeys answers /debug/keys[?n=N] with the engine's hottest ordering
+// keys as JSON: by backlog, by time parked and by recent rate, each with its
+// share and its recent end-to-end latency (consumer.Engine.HotKeys). It is
+// the per-organization view metrics cannot give without one series per
+// organization.
+func (svc *service) serveHotKeys(w http.ResponseWriter, r *http.Request) {
+	n := hotKeysDefault
+	if q := r.URL.Query().Get("n"); q != "" {
+		v, err := strconv.Atoi(q)
+		if err != nil || v < 1 || v > hotKeysMax {
+			http.Error(w, fmt.Sprintf("n must be a whole number from 1 to %d", hotKeysMax), http.StatusBadRequest)
+			return
+		}
+		n = v
+	}
+	keys := []consumer.KeyStats{}
+	if svc.engine != nil {
+		keys = append(keys, svc.engine.HotKeys(n)...)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(struct {
+		GeneratedAt time.Time           `json:"generated_at"`
+		Keys        []consumer.KeyStats `json:"keys"`
+	}{time.Now().UTC(), keys})
 }
 
 // breakerBoard remembers which topics' breakers are open, for /readyz.

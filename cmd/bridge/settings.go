@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -11,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -25,36 +29,49 @@ type settings struct {
 	Schemas schemaSettings `yaml:"schemas"`
 	SNS     snsSettings    `yaml:"sns"`
 	Routing mapping.Config `yaml:"routing"`
-	HTTP    httpSettings   `yaml:"http"`
-	Log     logSettings    `yaml:"log"`
+	// Ordering shapes how many events of one ordering key are out at once.
+	Ordering orderingSettings `yaml:"ordering"`
+	HTTP     httpSettings     `yaml:"http"`
+	Log      logSettings      `yaml:"log"`
 	// ShutdownTimeout bounds a graceful stop on SIGTERM: drain, commit, leave
 	// the group. It must exceed kafka.drain_timeout.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 type kafkaSettings struct {
-	Brokers                 []string      `yaml:"brokers"`
-	GroupID                 string        `yaml:"group_id"`
-	Topics                  []string      `yaml:"topics"`
-	TopicRegex              bool          `yaml:"topic_regex"`
-	ResetOffset             string        `yaml:"reset_offset"`
-	ClientID                string        `yaml:"client_id"`
-	InstanceID              string        `yaml:"instance_id"`
-	TLS                     tlsSettings   `yaml:"tls"`
-	SASL                    saslSettings  `yaml:"sasl"`
-	DeadLetterTopic         string        `yaml:"dead_letter_topic"`
-	CommitInterval          time.Duration `yaml:"commit_interval"`
-	CommitTimeout           time.Duration `yaml:"commit_timeout"`
-	MaxBufferedPerPartition int           `yaml:"max_buffered_per_partition"`
-	MaxInFlight             int           `yaml:"max_in_flight"`
-	DrainTimeout            time.Duration `yaml:"drain_timeout"`
-	RebalanceTimeout        time.Duration `yaml:"rebalance_timeout"`
-	SessionTimeout          time.Duration `yaml:"session_timeout"`
-	FetchMaxBytes           int32         `yaml:"fetch_max_bytes"`
-	FetchMaxPartitionBytes  int32         `yaml:"fetch_max_partition_bytes"`
-	FetchMaxWait            time.Duration `yaml:"fetch_max_wait"`
-	RetryBackoffMin         time.Duration `yaml:"retry_backoff_min"`
-	RetryBackoffMax         time.Duration `yaml:"retry_backoff_max"`
+	Brokers         []string      `yaml:"brokers"`
+	GroupID         string        `yaml:"group_id"`
+	Topics          []string      `yaml:"topics"`
+	TopicRegex      bool          `yaml:"topic_regex"`
+	ResetOffset     string        `yaml:"reset_offset"`
+	ClientID        string        `yaml:"client_id"`
+	InstanceID      string        `yaml:"instance_id"`
+	TLS             tlsSettings   `yaml:"tls"`
+	SASL            saslSettings  `yaml:"sasl"`
+	DeadLetterTopic string        `yaml:"dead_letter_topic"`
+	CommitInterval  time.Duration `yaml:"commit_interval"`
+	CommitTimeout   time.Duration `yaml:"commit_timeout"`
+	// MaxBufferedBytesPerPartition and MaxBufferedBytes bound the records
+	// fetched and not finished, in bytes of memory.
+	MaxBufferedBytesPerPartition int64         `yaml:"max_buffered_bytes_per_partition"`
+	MaxBufferedBytes             int64         `yaml:"max_buffered_bytes"`
+	DrainTimeout                 time.Duration `yaml:"drain_timeout"`
+	RebalanceTimeout             time.Duration `yaml:"rebalance_timeout"`
+	SessionTimeout               time.Duration `yaml:"session_timeout"`
+	FetchMaxBytes                int32         `yaml:"fetch_max_bytes"`
+	FetchMaxPartitionBytes       int32         `yaml:"fetch_max_partition_bytes"`
+	FetchMaxWait                 time.Duration `yaml:"fetch_max_wait"`
+	RetryBackoffMin              time.Duration `yaml:"retry_backoff_min"`
+	RetryBackoffMax              time.Duration `yaml:"retry_backoff_max"`
+}
+
+type orderingSettings struct {
+	// MaxRunPerKey is how many consecutive events of one key and topic may
+	// ride one PublishBatch call; 1 keeps one event per key in flight.
+	MaxRunPerKey int `yaml:"max_run_per_key"`
+	// MaxInflightPerKey is how many calls of one key may be out at once on
+	// routes with relaxed order.
+	MaxInflightPerKey int `yaml:"max_inflight_per_key"`
 }
 
 type tlsSettings struct {
@@ -129,21 +146,25 @@ func defaultSettings() settings {
 	lim := avro.DefaultConfig()
 	return settings{
 		Kafka: kafkaSettings{
-			ResetOffset:             kc.ResetOffset,
-			ClientID:                kc.ClientID,
-			DeadLetterTopic:         kc.DeadLetterTopic,
-			CommitInterval:          kc.CommitInterval,
-			CommitTimeout:           kc.CommitTimeout,
-			MaxBufferedPerPartition: kc.MaxBufferedPerPartition,
-			MaxInFlight:             kc.MaxInFlight,
-			DrainTimeout:            kc.DrainTimeout,
-			RebalanceTimeout:        kc.RebalanceTimeout,
-			SessionTimeout:          kc.SessionTimeout,
-			FetchMaxBytes:           kc.FetchMaxBytes,
-			FetchMaxPartitionBytes:  kc.FetchMaxPartitionBytes,
-			FetchMaxWait:            kc.FetchMaxWait,
-			RetryBackoffMin:         kc.RetryBackoffMin,
-			RetryBackoffMax:         kc.RetryBackoffMax,
+			ResetOffset:                  kc.ResetOffset,
+			ClientID:                     kc.ClientID,
+			DeadLetterTopic:              kc.DeadLetterTopic,
+			CommitInterval:               kc.CommitInterval,
+			CommitTimeout:                kc.CommitTimeout,
+			MaxBufferedBytesPerPartition: kc.MaxBufferedBytesPerPartition,
+			MaxBufferedBytes:             kc.MaxBufferedBytes,
+			DrainTimeout:                 kc.DrainTimeout,
+			RebalanceTimeout:             kc.RebalanceTimeout,
+			SessionTimeout:               kc.SessionTimeout,
+			FetchMaxBytes:                kc.FetchMaxBytes,
+			FetchMaxPartitionBytes:       kc.FetchMaxPartitionBytes,
+			FetchMaxWait:                 kc.FetchMaxWait,
+			RetryBackoffMin:              kc.RetryBackoffMin,
+			RetryBackoffMax:              kc.RetryBackoffMax,
+		},
+		Ordering: orderingSettings{
+			MaxRunPerKey:      kc.MaxRunPerKey,
+			MaxInflightPerKey: kc.MaxInflightPerKey,
 		},
 		Schemas: schemaSettings{
 			RequestTimeout: 5 * time.Second,
@@ -233,20 +254,22 @@ func (s settings) consumerConfig() consumer.Config {
 			KeyFile:            k.TLS.KeyFile,
 			InsecureSkipVerify: k.TLS.InsecureSkipVerify,
 		},
-		SASL:                    consumer.SASLConfig{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password},
-		DeadLetterTopic:         k.DeadLetterTopic,
-		CommitInterval:          k.CommitInterval,
-		CommitTimeout:           k.CommitTimeout,
-		MaxBufferedPerPartition: k.MaxBufferedPerPartition,
-		MaxInFlight:             k.MaxInFlight,
-		DrainTimeout:            k.DrainTimeout,
-		RebalanceTimeout:        k.RebalanceTimeout,
-		SessionTimeout:          k.SessionTimeout,
-		FetchMaxBytes:           k.FetchMaxBytes,
-		FetchMaxPartitionBytes:  k.FetchMaxPartitionBytes,
-		FetchMaxWait:            k.FetchMaxWait,
-		RetryBackoffMin:         k.RetryBackoffMin,
-		RetryBackoffMax:         k.RetryBackoffMax,
+		SASL:                         consumer.SASLConfig{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password},
+		DeadLetterTopic:              k.DeadLetterTopic,
+		CommitInterval:               k.CommitInterval,
+		CommitTimeout:                k.CommitTimeout,
+		MaxBufferedBytesPerPartition: k.MaxBufferedBytesPerPartition,
+		MaxBufferedBytes:             k.MaxBufferedBytes,
+		MaxRunPerKey:                 s.Ordering.MaxRunPerKey,
+		MaxInflightPerKey:            s.Ordering.MaxInflightPerKey,
+		DrainTimeout:                 k.DrainTimeout,
+		RebalanceTimeout:             k.RebalanceTimeout,
+		SessionTimeout:               k.SessionTimeout,
+		FetchMaxBytes:                k.FetchMaxBytes,
+		FetchMaxPartitionBytes:       k.FetchMaxPartitionBytes,
+		FetchMaxWait:                 k.FetchMaxWait,
+		RetryBackoffMin:              k.RetryBackoffMin,
+		RetryBackoffMax:              k.RetryBackoffMax,
 	}
 }
 
@@ -276,7 +299,8 @@ func (s settings) clientConfig() sns.ClientConfig {
 func (s settings) publisherConfig() sns.Config {
 	n := s.SNS
 	return sns.Config{
-		Linger:               n.Linger,
+		// In the file 0 means no linger; in sns.Config 0 means its default.
+		Linger:               cmp.Or(n.Linger, sns.NoLinger),
 		MaxInflightBatches:   n.MaxInflightBatches,
 		MaxQueuedEntries:     n.MaxQueuedEntries,
 		CallTimeout:          n.CallTimeout,
@@ -286,6 +310,22 @@ func (s settings) publisherConfig() sns.Config {
 		BreakerOpenTimeout:   n.BreakerOpenTimeout,
 		BreakerHalfOpenCalls: n.BreakerHalfOpenCalls,
 	}
+}
+
+// translator builds the decoder and mapper from the settings, the schema
+// source and what start-up learnt of the topics; every command that turns
+// records into SNS messages (run, demo, translate, dlq) builds its
+// Translator here. reg, when set, gets bridge_truncations_total.
+func (s settings) translator(src avro.SchemaSource, topics map[string]mapping.TopicInfo, reg prometheus.Registerer, opts ...translate.Option) (*translate.Translator, error) {
+	dec, err := avro.NewDecoder(src, s.decoderConfig())
+	if err != nil {
+		return nil, fmt.Errorf("schemas.limits: %w", err)
+	}
+	m, err := mapping.NewMapper(s.Routing, topics)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	return translate.New(dec, m, reg, opts...)
 }
 
 // schemaSource builds the configured source of writer schemas.

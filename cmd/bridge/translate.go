@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,8 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -33,40 +32,6 @@ func (h *headerFlags) Set(v string) error {
 	}
 	*h = append(*h, kgo.RecordHeader{Key: k, Value: []byte(val)})
 	return nil
-}
-
-// translation is what `bridge translate` prints: the SNS message one record
-// would become, or why it cannot become one.
-type translation struct {
-	OK             bool              `json:"ok"`
-	SchemaID       int               `json:"schemaId,omitempty"`
-	EventID        string            `json:"eventId,omitempty"`
-	EventType      string            `json:"eventType,omitempty"`
-	OrgID          string            `json:"orgId,omitempty"`
-	TopicARN       string            `json:"topicArn,omitempty"`
-	FIFO           bool              `json:"fifo,omitempty"`
-	GroupID        string            `json:"messageGroupId,omitempty"`
-	DedupID        string            `json:"messageDeduplicationId,omitempty"`
-	Size           int               `json:"size,omitempty"`
-	MaxMessageSize int               `json:"maxMessageSize,omitempty"`
-	Truncated      []string          `json:"truncatedFields,omitempty"`
-	Attributes     []attribute       `json:"attributes,omitempty"`
-	Body           json.RawMessage   `json:"body,omitempty"`
-	Error          *translationError `json:"error,omitempty"`
-}
-
-// attribute is one SNS message attribute as the SNS API shows it.
-type attribute struct {
-	Name     string `json:"name"`
-	DataType string `json:"dataType"`
-	Value    string `json:"value"`
-}
-
-type translationError struct {
-	Class   string `json:"class"`
-	Reason  string `json:"reason"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message"`
 }
 
 func runTranslate(ctx context.Context, args []string, env commandEnv) error {
@@ -95,11 +60,8 @@ Flags:
 	maxSize := fs.Int("max-message-size", sns.DefaultMaxMessageSize, "the target topic's MaximumMessageSize in bytes")
 	var headers headerFlags
 	fs.Var(&headers, "header", "a record header as key=value (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return helpIsDone(err)
 	}
 	if fs.NArg() > 1 {
 		return fmt.Errorf("%w: translate reads one record, got %d files", errUsage, fs.NArg())
@@ -122,7 +84,7 @@ Flags:
 	if err != nil {
 		return err
 	}
-	tr, err := newToolTranslator(s, *maxSize)
+	tr, err := toolTranslator(s, *maxSize)
 	if err != nil {
 		return err
 	}
@@ -130,7 +92,7 @@ Flags:
 	if *key != "" {
 		rec.Key = []byte(*key)
 	}
-	out := tr.explain(ctx, rec)
+	out := tr.Explain(ctx, rec, *maxSize)
 	enc := json.NewEncoder(env.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -206,60 +168,15 @@ func loadSettingsForTool(path, localDir, registryURL string, env commandEnv) (se
 	return s, nil
 }
 
-// toolTranslator decodes and maps records for the operator tools, without
-// SNS access: each topic's FIFO-ness follows its ARN's .fifo suffix.
-type toolTranslator struct {
-	tr      *translator
-	maxSize int
-}
-
-func newToolTranslator(s settings, maxSize int) (*toolTranslator, error) {
+// toolTranslator builds the Translator of the operator tools, which have no
+// SNS access: every routed topic is assumed to have maxSize as its size limit
+// and to be FIFO when its ARN says so.
+func toolTranslator(s settings, maxSize int) (*translate.Translator, error) {
 	src, err := s.schemaSource()
 	if err != nil {
 		return nil, err
 	}
-	topics := map[string]mapping.TopicInfo{}
-	for _, arn := range s.Routing.TopicARNs() {
-		topics[arn] = mapping.TopicInfo{FIFO: sns.IsFIFO(arn), MaxMessageSize: maxSize}
-	}
-	tr, err := buildTranslator(s, src, topics, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &toolTranslator{tr: tr, maxSize: maxSize}, nil
-}
-
-// explain translates rec and reports the outcome as a translation.
-func (t *toolTranslator) explain(ctx context.Context, rec *kgo.Record) translation {
-	var out translation
-	if id, _, err := avro.ParseWire(rec.Value); err == nil {
-		out.SchemaID = id
-	}
-	msg, ev, err := t.tr.translate(ctx, rec)
-	if ev != nil {
-		out.EventID, out.EventType, out.OrgID = ev.Header.EventID, ev.Header.EventType, ev.Header.OrgID
-	}
-	if err != nil {
-		out.Error = &translationError{
-			Class:   failure.ClassOf(err).String(),
-			Reason:  failure.ReasonOf(err),
-			Code:    failure.CodeOf(err),
-			Message: err.Error(),
-		}
-		return out
-	}
-	out.OK = true
-	out.EventID, out.EventType, out.OrgID = msg.EventID, msg.EventType, msg.OrgID
-	out.TopicARN = msg.Entry.TopicARN
-	out.FIFO = msg.Entry.GroupID != ""
-	out.GroupID, out.DedupID = msg.Entry.GroupID, msg.Entry.DedupID
-	out.Size, out.MaxMessageSize = msg.Entry.Size, t.maxSize
-	out.Truncated = msg.Truncated
-	for _, a := range msg.Entry.Attributes {
-		out.Attributes = append(out.Attributes, attribute{Name: a.Name, DataType: "String", Value: a.Value})
-	}
-	out.Body = json.RawMessage(msg.Entry.Body)
-	return out
+	return s.translator(src, translate.AssumedTopics(s.Routing.TopicARNs(), maxSize), nil)
 }
 
 // isUnknownSchema reports whether err says a schema id does not exist.

@@ -14,6 +14,7 @@ import (
 	"github.com/hamba/avro/v2/registry"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 )
 
 // TestTranslateSchemaVersionsThroughRegistry: v1 and v2 of one schema
@@ -56,7 +57,7 @@ func TestTranslateSchemaVersionsThroughRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s through the registry: %v\n%s\n%s", r.version.File, err, stdout, stderr)
 		}
-		var got, want translation
+		var got, want translate.Explanation
 		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 			t.Fatal(err)
 		}

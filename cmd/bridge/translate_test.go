@@ -16,6 +16,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 )
 
@@ -62,11 +63,7 @@ func runBridge(t *testing.T, stdin []byte, env map[string]string, args ...string
 }
 
 func TestTranslateShowsTheSNSMessage(t *testing.T) {
-	gen, err := eventgen.New(7, eventgen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := gen.Record("ticket:created")
+	rec, err := eventgen.Sample(7, "ticket:created")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +71,7 @@ func TestTranslateShowsTheSNSMessage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("translate failed: %v\n%s", err, stderr)
 	}
-	var got translation
+	var got translate.Explanation
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
 	}
@@ -109,11 +106,7 @@ func TestTranslateShowsTheSNSMessage(t *testing.T) {
 }
 
 func TestTranslateReadsBase64AndFiles(t *testing.T) {
-	gen, err := eventgen.New(8, eventgen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := gen.Record("custom-object:deal:created")
+	rec, err := eventgen.Sample(8, "custom-object:deal:created")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +119,7 @@ func TestTranslateReadsBase64AndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("translate failed: %v\n%s", err, stderr)
 	}
-	var got translation
+	var got translate.Explanation
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +150,7 @@ func TestTranslateExplainsPoison(t *testing.T) {
 			if exitCode(err) != 1 {
 				t.Errorf("exit code %d, want 1", exitCode(err))
 			}
-			var got translation
+			var got translate.Explanation
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("output is not JSON: %v\n%s", err, stdout)
 			}
@@ -226,13 +219,13 @@ func TestTranslateSchemaVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt, err := newToolTranslator(s, 262144)
+	tt, err := toolTranslator(s, 262144)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range versionRecords(t) {
 		t.Run(r.version.File, func(t *testing.T) {
-			out := tt.explain(context.Background(), &kgo.Record{Topic: "thena.events", Key: []byte(r.key), Value: r.value})
+			out := tt.Explain(context.Background(), &kgo.Record{Topic: "thena.events", Key: []byte(r.key), Value: r.value}, 262144)
 			if !out.OK || out.SchemaID != r.version.ID {
 				t.Fatalf("%s: ok=%v schema id %d (want %d): %+v", r.version.File, out.OK, out.SchemaID, r.version.ID, out.Error)
 			}
@@ -265,7 +258,7 @@ func TestTranslateSourceCoordinates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("translate %v: %v\n%s", args, err, stderr)
 		}
-		var got translation
+		var got translate.Explanation
 		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 			t.Fatal(err)
 		}

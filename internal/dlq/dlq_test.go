@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,37 +39,27 @@ type letter struct {
 	minute    int // failed at failedBase + minute
 }
 
-// deadLetterRecord builds a dead-letter record with the consumer's layout
-// (consumer/deadletter.go): original key, value, headers and timestamp plus
-// the bridge.* headers.
+// deadLetterRecord is the dead letter the consumer writes for the record of
+// l: built by deadletter.Build from a source record of topic "events" with
+// its own key, value, traceparent header and timestamp.
 func deadLetterRecord(l letter) *kgo.Record {
-	h := func(k, v string) kgo.RecordHeader { return kgo.RecordHeader{Key: k, Value: []byte(v)} }
-	return &kgo.Record{
-		Topic:     testDLQ,
-		Partition: l.partition,
+	src := &kgo.Record{
+		Topic:     "events",
+		Partition: l.srcPart,
+		Offset:    l.srcOffset,
 		Key:       []byte(l.org),
 		Value:     []byte(fmt.Sprintf("value of %s/%d@%d", l.eventType, l.srcPart, l.srcOffset)),
 		Timestamp: failedBase.Add(-time.Hour),
-		Headers: []kgo.RecordHeader{
-			h("traceparent", "00-abc-def-01"),
-			h(deadletter.HeaderErrorClass, "permanent"),
-			h(deadletter.HeaderErrorReason, l.reason),
-			h(deadletter.HeaderErrorMessage, l.reason+" (permanent): test"),
-			h(deadletter.HeaderErrorSNSCode, ""),
-			h(deadletter.HeaderSourceTopic, "events"),
-			h(deadletter.HeaderSourcePartition, strconv.Itoa(int(l.srcPart))),
-			h(deadletter.HeaderSourceOffset, strconv.FormatInt(l.srcOffset, 10)),
-			h(deadletter.HeaderSourceTimestamp, failedBase.Add(-time.Hour).Format(deadletter.TimestampLayout)),
-			h(deadletter.HeaderEventID, fmt.Sprintf("evt-%d-%d", l.srcPart, l.srcOffset)),
-			h(deadletter.HeaderEventType, l.eventType),
-			h(deadletter.HeaderEventOrgID, l.org),
-			h(deadletter.HeaderTargetTopicARN, ""),
-			h(deadletter.HeaderAttempts, "1"),
-			h(deadletter.HeaderFailedAt, failedBase.Add(time.Duration(l.minute)*time.Minute).Format(deadletter.TimestampLayout)),
-			h(deadletter.HeaderInstance, "bridge-0"),
-			h(deadletter.HeaderVersion, "test"),
-		},
+		Headers:   []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}},
 	}
+	rec := deadletter.Build(deadletter.DefaultTopic, src, deadletter.Failure{
+		Class: "permanent", Reason: l.reason, Message: l.reason + " (permanent): test",
+		EventID: fmt.Sprintf("evt-%d-%d", l.srcPart, l.srcOffset), EventType: l.eventType, OrgID: l.org,
+		Attempts: 1, FailedAt: failedBase.Add(time.Duration(l.minute) * time.Minute),
+		Instance: "bridge-0", Version: "test",
+	})
+	rec.Partition = l.partition
+	return rec
 }
 
 // newCluster starts a kfake cluster with a three-partition dead-letter topic
@@ -144,47 +133,6 @@ func readAll(t *testing.T, r *Reader, f Filter) []deadletter.DeadLetter {
 		t.Fatal(err)
 	}
 	return got
-}
-
-func TestParseAndRecords(t *testing.T) {
-	l := letter{reason: "unknown_schema", eventType: "ticket:created", org: "org-1", srcPart: 4, srcOffset: 1042, minute: 5}
-	rec := deadLetterRecord(l)
-	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: deadletter.HeaderReplayCount, Value: []byte("2")})
-	d := deadletter.Parse(rec)
-	if d.Reason != "unknown_schema" || d.EventType != "ticket:created" || d.OrgID != "org-1" ||
-		d.SourceTopic != "events" || d.SourcePartition != 4 || d.SourceOffset != 1042 || d.Attempts != 1 ||
-		!d.FailedAt.Equal(failedBase.Add(5*time.Minute)) || d.ReplayCount != 2 || d.Class != "permanent" {
-		t.Fatalf("parsed %+v", d)
-	}
-	src := d.SourceRecord()
-	if src.Topic != "events" || src.Partition != 4 || src.Offset != 1042 || string(src.Key) != "org-1" || string(src.Value) != string(rec.Value) {
-		t.Errorf("source record %+v", src)
-	}
-	if len(src.Headers) != 1 || src.Headers[0].Key != "traceparent" {
-		t.Errorf("source record headers %v, want only the original traceparent", src.Headers)
-	}
-	rr, err := d.ReplayRecord()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, h := range rr.Headers {
-		keys = append(keys, h.Key+"="+string(h.Value))
-	}
-	if want := "traceparent=00-abc-def-01," + deadletter.HeaderReplayCount + "=3"; strings.Join(keys, ",") != want {
-		t.Errorf("replay headers %v, want %s", keys, want)
-	}
-	if rr.Topic != "events" || rr.Partition != 4 || !rr.Timestamp.Equal(rec.Timestamp) {
-		t.Errorf("replay record %s/%d at %v", rr.Topic, rr.Partition, rr.Timestamp)
-	}
-
-	bare := deadletter.Parse(&kgo.Record{Topic: testDLQ, Value: []byte("x")})
-	if bare.SourcePartition != -1 || bare.Source() != "-" {
-		t.Errorf("a record without headers parses as %+v", bare)
-	}
-	if _, err := bare.ReplayRecord(); !errors.Is(err, deadletter.ErrNoSource) {
-		t.Errorf("ReplayRecord without a source topic: %v", err)
-	}
 }
 
 func TestFilter(t *testing.T) {

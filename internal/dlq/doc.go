@@ -11,6 +11,11 @@
 // that arrive later, such as a replayed record that fails again, wait for the
 // next run.
 //
+// Replay sends to a Destination: KafkaDestination produces each record back
+// to its source topic and partition, SNSDestination publishes it through the
+// bridge's translator and SNS publisher. `bridge dlq` only builds them from
+// its configuration.
+//
 // The record layout, the header names and their parsing live in
 // internal/deadletter, which the consumer writes with; this package reads
 // with it and adds only deadletter.HeaderReplayCount, through

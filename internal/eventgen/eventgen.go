@@ -7,6 +7,7 @@
 package eventgen
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -29,6 +30,13 @@ type Options struct {
 	Now func() time.Time
 	// Source encodes the events (default: the schemas embedded in schemas/).
 	Source *avro.LocalSource
+}
+
+// withDefaults returns o with its zero Orgs and Start set to their defaults.
+func (o Options) withDefaults() Options {
+	o.Orgs = cmp.Or(o.Orgs, 50)
+	o.Start = cmp.Or(o.Start, time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC))
+	return o
 }
 
 // Record is one generated Kafka record: key (the organization id), value (the
@@ -76,12 +84,7 @@ func New(seed int64, opts Options) (*Generator, error) {
 	if opts.Orgs < 0 {
 		return nil, fmt.Errorf("eventgen: Options.Orgs is %d, want >= 0", opts.Orgs)
 	}
-	if opts.Orgs == 0 {
-		opts.Orgs = 50
-	}
-	if opts.Start.IsZero() {
-		opts.Start = time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
-	}
+	opts = opts.withDefaults()
 	if opts.Source == nil {
 		src, err := avro.NewLocalSource(schemas.FS())
 		if err != nil {
@@ -120,6 +123,16 @@ func (g *Generator) Event(eventType string) (key, value []byte, natural map[stri
 		panic(err)
 	}
 	return r.Key, r.Value, r.Natural
+}
+
+// Sample returns the first event of eventType a generator of seed with the
+// default options makes: for a test that needs one realistic record.
+func Sample(seed int64, eventType string) (Record, error) {
+	g, err := New(seed, Options{})
+	if err != nil {
+		return Record{}, err
+	}
+	return g.Record(eventType)
 }
 
 // Record generates one event of eventType.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
@@ -133,6 +134,22 @@ func TestDeterministic(t *testing.T) {
 	}
 	if same == len(ra) {
 		t.Fatal("different seeds give the same records")
+	}
+}
+
+// Sample is the same record for the same seed and type, and an error for a
+// type the catalog does not have.
+func TestSample(t *testing.T) {
+	a, err := eventgen.Sample(5, "ticket:created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := eventgen.Sample(5, "ticket:created")
+	if a.EventType != "ticket:created" || !bytes.Equal(a.Value, b.Value) || !bytes.Equal(a.Key, b.Key) {
+		t.Errorf("two samples of seed 5 differ, or are not ticket:created (%s)", a.EventType)
+	}
+	if _, err := eventgen.Sample(5, "ticket:exploded"); err == nil {
+		t.Error("a sample of an unknown type")
 	}
 }
 
@@ -282,5 +299,29 @@ func TestSchemasReadmeMatchesCatalog(t *testing.T) {
 	}
 	if !slices.Equal(listed, eventgen.AllTypes()) {
 		t.Errorf("README lists %d types, generator %d; they must be the same list in the same order", len(listed), len(eventgen.AllTypes()))
+	}
+}
+
+// A template restamped with another time decodes to the same event at that
+// time, for every kind of event the mix holds.
+func TestTemplateSetsTheEventTime(t *testing.T) {
+	g, dec := newGen(t, 11)
+	at := time.Date(2027, 3, 1, 12, 30, 15, 250e6, time.UTC)
+	for _, r := range g.Mixed(300) {
+		tpl, err := eventgen.NewTemplate(r)
+		if err != nil {
+			t.Fatalf("%s: %v", r.EventType, err)
+		}
+		before, err := dec.Decode(context.Background(), r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := dec.Decode(context.Background(), tpl.At(at.UnixMilli()))
+		if err != nil {
+			t.Fatalf("%s restamped does not decode: %v", r.EventType, err)
+		}
+		if !ev.Header.Timestamp.Equal(at) || ev.Header.EventID != before.Header.EventID || ev.Header.EventType != r.EventType || string(tpl.Key()) != string(r.Key) {
+			t.Fatalf("%s restamped to %v decodes as %+v", r.EventType, at, ev.Header)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package smoke
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/binary"
 	"errors"
 	"net/http"
@@ -17,16 +18,10 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/testenv"
 )
 
-const ticketSchema = `{
-  "type": "record",
-  "name": "TicketCreated",
-  "namespace": "ai.thena.smoke",
-  "fields": [
-    {"name": "eventId", "type": "string"},
-    {"name": "orgId", "type": "string"},
-    {"name": "priority", "type": ["null", "int"], "default": null}
-  ]
-}`
+// ticketSchema is a small record with an optional field.
+//
+//go:embed testdata/ticket_created.avsc
+var ticketSchema string
 
 type ticketCreated struct {
 	EventID  string `avro:"eventId"`
@@ -42,22 +37,8 @@ func TestRegistryConfluentWireFormatRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	client, err := registry.NewClient(testenv.Registry(t), registry.WithHTTPClient(testenv.HTTPClient(t)))
-	if err != nil {
-		t.Fatalf("registry client: %v", err)
-	}
-	subject := testenv.Name(t, "", 200) + "-value"
-	id, schema, err := client.CreateSchema(ctx, subject, ticketSchema)
-	if err != nil {
-		t.Fatalf("registering schema under %s: %v", subject, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := client.DeleteSubject(ctx, subject); err != nil {
-			t.Errorf("deleting subject %s: %v", subject, err)
-		}
-	})
+	client := testenv.RegistryClient(t)
+	subject, id, schema := testenv.RegisterSchema(t, client, ticketSchema)
 	if again, _, err := client.CreateSchema(ctx, subject, ticketSchema); err != nil || again != id {
 		t.Fatalf("registering the same schema again: id %d, err %v; want id %d", again, err, id)
 	}
@@ -91,23 +72,9 @@ func TestRegistryConfluentWireFormatRoundTrip(t *testing.T) {
 // jsonValueSchema is shaped like the JsonValue type in schemas/*.avsc: a record that refers to
 // itself through an array and a map. Apicurio 2.6 answered 500 (a stack overflow) when such a
 // schema was registered, which is why the stack runs Apicurio 3.
-const jsonValueSchema = `{
-  "type": "record",
-  "name": "Envelope",
-  "namespace": "ai.thena.smoke",
-  "fields": [
-    {"name": "eventId", "type": "string"},
-    {"name": "metadata", "type": {
-      "type": "record",
-      "name": "JsonValue",
-      "fields": [{"name": "value", "default": null, "type": [
-        "null", "boolean", "long", "double", "string",
-        {"type": "array", "items": "JsonValue"},
-        {"type": "map", "values": "JsonValue"}
-      ]}]
-    }}
-  ]
-}`
+//
+//go:embed testdata/json_value.avsc
+var jsonValueSchema string
 
 // TestRegistryAcceptsSelfReferencingSchemas: the bridge's event schemas carry a self-referencing
 // JsonValue; the registry must store them and hand them back so records using them decode.
@@ -115,22 +82,8 @@ func TestRegistryAcceptsSelfReferencingSchemas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	client, err := registry.NewClient(testenv.Registry(t), registry.WithHTTPClient(testenv.HTTPClient(t)))
-	if err != nil {
-		t.Fatalf("registry client: %v", err)
-	}
-	subject := testenv.Name(t, "", 200) + "-value"
-	id, schema, err := client.CreateSchema(ctx, subject, jsonValueSchema)
-	if err != nil {
-		t.Fatalf("registering a self-referencing schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := client.DeleteSubject(ctx, subject); err != nil {
-			t.Errorf("deleting subject %s: %v", subject, err)
-		}
-	})
+	client := testenv.RegistryClient(t)
+	_, id, schema := testenv.RegisterSchema(t, client, jsonValueSchema)
 
 	in := map[string]any{
 		"eventId": "e-1",

@@ -18,11 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
-// Region is the region of every AWS resource the tests make.
-const Region = "us-east-1"
+// Region is the region of every AWS resource the tests make, the region of the bridges they run.
+const Region = bridgeproc.Region
 
 // AWSConfig returns an SDK config for SNSEndpoint(t): region us-east-1, static dummy credentials,
 // BaseEndpoint set, and no shared config or credential files read, so a developer's real AWS
@@ -220,39 +221,113 @@ func Receive(t testing.TB, queueURL string, n int, wait time.Duration) []Message
 
 	var got []Message
 	for n <= 0 || len(got) < n {
-		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    &queueURL,
-			MaxNumberOfMessages:         10,
-			WaitTimeSeconds:             1,
-			MessageAttributeNames:       []string{"All"},
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-		})
+		msgs, err := receive(ctx, client, queueURL)
+		got = append(got, msgs...)
 		if ctx.Err() != nil {
 			break // wait has passed; a receive cut short by it is not a failure
 		}
 		if err != nil {
-			t.Fatalf("testenv: receiving from %s: %v", queueURL, err)
-		}
-		if len(out.Messages) == 0 {
-			continue
-		}
-		entries := make([]sqstypes.DeleteMessageBatchRequestEntry, 0, len(out.Messages))
-		for i, m := range out.Messages {
-			got = append(got, toMessage(m))
-			entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{
-				Id:            aws.String(strconv.Itoa(i)),
-				ReceiptHandle: m.ReceiptHandle,
-			})
-		}
-		del, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &queueURL, Entries: entries})
-		if err == nil && len(del.Failed) > 0 {
-			err = fmt.Errorf("%d entries failed, first: %s", len(del.Failed), aws.ToString(del.Failed[0].Message))
-		}
-		if err != nil && ctx.Err() == nil {
-			t.Fatalf("testenv: deleting received messages from %s: %v", queueURL, err)
+			t.Fatalf("testenv: %v", err)
 		}
 	}
 	return got
+}
+
+// receive reads one batch of up to ten messages (waiting up to a second for them) and deletes
+// what it read. It returns no messages when ctx ended during the receive, and the messages it
+// read when only their deletion failed.
+func receive(ctx context.Context, client *sqs.Client, queueURL string) ([]Message, error) {
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    &queueURL,
+		MaxNumberOfMessages:         10,
+		WaitTimeSeconds:             1,
+		MessageAttributeNames:       []string{"All"},
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+	})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receiving from %s: %w", queueURL, err)
+	}
+	if len(out.Messages) == 0 {
+		return nil, nil
+	}
+	got := make([]Message, 0, len(out.Messages))
+	entries := make([]sqstypes.DeleteMessageBatchRequestEntry, 0, len(out.Messages))
+	for i, m := range out.Messages {
+		got = append(got, toMessage(m))
+		entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{
+			Id:            aws.String(strconv.Itoa(i)),
+			ReceiptHandle: m.ReceiptHandle,
+		})
+	}
+	del, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &queueURL, Entries: entries})
+	if err == nil && len(del.Failed) > 0 {
+		err = fmt.Errorf("%d entries failed, first: %s", len(del.Failed), aws.ToString(del.Failed[0].Message))
+	}
+	if err != nil {
+		return got, fmt.Errorf("deleting received messages from %s: %w", queueURL, err)
+	}
+	return got, nil
+}
+
+// QueueReader drains a queue in the background into a list, for tests that watch arrivals while
+// something else happens (an outage, a restart).
+type QueueReader struct {
+	mu     sync.Mutex
+	msgs   []Message
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ReadQueue starts reading the queue at queueURL, deleting what it reads, until t's cleanup. An
+// SQS error does not stop it: it tries again half a second later.
+func ReadQueue(t testing.TB, queueURL string) *QueueReader {
+	t.Helper()
+	client := sqs.NewFromConfig(AWSConfig(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &QueueReader{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for ctx.Err() == nil {
+			msgs, err := receive(ctx, client, queueURL)
+			r.mu.Lock()
+			r.msgs = append(r.msgs, msgs...)
+			r.mu.Unlock()
+			if err != nil && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *QueueReader) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// Count is how many messages have arrived so far.
+func (r *QueueReader) Count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.msgs)
+}
+
+// IDs counts the messages that have arrived so far by their event_id attribute.
+func (r *QueueReader) IDs() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.msgs))
+	for _, m := range r.msgs {
+		out[m.Attributes["event_id"]]++
+	}
+	return out
 }
 
 func toMessage(m sqstypes.Message) Message {

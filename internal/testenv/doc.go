@@ -1,6 +1,9 @@
 // Package testenv hands integration tests the real services the bridge talks to: Kafka, SNS and
 // SQS (moto), and a Confluent-compatible Schema Registry, plus the fixtures every such test needs
-// (a fresh Kafka topic, an SNS topic with an SQS queue subscribed to it, a way to read that queue).
+// (a fresh Kafka topic, an SNS topic with an SQS queue subscribed to it, a way to read that queue,
+// a schema registered under a subject of its own), and the bridge binary run as a child process
+// (BridgeBinary, StartBridge, WriteConfig: internal/bridgeproc with the test failed and the
+// bridge's log attached on error).
 //
 // Addresses come from, in order:
 //

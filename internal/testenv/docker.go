@@ -83,14 +83,16 @@ func dockerService(env string, start func() (string, error)) (string, error) {
 	return addr, nil
 }
 
-// Main runs the tests of a package and then removes the containers the Docker fallback started.
-// Use it from TestMain when a package's tests may run without the local stack:
+// Main runs the tests of a package and then removes the containers the Docker fallback started
+// and the bridge binary BridgeBinary built. Use it from TestMain when a package's tests may run
+// without the local stack, or start the bridge:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
 // Without it the containers remove themselves after 30 minutes.
 func Main(m *testing.M) {
 	code := m.Run()
+	removeBridgeBinary()
 	docker.mu.Lock()
 	for _, r := range docker.resources {
 		if err := docker.pool.Purge(r); err != nil {
@@ -180,31 +182,26 @@ func dockerKafka() (string, error) {
 }
 
 func dockerMoto() (string, error) {
-	port, err := freePort()
-	if err != nil {
-		return "", err
-	}
-	if _, err := run(&dockertest.RunOptions{Repository: motoImage, Tag: motoTag}, "5000/tcp", port); err != nil {
-		return "", err
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := docker.pool.Retry(func() error { return httpOK(url + "/moto-api/data.json") }); err != nil {
-		return "", fmt.Errorf("moto container not ready: %w", err)
-	}
-	return url, nil
+	return dockerHTTP("moto", motoImage, motoTag, "5000/tcp", "", "/moto-api/data.json")
 }
 
 func dockerRegistry() (string, error) {
+	return dockerHTTP("registry", registryImage, registryTag, "8080/tcp", "/apis/ccompat/v7", "/subjects")
+}
+
+// dockerHTTP starts an HTTP service's container with containerPort on a free loopback port and
+// returns its base URL (http://127.0.0.1:PORT plus basePath) once basePath+probe answers 200.
+func dockerHTTP(name, image, tag, containerPort, basePath, probe string) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
-	if _, err := run(&dockertest.RunOptions{Repository: registryImage, Tag: registryTag}, "8080/tcp", port); err != nil {
+	if _, err := run(&dockertest.RunOptions{Repository: image, Tag: tag}, containerPort, port); err != nil {
 		return "", err
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/apis/ccompat/v7", port)
-	if err := docker.pool.Retry(func() error { return httpOK(url + "/subjects") }); err != nil {
-		return "", fmt.Errorf("registry container not ready: %w", err)
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", port, basePath)
+	if err := docker.pool.Retry(func() error { return httpOK(url + probe) }); err != nil {
+		return "", fmt.Errorf("%s container not ready: %w", name, err)
 	}
 	return url, nil
 }

@@ -28,8 +28,16 @@ func KafkaClient(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 // produce, consume and describe the topic at once.
 func Topic(t testing.TB, partitions int32, configs map[string]*string) string {
 	t.Helper()
-	adm := kadm.NewClient(KafkaClient(t))
 	name := Name(t, "", 200)
+	CreateTopic(t, name, partitions, configs)
+	return name
+}
+
+// CreateTopic is Topic with the name given, for a topic whose name follows from another's (a
+// dead-letter topic, say).
+func CreateTopic(t testing.TB, name string, partitions int32, configs map[string]*string) {
+	t.Helper()
+	adm := kadm.NewClient(KafkaClient(t))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -52,7 +60,6 @@ func Topic(t testing.TB, partitions int32, configs map[string]*string) string {
 	if err := awaitLeaders(ctx, adm, name, partitions); err != nil {
 		t.Fatalf("testenv: kafka topic %s created but not ready: %v", name, err)
 	}
-	return name
 }
 
 // awaitLeaders polls metadata until topic has partitions partitions, each with a leader. The

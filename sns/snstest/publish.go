@@ -1,5 +1,6 @@
 // Publish: one message to a topic, named by TopicArn (or TargetArn), with
-// the per-message rules of messages.go and FIFO de-duplication; the answer
+// the per-message rules of messages.go, the topic's quota (a refused
+// message fails the call: 429 Throttled) and FIFO de-duplication; the answer
 // carries the MessageId and, on FIFO topics, the SequenceNumber. Entry faults
 // fail the whole call. Not emulated: PhoneNumber, MessageStructure "json",
 // and delivery to subscriptions.
@@ -32,6 +33,9 @@ func (s *Server) publish(form url.Values) ([]byte, error) {
 	}
 	if f := s.entryFaultLocked("Publish", &m, anyFault); f != nil {
 		return nil, &apiError{status: errorStatus(f.Code), code: f.Code, message: f.Message, sender: f.SenderFault}
+	}
+	if !t.withinQuota() {
+		return nil, &apiError{status: errorStatus(codeThrottled), code: codeThrottled, message: messageThrottled}
 	}
 	s.acceptLocked(t, &m)
 	return s.respond("Publish", func(b *bytes.Buffer) {

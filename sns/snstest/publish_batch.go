@@ -4,8 +4,33 @@
 // '_'; BatchEntryIdsNotDistinct), that the topic exists (NotFound), and the
 // entries' total size against the topic's limit (BatchRequestTooLong); each
 // of these fails the whole call, as SNS does. Then each entry is judged on
-// its own by the rules of messages.go and listed under Successful or Failed
-// of a 200 answer, so one bad entry does not stop the others.
+// its own by the rules of messages.go, injected faults and the topic's quota
+// (quota.go), and listed under Successful or Failed of a 200 answer, so one
+// bad entry does not stop the others.
+//
+// Entries of one FIFO message group that partly fail. SNS documents that
+// "for FIFO topics, multiple messages within a single batch are published
+// in the order they are sent" and that "the result of publishing each
+// message is reported individually in the response", the batch "can result
+// in a combination of successful and unsuccessful actions" (PublishBatch
+// API reference); it documents nothing that fails the later entries of a
+// group because an earlier one failed. So the double judges each entry
+// alone: a later entry of the group that passes is accepted, with a
+// sequence number above those accepted before it in the call, even when an
+// earlier entry of its group was refused. moto (checked in its source,
+// moto/sns/models.py publish_batch, the local stack's 5.2.5 and its main
+// branch, and against the stack) does the same: it publishes entry by entry
+// and lists an entry its publish refuses (body too long, a FIFO entry
+// without a deduplication id) under Failed, always as InvalidParameter with
+// sender fault, without touching the others; it drops an entry that fails
+// any other way from both lists (the publisher retries it as NoResult). It
+// checks attributes before that, for the whole call: an empty attribute
+// value fails the batch with a 400, where the double lists the entry as
+// ParameterValueInvalid (the publisher dead-letters only that entry either
+// way). The contract suite checks the group behaviour against both ("a
+// refused FIFO entry does not hold back its group"). For the bridge this
+// means an earlier entry of a key can fail while a later one is delivered:
+// the publisher counts that as an order break.
 
 package snstest
 
@@ -86,6 +111,11 @@ func (s *Server) publishBatch(form url.Values) ([]byte, error) {
 		}
 		if f := s.entryFaultLocked("PublishBatch", m, perEntryFault); f != nil {
 			failed = append(failed, batchFailure{m.BatchEntryID, f.Code, cmp.Or(f.Message, "injected failure"), f.SenderFault})
+			m.MessageID = "-"
+			continue
+		}
+		if !t.withinQuota() {
+			failed = append(failed, batchFailure{m.BatchEntryID, codeThrottled, messageThrottled, false})
 			m.MessageID = "-"
 			continue
 		}

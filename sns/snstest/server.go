@@ -2,13 +2,14 @@
 // routing of Query requests (form-encoded POST, Action=...) to the action
 // that answers them (topics.go, publish.go, publish_batch.go), SNS's XML
 // answers and error documents, and what tests inspect (Messages, Count,
-// Calls). Faults are in faults.go.
+// Calls). Faults are in faults.go, quotas in quota.go.
 
 // Package snstest is an in-process Amazon SNS double for tests and
 // benchmarks. It speaks the AWS Query protocol the real SDK client uses
 // (form-encoded POST, XML answers) for CreateTopic, DeleteTopic,
 // GetTopicAttributes, Publish and PublishBatch, keeps SNS's rules for those
-// actions, records what each topic accepted, and injects faults.
+// actions, records what each topic accepted, injects faults and enforces
+// per-topic quotas (messages per second, past which entries are Throttled).
 //
 // Serve it over loopback TCP (NewServer, URL) or without sockets
 // (HTTPClient), which also works inside a testing/synctest bubble.
@@ -53,6 +54,9 @@ type Options struct {
 	// must be quick and must not call the Server; m is valid only during
 	// the call. Benchmarks use it to time end-to-end latency.
 	OnAccept func(m *Message)
+	// Quota, when set, limits every topic to so many messages per second
+	// (quota.go); SetQuota changes one topic's.
+	Quota Quota
 }
 
 // Server is the SNS double. Safe for concurrent use.

@@ -17,6 +17,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"golang.org/x/time/rate"
+
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -32,6 +34,7 @@ type topic struct {
 	dedup      map[string]dedupEntry
 	dedupOrder []dedupKey
 	seq        uint64
+	quota      *rate.Limiter // nil: none
 }
 
 // CreateTopic creates (or returns) a topic as the CreateTopic action would.
@@ -66,7 +69,8 @@ func (s *Server) createTopicLocked(name string, attrs map[string]string) (*topic
 	if t, ok := s.topics[arn]; ok {
 		return t, nil
 	}
-	t := &topic{arn: arn, attrs: map[string]string{}, fifo: fifo, maxSize: sns.DefaultMaxMessageSize, dedup: map[string]dedupEntry{}}
+	t := &topic{arn: arn, attrs: map[string]string{}, fifo: fifo, maxSize: sns.DefaultMaxMessageSize, dedup: map[string]dedupEntry{},
+		quota: s.opts.Quota.limiter()}
 	for k, v := range attrs {
 		t.attrs[k] = v
 	}
