@@ -44,6 +44,7 @@ Commands:
   translate  show what one Kafka record would become on SNS
   schemas    print each local schema's id, fingerprint and canonical form
   demo       run the whole pipeline on an embedded Kafka and SNS double
+  produce    write a steady stream of realistic events to a real Kafka
   dlq        list, show and replay dead letters (bridge dlq -h)
   version    print the version
 
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return runSchemas(rest, env)
 	case "demo":
 		return runDemo(ctx, rest, env)
+	case "produce":
+		return runProduce(ctx, rest, env)
 	case "dlq":
 		return runDLQ(ctx, rest, env)
 	case "version":
