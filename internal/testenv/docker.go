@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,16 +20,24 @@ import (
 // (the tag docker-compose.yml uses), and Apicurio Registry 3, whose image stores in memory by
 // default.
 const (
-	kafkaImage    = "apache/kafka"
-	kafkaTag      = "4.1.1"
-	motoImage     = "motoserver/moto"
-	motoTag       = "5.1.18"
-	registryImage = "apicurio/apicurio-registry"
-	registryTag   = "3.3.3"
+	kafkaImage    = "apache/kafka:4.1.1"
+	motoImage     = "motoserver/moto:5.1.18"
+	registryImage = "apicurio/apicurio-registry:3.3.3"
 
-	// containerLifetime bounds how long a container outlives a test binary that did not call Main
-	// (or was killed): Docker removes it after this many seconds.
-	containerLifetime = 30 * 60
+	// containerLabel marks the containers this package starts, so they can be found and removed
+	// (docker rm -f $(docker ps -aq --filter label=kafka-sns-bridge.testenv)) after a test binary
+	// that did not call Main, or was killed.
+	containerLabel = "kafka-sns-bridge.testenv"
+)
+
+// Environment variables that name other images (repository:tag) for the Docker fallback: where
+// none can be pulled, the ones scripts/docker/docker.sh builds, as `scripts/docker/docker.sh env`
+// prints them. Each must take the configuration the default image takes (KAFKA_* variables,
+// MOTO_PORT, QUARKUS_* variables).
+const (
+	EnvKafkaImage    = "BRIDGE_TEST_DOCKER_KAFKA_IMAGE"
+	EnvMotoImage     = "BRIDGE_TEST_DOCKER_MOTO_IMAGE"
+	EnvRegistryImage = "BRIDGE_TEST_DOCKER_REGISTRY_IMAGE"
 )
 
 var docker struct {
@@ -89,7 +97,8 @@ func dockerService(env string, start func() (string, error)) (string, error) {
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
-// Without it the containers remove themselves after 30 minutes.
+// Without it the containers run on until removed (their label is kafka-sns-bridge.testenv);
+// scripts/docker/docker.sh down removes every container of the daemon it started.
 func Main(m *testing.M) {
 	code := m.Run()
 	removeBridgeBinary()
@@ -103,25 +112,34 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// run starts a container with containerPort published on a loopback port chosen beforehand, so
-// the service can be told its outside address (Kafka advertises it to clients).
-func run(opts *dockertest.RunOptions, containerPort string, hostPort int) (*dockertest.Resource, error) {
-	opts.PortBindings = map[dc.Port][]dc.PortBinding{
-		dc.Port(containerPort): {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(hostPort)}},
+// run starts a container of image (repository:tag) on the host's network, as every container here
+// runs: it listens on the loopback ports its options name, chosen free beforehand, and no bridge
+// network or port mapping is involved.
+func run(image string, opts *dockertest.RunOptions) (*dockertest.Resource, error) {
+	repo, tag, ok := strings.Cut(image, ":")
+	if !ok || repo == "" || tag == "" || strings.Contains(tag, "/") {
+		return nil, fmt.Errorf("image %q: want repository:tag", image)
 	}
-	opts.ExposedPorts = []string{containerPort}
+	opts.Repository, opts.Tag = repo, tag
+	opts.Labels = map[string]string{containerLabel: "1"}
 	r, err := docker.pool.RunWithOptions(opts, func(hc *dc.HostConfig) {
+		hc.NetworkMode = "host"
 		hc.AutoRemove = true
 		hc.RestartPolicy = dc.RestartPolicy{Name: "no"}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("starting %s:%s: %w", opts.Repository, opts.Tag, err)
+		return nil, fmt.Errorf("starting %s: %w", image, err)
 	}
 	docker.resources = append(docker.resources, r)
-	if err := r.Expire(containerLifetime); err != nil {
-		return nil, fmt.Errorf("setting expiry of %s: %w", opts.Repository, err)
-	}
 	return r, nil
+}
+
+// image returns the image named by the environment variable env, else def.
+func image(env, def string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
 }
 
 func freePort() (int, error) {
@@ -138,20 +156,24 @@ func dockerKafka() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	controller, err := freePort()
+	if err != nil {
+		return "", err
+	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	// The apache/kafka image takes its whole configuration from KAFKA_* variables once any is
-	// set; these match scripts/stack.sh's single node.
-	_, err = run(&dockertest.RunOptions{
-		Repository: kafkaImage,
-		Tag:        kafkaTag,
+	voter := fmt.Sprintf("1@127.0.0.1:%d", controller)
+	// The apache/kafka image (and scripts/docker's, which does the same) takes its whole
+	// configuration from KAFKA_* variables once any is set; these match scripts/stack.sh's single
+	// node.
+	_, err = run(image(EnvKafkaImage, kafkaImage), &dockertest.RunOptions{
 		Env: []string{
 			"KAFKA_NODE_ID=1",
 			"KAFKA_PROCESS_ROLES=broker,controller",
-			"KAFKA_LISTENERS=PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093",
+			fmt.Sprintf("KAFKA_LISTENERS=PLAINTEXT://%s,CONTROLLER://127.0.0.1:%d", addr, controller),
 			"KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://" + addr,
 			"KAFKA_CONTROLLER_LISTENER_NAMES=CONTROLLER",
 			"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-			"KAFKA_CONTROLLER_QUORUM_VOTERS=1@localhost:9093",
+			"KAFKA_CONTROLLER_QUORUM_VOTERS=" + voter,
 			"KAFKA_AUTO_CREATE_TOPICS_ENABLE=false",
 			"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=1",
 			"KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS=10",
@@ -160,8 +182,9 @@ func dockerKafka() (string, error) {
 			"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR=1",
 			"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR=1",
 			"KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0",
+			"KAFKA_HEAP_OPTS=-Xmx512m -Xms256m",
 		},
-	}, "9092/tcp", port)
+	})
 	if err != nil {
 		return "", err
 	}
@@ -182,28 +205,52 @@ func dockerKafka() (string, error) {
 }
 
 func dockerMoto() (string, error) {
-	return dockerHTTP("moto", motoImage, motoTag, "5000/tcp", "", "/moto-api/data.json")
-}
-
-func dockerRegistry() (string, error) {
-	return dockerHTTP("registry", registryImage, registryTag, "8080/tcp", "/apis/ccompat/v7", "/subjects")
-}
-
-// dockerHTTP starts an HTTP service's container with containerPort on a free loopback port and
-// returns its base URL (http://127.0.0.1:PORT plus basePath) once basePath+probe answers 200.
-func dockerHTTP(name, image, tag, containerPort, basePath, probe string) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
-	if _, err := run(&dockertest.RunOptions{Repository: image, Tag: tag}, containerPort, port); err != nil {
+	// MOTO_PORT is the port; the -H after the image's own -H 0.0.0.0 keeps it on loopback.
+	_, err = run(image(EnvMotoImage, motoImage), &dockertest.RunOptions{
+		Env: []string{fmt.Sprintf("MOTO_PORT=%d", port)},
+		Cmd: []string{"-H", "127.0.0.1"},
+	})
+	if err != nil {
 		return "", err
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d%s", port, basePath)
-	if err := docker.pool.Retry(func() error { return httpOK(url + probe) }); err != nil {
+	return awaitHTTP("moto", fmt.Sprintf("http://127.0.0.1:%d", port), "/moto-api/")
+}
+
+func dockerRegistry() (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	management, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	// Quarkus reads its listeners from the environment; the management interface (health,
+	// metrics) would take 0.0.0.0:9000 otherwise.
+	_, err = run(image(EnvRegistryImage, registryImage), &dockertest.RunOptions{
+		Env: []string{
+			"QUARKUS_HTTP_HOST=127.0.0.1",
+			fmt.Sprintf("QUARKUS_HTTP_PORT=%d", port),
+			"QUARKUS_MANAGEMENT_HOST=127.0.0.1",
+			fmt.Sprintf("QUARKUS_MANAGEMENT_PORT=%d", management),
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	return awaitHTTP("registry", fmt.Sprintf("http://127.0.0.1:%d/apis/ccompat/v7", port), "/subjects")
+}
+
+// awaitHTTP returns base once base+probe answers 200.
+func awaitHTTP(name, base, probe string) (string, error) {
+	if err := docker.pool.Retry(func() error { return httpOK(base + probe) }); err != nil {
 		return "", fmt.Errorf("%s container not ready: %w", name, err)
 	}
-	return url, nil
+	return base, nil
 }
 
 func httpOK(url string) error {
