@@ -510,14 +510,20 @@ func TestDockerfileMatchesManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	var from, user, expose, cmd string
+	args := map[string]string{} // ARG defaults before the first FROM: the base images
 	for _, line := range strings.Split(string(raw), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
 		}
 		switch strings.ToUpper(f[0]) {
+		case "ARG":
+			if name, def, ok := strings.Cut(f[1], "="); ok && from == "" {
+				args[name] = def
+			}
 		case "FROM":
-			from, user = f[1], "" // USER applies per stage
+			from = os.Expand(f[1], func(name string) string { return args[name] })
+			user = "" // USER applies per stage
 		case "USER":
 			user = f[1]
 		case "EXPOSE":
