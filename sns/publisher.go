@@ -123,6 +123,9 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 		opt(p)
 	}
 	p.log = cmp.Or(p.log, slog.Default())
+	for arn := range cfg.Topics {
+		p.metrics.topic(arn) // the topic's series exist before its first event
+	}
 	return p, nil
 }
 
