@@ -62,7 +62,7 @@ func (s *sink) onAccept(m *snstest.Message) {
 	if from == 0 {
 		return
 	}
-	at, err := time.Parse(mapping.TimestampLayout, m.Attributes["event_timestamp"].StringValue)
+	at, err := mapping.ParseEventTimestamp(m.Attributes["event_timestamp"].StringValue)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {

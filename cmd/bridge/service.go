@@ -22,6 +22,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -105,7 +106,7 @@ type service struct {
 func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, ln net.Listener, log *slog.Logger) (*service, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build().collector())
-	tr, err := s.translator(src, topics, reg)
+	tr, err := s.translator(src, topics, reg, translate.WithLogger(log.With("component", "translate")))
 	if err != nil {
 		return nil, err
 	}
