@@ -76,10 +76,13 @@
 // Polls use BlockRebalanceOnPoll and are handed to partitions without
 // blocking, so records fetched under one assignment never reach state
 // created for a later one. On revocation the engine stops translating and
-// starting publishes for those partitions, waits up to DrainTimeout for
-// publishes and dead letters already out, cancels what is left (those
+// goes on handing out only the records below the highest offset it had
+// handed out (in order, per scope), waits up to DrainTimeout for them and
+// for publishes and dead letters already out, cancels what is left (those
 // records stay unfinished and go to the next owner), commits the
-// watermarks and drops the state. The final commit and the drop run under
+// watermarks and drops the state. With a live publisher the watermark thus
+// reaches every record that had finished, and the next owner replays
+// nothing. The final commit and the drop run under
 // the same lock as the periodic commit, and the partitions leave the set the
 // periodic commit covers before the drain starts, so a member never commits
 // a partition after its revocation returned. Lost partitions are abandoned

@@ -207,6 +207,8 @@ type fakePublisher struct {
 	stream string
 	sink   *sink
 	delay  time.Duration
+	// keyDelay, when set, replaces delay for the runs of the keys it names.
+	keyDelay map[string]time.Duration
 	// runEntries and runBytes are what RunLimit answers.
 	runEntries, runBytes int
 	// maxInflight is the engine's MaxInflightPerKey.
@@ -318,6 +320,10 @@ func offsetOf(position string) int64 {
 
 // answer plays the PublishBatch calls of one run.
 func (p *fakePublisher) answer(ctx context.Context, id scopeID, run []*sns.Entry, held chan struct{}, done func(int, sns.Result)) {
+	delay := p.delay
+	if d, ok := p.keyDelay[id.key]; ok {
+		delay = d
+	}
 	attempts := 1
 	if held != nil {
 		select {
@@ -331,8 +337,8 @@ func (p *fakePublisher) answer(ctx context.Context, id scopeID, run []*sns.Entry
 		pending[i] = i
 	}
 	for call := 0; ; call++ {
-		if call > 0 || p.delay > 0 {
-			wait := p.delay
+		if call > 0 || delay > 0 {
+			wait := delay
 			if call > 0 {
 				wait = p.retryDelay
 			}

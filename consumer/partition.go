@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -118,8 +119,14 @@ type partition struct {
 	// outstanding counts entries and dead-letter produces handed out and not
 	// yet answered.
 	outstanding int
-	draining    bool
-	dropped     bool
+	// handedOut is the highest offset handed out (to the publisher or the
+	// dead-letter producer), -1 before the first.
+	handedOut int64
+	// draining is set when revocation or shutdown begins; from then on only
+	// records below drainBelow go out (drainLimit).
+	draining   bool
+	drainBelow int64
+	dropped    bool
 
 	paused    bool // fetching paused for the buffer; what kgo was last told
 	whyPaused bool // the pause is not yet counted and logged with its reason
@@ -138,6 +145,7 @@ func newPartition(ctx context.Context, deps partitionDeps, topic string, id int3
 		dispatchWake:  make(chan struct{}, 1),
 		changed:       make(chan struct{}, 1),
 		ledger:        newLedger(),
+		handedOut:     -1,
 		scopes:        newScopes(deps.maxInflightPerKey, deps.metrics.parkedKeys, deps.metrics.keysAtLimit),
 	}
 	p.ctx, p.cancel = context.WithCancel(ctx)
@@ -281,24 +289,44 @@ func (p *partition) finishLocked(it *item) {
 	p.updatePauseLocked()
 }
 
-// beginDrain stops translating and starting publishes.
-func (p *partition) beginDrain() {
+// beginDrain stops translating. With finish set (a revocation or a
+// shutdown) the partition goes on handing out the records below the
+// highest offset already handed out, in order per scope, so that once they
+// finish the watermark reaches every record that finished: the final commit
+// then covers them and the next owner replays nothing that was published.
+// Records at or above it wait for the next owner. Without finish (a loss)
+// nothing more goes out.
+func (p *partition) beginDrain(finish bool) {
 	p.mu.Lock()
 	p.draining = true
+	p.drainBelow = 0
+	if finish {
+		p.drainBelow = p.handedOut + 1
+	}
 	p.mu.Unlock()
 	p.stopTranslating()
 	signal(p.dispatchWake)
 }
 
-// awaitIdle waits until nothing is out for this partition (no publish or
-// dead-letter produce unanswered, no dead letter waiting for a retry) or
-// ctx ends. It reports whether the partition went idle.
+// drainLimit is the first offset that may not go out now: none while
+// consuming, drainBelow while draining.
+func (p *partition) drainLimitLocked() int64 {
+	if p.draining {
+		return p.drainBelow
+	}
+	return math.MaxInt64
+}
+
+// awaitIdle waits until nothing is out for this partition and nothing below
+// the drain limit is left to hand out (no publish or dead-letter produce
+// unanswered, no dead letter or publish retry waiting), or ctx ends. It
+// reports whether the partition went idle.
 func (p *partition) awaitIdle(ctx context.Context) bool {
 	for {
 		p.mu.Lock()
 		idle := p.outstanding == 0 && len(p.ready) == 0
 		for _, it := range p.delayed {
-			idle = idle && it.err == nil // a publish retry does not start while draining
+			idle = idle && it.err == nil && it.offset >= p.drainBelow // waits for the next owner
 		}
 		p.mu.Unlock()
 		if idle {

@@ -87,7 +87,7 @@ func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit boo
 		return 0
 	}
 	for _, p := range parts {
-		p.beginDrain()
+		p.beginDrain(commit)
 	}
 	if commit {
 		drainCtx, cancel := context.WithTimeout(ctx, e.cfg.DrainTimeout)
