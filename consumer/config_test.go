@@ -1,6 +1,9 @@
 package consumer
 
 import (
+	"context"
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +82,51 @@ func TestNewRejectsBadConfigAndMissingDependencies(t *testing.T) {
 	cfg.GroupID = ""
 	if _, err := New(cfg, &fakeTranslator{}, newPublisher("x", &sink{})); err == nil || !strings.Contains(err.Error(), "GroupID") {
 		t.Errorf("New: %v, want a GroupID error", err)
+	}
+}
+
+// AWS_MSK_IAM needs no username or password but TLS, and signs with the
+// standard AWS credential chain: the environment's keys, the region the
+// broker's name gives, and the session token when there is one. (MSK IAM
+// cannot run against the local stack; this is its only test.)
+func TestMSKIAMConfig(t *testing.T) {
+	cfg := Config{Brokers: []string{"b-1.bridge.abc123.c2.kafka.eu-west-1.amazonaws.com:9098"}, GroupID: "bridge",
+		Topics: []string{"thena.events"}, SASL: SASLConfig{Mechanism: SASLAWSMSKIAM}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "TLS.Enabled:") {
+		t.Errorf("AWS_MSK_IAM without TLS: %v, want TLS.Enabled refused", err)
+	}
+	cfg.TLS.Enabled = true
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("AWS_MSK_IAM with TLS and no username: %v", err)
+	}
+	opts, err := cfg.ClientOpts()
+	if err != nil || len(opts) < 4 {
+		t.Fatalf("ClientOpts: %d options, %v; want brokers, client id, TLS and SASL", len(opts), err)
+	}
+
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEBRIDGE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_SESSION_TOKEN", "token-from-the-pod-role")
+	m := cfg.SASL.mechanism()
+	if m == nil || m.Name() != SASLAWSMSKIAM {
+		t.Fatalf("mechanism %v, want %s", m, SASLAWSMSKIAM)
+	}
+	_, first, err := m.Authenticate(context.Background(), cfg.Brokers[0])
+	if err != nil {
+		t.Fatalf("Authenticate: %v", err)
+	}
+	var msg map[string]string
+	if err := json.Unmarshal(first, &msg); err != nil {
+		t.Fatalf("the first IAM message is not JSON: %v: %s", err, first)
+	}
+	if cred := msg["x-amz-credential"]; !strings.HasPrefix(cred, "AKIAEXAMPLEBRIDGE/") || !strings.Contains(cred, "/eu-west-1/kafka-cluster/") {
+		t.Errorf("x-amz-credential %q: want the environment's key and the broker's region", cred)
+	}
+	if msg["x-amz-security-token"] != "token-from-the-pod-role" || msg["action"] != "kafka-cluster:Connect" {
+		t.Errorf("security token %q, action %q", msg["x-amz-security-token"], msg["action"])
 	}
 }
