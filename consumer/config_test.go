@@ -40,6 +40,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"FetchMaxPartitionBytes", func(c *Config) { c.FetchMaxPartitionBytes = 32 << 20 }},
 		{"RetryBackoffMax", func(c *Config) { c.RetryBackoffMin = time.Second; c.RetryBackoffMax = time.Millisecond }},
 		{"CommitInterval", func(c *Config) { c.CommitInterval = -time.Second }},
+		{"HeartbeatInterval", func(c *Config) { c.SessionTimeout = 6 * time.Second; c.HeartbeatInterval = 3 * time.Second }},
+		{"InstanceID", func(c *Config) { c.InstanceID = "bridge 0" }},
+		{"InstanceID", func(c *Config) { c.InstanceID = "${POD_NAME}" }},
 		{"TLS.Enabled", func(c *Config) { c.TLS.CAFile = "ca.pem" }},
 		{"TLS.CAFile", func(c *Config) { c.TLS = TLSConfig{Enabled: true, CAFile: "testdata/missing-ca.pem"} }},
 		{"TLS.KeyFile", func(c *Config) { c.TLS = TLSConfig{Enabled: true, CertFile: "client.pem"} }},
@@ -64,9 +67,10 @@ func TestValidateNamesTheBadField(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	c := DefaultConfig()
-	if c.DeadLetterTopic != "{topic}.dlq" || c.CommitInterval != 5*time.Second || c.MaxBufferedBytesPerPartition != 8<<20 ||
+	if c.DeadLetterTopic != "{topic}.dlq" || c.CommitInterval != time.Second || c.MaxBufferedBytesPerPartition != 8<<20 ||
 		c.MaxBufferedBytes != 64<<20 || c.MaxRunPerKey != 10 || c.MaxInflightPerKey != 4 ||
-		c.TLS.InsecureSkipVerify || c.DrainTimeout >= c.RebalanceTimeout {
+		c.TLS.InsecureSkipVerify || c.DrainTimeout >= c.RebalanceTimeout || c.HeartbeatInterval != time.Second ||
+		c.SessionTimeout != 45*time.Second {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 	if got := deadletter.Topic(c.DeadLetterTopic, "thena.events"); got != "thena.events.dlq" {

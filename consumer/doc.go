@@ -43,10 +43,11 @@
 //
 // Per partition the engine keeps every fetched, unfinished record in offset
 // order (the ledger). The watermark is one past the last record before the
-// first unfinished one; it is committed every CommitInterval, on revocation
-// and on shutdown, with the record's leader epoch. Records that finished
-// beyond an unfinished one are replayed after a crash: these, and the
-// records in flight, are the only duplicates.
+// first unfinished one; it is committed every CommitInterval (1s), on
+// revocation and on shutdown, with the record's leader epoch. After a crash
+// the records that finished since the last commit are replayed, and those
+// that finished beyond an unfinished one: these, and the records in
+// flight, are the only duplicates.
 //
 // # Bounded memory
 //
@@ -87,7 +88,9 @@
 // periodic commit covers before the drain starts, so a member never commits
 // a partition after its revocation returned. Lost partitions are abandoned
 // at once and not committed. Shutdown (Run's ctx ending) does the same for
-// every owned partition, then closes the client, which leaves the group.
+// every owned partition, then closes the client, which leaves the group; a
+// static member (InstanceID) then leaves with an explicit LeaveGroup, which
+// franz-go never sends for one, so that its partitions move at once.
 //
 // # Metrics
 //

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
@@ -336,6 +337,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	// Close leaves the group (dynamic members); the revoke callback it
 	// triggers finds nothing left to commit.
 	cl.Close()
+	if e.cfg.InstanceID != "" {
+		e.leaveStatic(context.WithoutCancel(ctx), kadm.NewClient(dlq))
+	}
 	e.ready.Store(false)
 	e.log.Info("consumer stopped")
 	return runErr
@@ -356,6 +360,7 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.RebalanceTimeout(e.cfg.RebalanceTimeout),
 		kgo.SessionTimeout(e.cfg.SessionTimeout),
+		kgo.HeartbeatInterval(e.cfg.HeartbeatInterval),
 		kgo.FetchMaxBytes(e.cfg.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(e.cfg.FetchMaxPartitionBytes),
 		kgo.FetchMaxWait(e.cfg.FetchMaxWait),

@@ -1,11 +1,15 @@
 package consumer
 
 // Rebalance callbacks: assigned partitions get their state; revoked ones
-// drain, commit and drop it; lost ones drop it without committing.
+// drain, commit and drop it; lost ones drop it without committing. And the
+// explicit leave of a static member at shutdown.
 
 import (
 	"context"
+	"errors"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -122,4 +126,30 @@ func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit boo
 		p.drop()
 	}
 	return len(parts)
+}
+
+// leaveStatic removes this static member from its group, after its final
+// commit and once its client is closed. franz-go never sends a LeaveGroup
+// for a static member, so that a restart with the same instance id gets its
+// partitions back; but a replica that stops on SIGTERM may be gone for good
+// (a rollout gives the new pod a new name, a scale-down none), and without
+// the leave its partitions would wait SessionTimeout for a new owner. A
+// container that crashes sends nothing and keeps its partitions for its
+// restart.
+func (e *Engine) leaveStatic(ctx context.Context, adm *kadm.Client) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
+	defer cancel()
+	resp, err := adm.LeaveGroup(ctx, kadm.LeaveGroup(e.cfg.GroupID).InstanceIDs(e.cfg.InstanceID).Reason("kafka-sns-bridge shutting down"))
+	if err == nil {
+		err = resp.Error()
+	}
+	switch {
+	case err == nil:
+		e.log.Info("left the consumer group", "group", e.cfg.GroupID, "instance_id", e.cfg.InstanceID)
+	case errors.Is(err, kerr.UnknownMemberID):
+		// Not a member (any more): nothing holds its partitions.
+	default:
+		e.log.Warn("leaving the consumer group failed; its partitions wait for the session timeout before another member takes them",
+			"group", e.cfg.GroupID, "instance_id", e.cfg.InstanceID, "session_timeout", e.cfg.SessionTimeout.String(), "err", err)
+	}
 }

@@ -58,6 +58,7 @@ type kafkaSettings struct {
 	DrainTimeout                 time.Duration `yaml:"drain_timeout"`
 	RebalanceTimeout             time.Duration `yaml:"rebalance_timeout"`
 	SessionTimeout               time.Duration `yaml:"session_timeout"`
+	HeartbeatInterval            time.Duration `yaml:"heartbeat_interval"`
 	FetchMaxBytes                int32         `yaml:"fetch_max_bytes"`
 	FetchMaxPartitionBytes       int32         `yaml:"fetch_max_partition_bytes"`
 	FetchMaxWait                 time.Duration `yaml:"fetch_max_wait"`
@@ -156,6 +157,7 @@ func defaultSettings() settings {
 			DrainTimeout:                 kc.DrainTimeout,
 			RebalanceTimeout:             kc.RebalanceTimeout,
 			SessionTimeout:               kc.SessionTimeout,
+			HeartbeatInterval:            kc.HeartbeatInterval,
 			FetchMaxBytes:                kc.FetchMaxBytes,
 			FetchMaxPartitionBytes:       kc.FetchMaxPartitionBytes,
 			FetchMaxWait:                 kc.FetchMaxWait,
@@ -265,6 +267,7 @@ func (s settings) consumerConfig() consumer.Config {
 		DrainTimeout:                 k.DrainTimeout,
 		RebalanceTimeout:             k.RebalanceTimeout,
 		SessionTimeout:               k.SessionTimeout,
+		HeartbeatInterval:            k.HeartbeatInterval,
 		FetchMaxBytes:                k.FetchMaxBytes,
 		FetchMaxPartitionBytes:       k.FetchMaxPartitionBytes,
 		FetchMaxWait:                 k.FetchMaxWait,
