@@ -65,6 +65,7 @@ const (
 	DefaultRebalanceTimeout             = 60 * time.Second
 	DefaultSessionTimeout               = 45 * time.Second
 	DefaultHeartbeatInterval            = time.Second
+	DefaultLagInterval                  = 10 * time.Second
 	DefaultFetchMaxBytes                = 16 << 20
 	DefaultFetchMaxPartitionBytes       = 1 << 20
 	DefaultFetchMaxWait                 = 100 * time.Millisecond
@@ -159,6 +160,11 @@ type Config struct {
 	// next heartbeat, so it bounds how long a departing member's partitions
 	// wait for their next owner. It must be below a third of SessionTimeout.
 	HeartbeatInterval time.Duration
+	// LagInterval is how often the committed offset lag of the owned
+	// partitions is read from the brokers (default 10s): their end offsets
+	// and the group's commits, so the lag moves while partitions are
+	// paused or stalled too.
+	LagInterval time.Duration
 
 	// FetchMaxBytes and FetchMaxPartitionBytes bound one fetch response
 	// (defaults 16 MiB and 1 MiB).
@@ -221,6 +227,7 @@ func (c Config) withDefaults() Config {
 	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
 	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
 	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.LagInterval = cmp.Or(c.LagInterval, DefaultLagInterval)
 	c.FetchMaxBytes = cmp.Or(c.FetchMaxBytes, DefaultFetchMaxBytes)
 	c.FetchMaxPartitionBytes = cmp.Or(c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
 	c.FetchMaxWait = cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait)
@@ -308,6 +315,8 @@ func (c Config) Validate() error {
 		return bad("SessionTimeout", "must be positive")
 	case c.HeartbeatInterval < 0 || 3*c.HeartbeatInterval > c.SessionTimeout:
 		return bad("HeartbeatInterval", "%v must be positive and at most a third of SessionTimeout %v", c.HeartbeatInterval, c.SessionTimeout)
+	case c.LagInterval < 0:
+		return bad("LagInterval", "must be positive")
 	case c.InstanceID != "" && !instanceIDPattern.MatchString(c.InstanceID):
 		// The broker refuses the join otherwise, long after start-up.
 		return bad("InstanceID", "%q is not a group instance id (at most 249 of a-z, A-Z, 0-9, '.', '_', '-')", c.InstanceID)

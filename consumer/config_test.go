@@ -41,6 +41,7 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"RetryBackoffMax", func(c *Config) { c.RetryBackoffMin = time.Second; c.RetryBackoffMax = time.Millisecond }},
 		{"CommitInterval", func(c *Config) { c.CommitInterval = -time.Second }},
 		{"HeartbeatInterval", func(c *Config) { c.SessionTimeout = 6 * time.Second; c.HeartbeatInterval = 3 * time.Second }},
+		{"LagInterval", func(c *Config) { c.LagInterval = -time.Second }},
 		{"InstanceID", func(c *Config) { c.InstanceID = "bridge 0" }},
 		{"InstanceID", func(c *Config) { c.InstanceID = "${POD_NAME}" }},
 		{"TLS.Enabled", func(c *Config) { c.TLS.CAFile = "ca.pem" }},
@@ -70,7 +71,7 @@ func TestDefaults(t *testing.T) {
 	if c.DeadLetterTopic != "{topic}.dlq" || c.CommitInterval != time.Second || c.MaxBufferedBytesPerPartition != 8<<20 ||
 		c.MaxBufferedBytes != 64<<20 || c.MaxRunPerKey != 10 || c.MaxInflightPerKey != 4 ||
 		c.TLS.InsecureSkipVerify || c.DrainTimeout >= c.RebalanceTimeout || c.HeartbeatInterval != time.Second ||
-		c.SessionTimeout != 45*time.Second {
+		c.SessionTimeout != 45*time.Second || c.LagInterval != 10*time.Second {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 	if got := deadletter.Topic(c.DeadLetterTopic, "thena.events"); got != "thena.events.dlq" {

@@ -92,13 +92,25 @@
 // static member (InstanceID) then leaves with an explicit LeaveGroup, which
 // franz-go never sends for one, so that its partitions move at once.
 //
+// # Health
+//
+// Health reports whether the member is in its group (from its first
+// assignment until the group is lost or it shuts down), how much owned work
+// waits, when work last moved, and which partitions are stalled in
+// translation: retrying a transient error, or in one Translate call for
+// over a second (a schema registry that does not answer), which is logged
+// and counted at once. The committed offset lag of the owned partitions is
+// read from the brokers every LagInterval, so it moves while partitions are
+// paused; bridge_oldest_unfinished_age_seconds is the lag in seconds.
+//
 // # Metrics
 //
 // bridge_records_consumed_total{topic}, bridge_events_delivered_total{topic_arn,event_type},
 // bridge_end_to_end_latency_seconds, bridge_dead_letters_total{reason},
 // bridge_errors_total{class,reason}, bridge_retries_total{reason},
 // bridge_inflight_events, bridge_buffered_bytes, bridge_parked_keys, bridge_keys_at_limit,
-// bridge_committed_offset_lag{topic,partition}, bridge_rebalances_total{kind},
+// bridge_committed_offset_lag{group,topic,partition}, bridge_oldest_unfinished_age_seconds{group,topic,partition},
+// bridge_translate_stalled_partitions, bridge_rebalances_total{kind},
 // bridge_paused_partitions, bridge_partition_pauses_total{reason}, bridge_offset_commits_total{result},
 // bridge_abandoned_total,
 // and with WithClientMetrics franz-go's bridge_kafka_consumer_* and bridge_kafka_dlq_*.

@@ -150,6 +150,10 @@ type Engine struct {
 
 	ready   atomic.Bool
 	running atomic.Bool
+	// inGroup is set at every assignment and cleared when the group is
+	// lost and at shutdown (Health).
+	inGroup  atomic.Bool
+	progress *progressClock
 
 	budget  *bufferBudget
 	blocked *blockedTopics
@@ -202,7 +206,7 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 	if o.clientMetrics && o.reg == nil {
 		return nil, errors.New("consumer: WithClientMetrics needs WithRegisterer")
 	}
-	m, err := newMetrics(o.reg)
+	m, err := newMetrics(o.reg, cfg.GroupID)
 	if err != nil {
 		return nil, fmt.Errorf("registering consumer metrics: %w", err)
 	}
@@ -210,7 +214,7 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 	if instance == "" {
 		instance, _ = os.Hostname()
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:        cfg,
 		translator: translator,
 		publisher:  publisher,
@@ -222,8 +226,16 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 		budget:     newBufferBudget(cfg.MaxBufferedBytes, m.bufferedBytes, m.inflight),
 		blocked:    &blockedTopics{},
 		hot:        newHeavyHitters(),
+		progress:   &progressClock{},
 		owned:      make(map[tp]*partition),
-	}, nil
+	}
+	e.progress.mark(time.Now())
+	if o.reg != nil {
+		if err := o.reg.Register(newAgeCollector(cfg.GroupID, e.partitions)); err != nil {
+			return nil, fmt.Errorf("registering consumer metrics: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // Ready reports whether the member has joined its group and received its
@@ -297,6 +309,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		blocked:           e.blocked,
 		hot:               e.hot,
 		hotLog:            newKeyLogLimiter(hotKeyLogEvery),
+		progress:          e.progress,
 		retry:             e.cfg.retryPolicy(),
 		maxBufferedBytes:  e.cfg.MaxBufferedBytesPerPartition,
 		maxRunPerKey:      e.cfg.MaxRunPerKey,
@@ -317,6 +330,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	pollErr := make(chan error, 1)
 	wg.Go(func() { pollErr <- e.pollLoop(pollCtx, cl) })
 	wg.Go(func() { e.commitLoop(pollCtx) })
+	wg.Go(func() { e.lagLoop(pollCtx, kadm.NewClient(cl)) })
+	// The stall check outlives polling: the final drain may still be
+	// translating.
+	stalls := make(chan struct{})
+	var stallCheck sync.WaitGroup
+	stallCheck.Go(func() { e.stallLoop(stalls) })
+	defer func() {
+		close(stalls)
+		stallCheck.Wait()
+	}()
 
 	var runErr error
 	select {
@@ -337,6 +360,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	// Close leaves the group (dynamic members); the revoke callback it
 	// triggers finds nothing left to commit.
 	cl.Close()
+	e.inGroup.Store(false)
 	if e.cfg.InstanceID != "" {
 		e.leaveStatic(context.WithoutCancel(ctx), kadm.NewClient(dlq))
 	}

@@ -41,6 +41,7 @@ const (
 //	tperm      Translate fails permanently (undecodable: no target topic)
 //	ttoolarge  Translate fails permanently after routing (too large for its topic)
 //	ttransN    Translate fails transiently N times, then succeeds
+//	tsleepN    Translate takes N seconds (or until its ctx ends) the first time
 //	pperm      the publisher answers with a permanent error
 //	pfailN     the PublishBatch calls carrying the entry fail it transiently
 //	           N times (the publisher retries it, with every later entry of
@@ -59,6 +60,7 @@ type fakeTranslator struct {
 	sink     *sink // when set, told each event's scope and which events will never be published
 	mu       sync.Mutex
 	attempts map[string]int
+	sleeps   map[string]int
 }
 
 func parseValue(v string) (key string, seq int, behaviours string) {
@@ -107,6 +109,15 @@ func (f *fakeTranslator) Translate(ctx context.Context, rec *kgo.Record) (Outbou
 		f.sink.skip(key, seq, arn)
 		return out, failure.Permanentf(failure.ReasonTooLarge, "entry of 300000 bytes is over the topic's limit")
 	}
+	if n, ok := count(beh, "tsleep"); ok && f.attempt(rec) == 1 {
+		t := time.NewTimer(time.Duration(n) * time.Second)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return Outbound{}, ctx.Err()
+		}
+	}
 	if n, ok := count(beh, "ttrans"); ok {
 		f.mu.Lock()
 		if f.attempts == nil {
@@ -123,6 +134,17 @@ func (f *fakeTranslator) Translate(ctx context.Context, rec *kgo.Record) (Outbou
 	body := string(rec.Value)
 	out.Entry = &sns.Entry{TopicARN: arn, Body: body, DedupID: position(rec), GroupID: key, Size: len(body)}
 	return out, nil
+}
+
+// attempt counts a Translate call of rec and returns how many there were.
+func (f *fakeTranslator) attempt(rec *kgo.Record) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sleeps == nil {
+		f.sleeps = make(map[string]int)
+	}
+	f.sleeps[position(rec)]++
+	return f.sleeps[position(rec)]
 }
 
 func digits(s string) string {

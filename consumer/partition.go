@@ -70,6 +70,7 @@ type partitionDeps struct {
 	blocked     *blockedTopics
 	hot         *heavyHitters
 	hotLog      *keyLogLimiter
+	progress    *progressClock
 	// retry spaces the retries of a transient translate error, of a failed
 	// dead-letter produce and of a publish handed back.
 	retry             backoff.Policy
@@ -101,6 +102,9 @@ type partition struct {
 	stopTranslating context.CancelFunc
 	quit            chan struct{} // closed when the partition is dropped
 	wg              sync.WaitGroup
+
+	// watch follows the translator for stalls (health.go).
+	watch translateWatch
 
 	translateWake chan struct{} // cap 1
 	dispatchWake  chan struct{} // cap 1
@@ -173,6 +177,9 @@ func (p *partition) enqueue(recs []*kgo.Record, highWater int64) {
 	p.ledger.setHighWater(highWater)
 	p.reportLagLocked()
 	n, bytes, now := 0, int64(0), time.Now()
+	if p.budget.records.Load() == 0 {
+		p.progress.mark(now) // work arrives: the engine was not stalled while idle
+	}
 	for _, r := range recs {
 		it := &item{rec: r, offset: r.Offset, epoch: r.LeaderEpoch, fetched: now, cost: recordCost(r)}
 		if !p.ledger.take(it) {
@@ -229,9 +236,15 @@ func (p *partition) translate(it *item) (Outbound, error, bool) {
 	ctx := p.translateCtx
 	for {
 		it.attempts++
+		start := time.Now()
+		p.watch.begin(start)
 		out, err := p.translator.Translate(ctx, it.rec)
 		if ctx.Err() != nil {
-			return Outbound{}, nil, false
+			return Outbound{}, nil, false // drop clears the watch
+		}
+		class, reason := failure.ClassOf(err), reasonLabel(err)
+		if err == nil || class == failure.Permanent {
+			p.translated(it)
 		}
 		if err == nil {
 			if out.Entry == nil {
@@ -241,15 +254,17 @@ func (p *partition) translate(it *item) (Outbound, error, bool) {
 			}
 			return out, nil, true
 		}
-		class, reason := failure.ClassOf(err), reasonLabel(err)
 		p.metrics.errors.WithLabelValues(class.String(), reason).Inc()
 		if class == failure.Permanent {
 			return out, err, true
 		}
 		p.metrics.retries.WithLabelValues(reason).Inc()
+		if p.watch.failed(start) {
+			p.metrics.translateStalled.Inc()
+		}
 		wait := p.retry.Delay(it.attempts)
-		p.log.Warn("translate failed, retrying", "offset", it.rec.Offset,
-			"class", class.String(), "reason", reason, "attempt", it.attempts, "backoff", wait)
+		p.log.Warn("translate failed, retrying; later records of the partition wait", "offset", it.rec.Offset,
+			"class", class.String(), "reason", reason, "attempt", it.attempts, "backoff", wait.String())
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -257,6 +272,15 @@ func (p *partition) translate(it *item) (Outbound, error, bool) {
 			t.Stop()
 			return Outbound{}, nil, false
 		}
+	}
+}
+
+// translated ends a stall in translation, if there was one: it got a result.
+func (p *partition) translated(it *item) {
+	if since := p.watch.done(); !since.IsZero() {
+		p.metrics.translateStalled.Dec()
+		p.log.Info("translation recovered", "offset", it.offset, "attempts", it.attempts,
+			"stalled_for", time.Since(since).Round(time.Millisecond).String())
 	}
 }
 
@@ -280,6 +304,7 @@ func (p *partition) admit(it *item, out Outbound, err error) {
 // dead-lettered), lets its scope hand out what follows, advances the
 // watermark and lets go of the record and its entry.
 func (p *partition) finishLocked(it *item) {
+	p.progress.mark(time.Now())
 	s := it.scope
 	p.scopes.finish(it) // before the ledger lowers it.cost
 	p.wakeLocked(s)
@@ -388,4 +413,7 @@ func (p *partition) drop() {
 	p.cancel()
 	close(p.quit)
 	p.wg.Wait()
+	if !p.watch.done().IsZero() {
+		p.metrics.translateStalled.Dec()
+	}
 }

@@ -7,6 +7,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -22,6 +23,7 @@ func (e *Engine) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	if e.closing {
 		return
 	}
+	e.inGroup.Store(true)
 	n := 0
 	for topic, ids := range assigned {
 		for _, id := range ids {
@@ -34,6 +36,7 @@ func (e *Engine) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 		}
 	}
 	if n > 0 {
+		e.progress.mark(time.Now()) // new work starts its clock
 		e.metrics.rebalances.WithLabelValues("assigned").Inc()
 		e.log.Info("partitions assigned", "partitions", assigned)
 	}
@@ -51,6 +54,9 @@ func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 // onLost drops lost partitions at once, without committing: another member
 // may own them already.
 func (e *Engine) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	// Also called, with nothing lost, when a join fails: either way the
+	// member is out of the group until its next assignment.
+	e.inGroup.Store(false)
 	if e.release(ctx, lost, false) > 0 {
 		e.metrics.rebalances.WithLabelValues("lost").Inc()
 		e.log.Warn("partitions lost; dropped their state without committing", "partitions", lost)
