@@ -333,11 +333,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Go(func() { e.lagLoop(pollCtx, kadm.NewClient(cl)) })
 	// The stall check outlives polling: the final drain may still be
 	// translating.
-	stalls := make(chan struct{})
+	stallCtx, stopStallCheck := context.WithCancel(context.WithoutCancel(ctx))
 	var stallCheck sync.WaitGroup
-	stallCheck.Go(func() { e.stallLoop(stalls) })
+	stallCheck.Go(func() { e.stallLoop(stallCtx) })
 	defer func() {
-		close(stalls)
+		stopStallCheck()
 		stallCheck.Wait()
 	}()
 

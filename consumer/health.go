@@ -4,6 +4,7 @@ package consumer
 // owned work moves, and whether translation (the schema registry) stalls.
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -167,18 +168,12 @@ func (p *partition) checkSlowTranslate(now time.Time) {
 		"stalled_for", now.Sub(since).Round(time.Millisecond).String())
 }
 
-// stallLoop looks for slow Translate calls on every owned partition.
-func (e *Engine) stallLoop(quit <-chan struct{}) {
-	t := time.NewTicker(stallCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-quit:
-			return
-		case now := <-t.C:
-			for _, p := range e.partitions() {
-				p.checkSlowTranslate(now)
-			}
+// stallLoop looks for slow Translate calls on every owned partition until
+// ctx ends.
+func (e *Engine) stallLoop(ctx context.Context) {
+	every(ctx, stallCheckEvery, func(now time.Time) {
+		for _, p := range e.partitions() {
+			p.checkSlowTranslate(now)
 		}
-	}
+	})
 }

@@ -16,18 +16,11 @@ import (
 // LagInterval. The lag the engine sees itself (at fetches and commits) stops
 // moving while a partition is paused or stalled, which is when it matters.
 func (e *Engine) lagLoop(ctx context.Context, adm *kadm.Client) {
-	t := time.NewTicker(e.cfg.LagInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, e.cfg.LagInterval, func(time.Time) {
 		if err := e.refreshLag(ctx, adm); err != nil && ctx.Err() == nil {
 			e.log.Debug("reading the committed offset lag failed; the next refresh retries", "err", err)
 		}
-	}
+	})
 }
 
 // refreshLag reads the end offsets of the owned partitions and the group's
