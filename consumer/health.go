@@ -46,6 +46,12 @@ type Health struct {
 	// is stalled in translation (and one is), since when all of them have
 	// been; zero otherwise.
 	TranslateStalledSince time.Time
+	// WaitingByTopic counts the translated events not yet published or
+	// dead-lettered by target topic ARN: the topics the owned work waits
+	// on. SNS is unusable for this replica's traffic when every topic in it
+	// is blocked, even if other routed topics are fine: a topic whose
+	// partitions paused behind another one gets no calls.
+	WaitingByTopic map[string]int
 }
 
 // Health returns the engine's membership and progress. It is safe for
@@ -59,8 +65,10 @@ func (e *Engine) Health() Health {
 	// busy counts the partitions that hold records and are not stalled.
 	var latest time.Time
 	busy := 0
+	h.WaitingByTopic = make(map[string]int)
 	for _, p := range e.partitions() {
 		h.Owned++
+		p.countWaiting(h.WaitingByTopic)
 		since, waiting := p.stallState()
 		switch {
 		case !since.IsZero():
@@ -152,6 +160,20 @@ func (p *partition) stallState() (since time.Time, waiting bool) {
 	waiting = p.ledger.len() > 0
 	p.mu.Unlock()
 	return p.watch.since(), waiting
+}
+
+// countWaiting adds the partition's translated events not yet published to
+// by, by target topic ARN. Dead letters wait on Kafka, not on a topic.
+func (p *partition) countWaiting(by map[string]int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, s := range p.scopes.byID {
+		for _, it := range s.items {
+			if id.arn != "" && !it.finished && it.err == nil {
+				by[id.arn]++
+			}
+		}
+	}
 }
 
 // checkSlowTranslate marks the partition stalled in translation when its

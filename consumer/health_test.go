@@ -87,9 +87,12 @@ func TestHealthReportsWorkThatDoesNotMove(t *testing.T) {
 		if hl.Waiting != 1 || hl.LastProgress.Before(produced) || time.Since(hl.LastProgress) < time.Minute {
 			t.Errorf("A0 held for a minute: %+v; want 1 waiting, no progress since it arrived at %v", hl, produced)
 		}
+		if len(hl.WaitingByTopic) != 1 || hl.WaitingByTopic[arnA] != 1 {
+			t.Errorf("waiting by topic %v, want A0 waiting on %s", hl.WaitingByTopic, arnA)
+		}
 		r.pub.release("A")
 		h.eventually("A0 published", func() bool { return h.sink.count() == 1 })
-		if hl := r.e.Health(); hl.Waiting != 0 || time.Since(hl.LastProgress) > time.Second {
+		if hl := r.e.Health(); hl.Waiting != 0 || time.Since(hl.LastProgress) > time.Second || len(hl.WaitingByTopic) != 0 {
 			t.Errorf("after A0 finished: %+v", hl)
 		}
 	})
