@@ -174,8 +174,8 @@ func (svc *service) run(ctx context.Context) error {
 }
 
 // handler serves /metrics, /healthz (the process is alive) and /readyz (the
-// group is joined, topics were validated at start-up, and not every topic's
-// breaker is open).
+// member is in its group and its work moves (consumerUnready), topics were
+// validated at start-up, and not every topic's breaker is open).
 func (svc *service) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(svc.registry, promhttp.HandlerOpts{Registry: svc.registry}))
@@ -191,9 +191,10 @@ func (svc *service) handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		consumerWhy := consumerUnready(svc.engine.Health(), time.Now(), svc.settings.HTTP)
 		switch {
-		case !svc.engine.Ready():
-			http.Error(w, "not ready: consumer group not joined", http.StatusServiceUnavailable)
+		case consumerWhy != "":
+			http.Error(w, "not ready: "+consumerWhy, http.StatusServiceUnavailable)
 		case svc.breakers.allOpen():
 			http.Error(w, "not ready: every SNS topic's circuit breaker is open", http.StatusServiceUnavailable)
 		default:
@@ -201,6 +202,23 @@ func (svc *service) handler() http.Handler {
 		}
 	})
 	return mux
+}
+
+// consumerUnready says why the delivery engine makes the replica unready,
+// or "" when it does not: the member is not in its consumer group (not
+// joined yet, or the group was lost); records have waited
+// http.ready_stall_timeout with none finished; or every partition with work
+// has been stalled decoding for http.ready_translate_stall_timeout.
+func consumerUnready(h consumer.Health, now time.Time, hs httpSettings) string {
+	switch {
+	case !h.InGroup:
+		return "not a member of the consumer group (joining, or the group was lost: brokers unreachable or session expired)"
+	case h.Waiting > 0 && now.Sub(h.LastProgress) > hs.ReadyStallTimeout:
+		return fmt.Sprintf("%d records waiting and none published or dead-lettered for %s", h.Waiting, now.Sub(h.LastProgress).Round(time.Second))
+	case !h.TranslateStalledSince.IsZero() && now.Sub(h.TranslateStalledSince) > hs.ReadyTranslateStallTimeout:
+		return fmt.Sprintf("decoding stalled on every partition with work for %s (schema registry unavailable?)", now.Sub(h.TranslateStalledSince).Round(time.Second))
+	}
+	return ""
 }
 
 // hotKeysDefault and hotKeysMax bound the n of /debug/keys?n=.

@@ -61,11 +61,15 @@ type kafkaSettings struct {
 	DrainTimeout                 time.Duration `yaml:"drain_timeout"`
 	RebalanceTimeout             time.Duration `yaml:"rebalance_timeout"`
 	SessionTimeout               time.Duration `yaml:"session_timeout"`
-	FetchMaxBytes                int32         `yaml:"fetch_max_bytes"`
-	FetchMaxPartitionBytes       int32         `yaml:"fetch_max_partition_bytes"`
-	FetchMaxWait                 time.Duration `yaml:"fetch_max_wait"`
-	RetryBackoffMin              time.Duration `yaml:"retry_backoff_min"`
-	RetryBackoffMax              time.Duration `yaml:"retry_backoff_max"`
+	HeartbeatInterval            time.Duration `yaml:"heartbeat_interval"`
+	// LagInterval is how often the committed offset lag is read from the
+	// brokers.
+	LagInterval            time.Duration `yaml:"lag_interval"`
+	FetchMaxBytes          int32         `yaml:"fetch_max_bytes"`
+	FetchMaxPartitionBytes int32         `yaml:"fetch_max_partition_bytes"`
+	FetchMaxWait           time.Duration `yaml:"fetch_max_wait"`
+	RetryBackoffMin        time.Duration `yaml:"retry_backoff_min"`
+	RetryBackoffMax        time.Duration `yaml:"retry_backoff_max"`
 }
 
 type orderingSettings struct {
@@ -135,6 +139,12 @@ type httpSettings struct {
 	// Pprof serves Go's profiles under /debug/pprof/ on the same port, for
 	// profiling a live replica. Off by default: profiles reveal internals.
 	Pprof bool `yaml:"pprof"`
+	// ReadyStallTimeout: /readyz fails once records have waited this long
+	// with none finished.
+	ReadyStallTimeout time.Duration `yaml:"ready_stall_timeout"`
+	// ReadyTranslateStallTimeout: /readyz fails once every partition with
+	// work has been stalled decoding (schema registry) this long.
+	ReadyTranslateStallTimeout time.Duration `yaml:"ready_translate_stall_timeout"`
 }
 
 type logSettings struct {
@@ -159,6 +169,8 @@ func defaultSettings() settings {
 			DrainTimeout:                 kc.DrainTimeout,
 			RebalanceTimeout:             kc.RebalanceTimeout,
 			SessionTimeout:               kc.SessionTimeout,
+			HeartbeatInterval:            kc.HeartbeatInterval,
+			LagInterval:                  kc.LagInterval,
 			FetchMaxBytes:                kc.FetchMaxBytes,
 			FetchMaxPartitionBytes:       kc.FetchMaxPartitionBytes,
 			FetchMaxWait:                 kc.FetchMaxWait,
@@ -193,7 +205,8 @@ func defaultSettings() settings {
 			BreakerOpenTimeout:   sns.DefaultBreakerOpenTimeout,
 			BreakerHalfOpenCalls: sns.DefaultBreakerHalfOpenCalls,
 		},
-		HTTP:            httpSettings{Listen: "127.0.0.1:9090"},
+		HTTP: httpSettings{Listen: "127.0.0.1:9090",
+			ReadyStallTimeout: 2 * time.Minute, ReadyTranslateStallTimeout: 10 * time.Second},
 		Log:             logSettings{Level: "info"},
 		ShutdownTimeout: 30 * time.Second,
 	}
@@ -233,6 +246,12 @@ func (s settings) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(s.HTTP.Listen); err != nil {
 		errs = append(errs, problemf("http.listen", "%q is not host:port (like 0.0.0.0:9090)", s.HTTP.Listen))
+	}
+	if s.HTTP.ReadyStallTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("http.ready_stall_timeout: %s must be positive", s.HTTP.ReadyStallTimeout))
+	}
+	if s.HTTP.ReadyTranslateStallTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("http.ready_translate_stall_timeout: %s must be positive", s.HTTP.ReadyTranslateStallTimeout))
 	}
 	if _, err := parseLevel(s.Log.Level); err != nil {
 		errs = append(errs, problemf("log.level", "%v", err))
@@ -286,6 +305,8 @@ func (s settings) consumerConfig() consumer.Config {
 		DrainTimeout:                 k.DrainTimeout,
 		RebalanceTimeout:             k.RebalanceTimeout,
 		SessionTimeout:               k.SessionTimeout,
+		HeartbeatInterval:            k.HeartbeatInterval,
+		LagInterval:                  k.LagInterval,
 		FetchMaxBytes:                k.FetchMaxBytes,
 		FetchMaxPartitionBytes:       k.FetchMaxPartitionBytes,
 		FetchMaxWait:                 k.FetchMaxWait,
