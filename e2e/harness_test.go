@@ -215,6 +215,32 @@ func baseConfig(t *testing.T, topic, snsEndpoint string, routes ...[2]string) br
 	return cfg.Set("http.listen", "127.0.0.1:0").Set("log.level", "info").Set("shutdown_timeout", "15s")
 }
 
+// checkNothingDeadLettered fails the test when the dead-letter topic dlq
+// holds records or the bridge counted dead letters, and returns the scrape
+// of the bridge's /metrics it read.
+func checkNothingDeadLettered(t *testing.T, b *testenv.Bridge, dlq string) bridgeproc.Metrics {
+	t.Helper()
+	if dead := readAll(t, dlq); len(dead) != 0 {
+		t.Errorf("%d events dead-lettered", len(dead))
+	}
+	m, err := b.Scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Sum("bridge_dead_letters_total"); n != 0 {
+		t.Errorf("bridge_dead_letters_total = %v", n)
+	}
+	return m
+}
+
+// logPauses logs how often the bridge paused a partition, by reason
+// (bridge_partition_pauses_total).
+func logPauses(t *testing.T, m bridgeproc.Metrics) {
+	t.Helper()
+	t.Logf("partition pauses: topic_blocked %v, hot_key %v, buffer %v", m.Sum("bridge_partition_pauses_total", `reason="topic_blocked"`),
+		m.Sum("bridge_partition_pauses_total", `reason="hot_key"`), m.Sum("bridge_partition_pauses_total", `reason="buffer"`))
+}
+
 // halter is a goroutine a test stops: halt closes stop, once, and waits
 // until the goroutine has closed done.
 type halter struct {
