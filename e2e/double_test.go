@@ -118,6 +118,14 @@ func (s *sink) isAccepted(id string) bool {
 	return ok
 }
 
+// firstAccepted returns the first acceptance of id, if any.
+func (s *sink) firstAccepted(id string) (acceptance, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.first[id]
+	return a, ok
+}
+
 func (s *sink) attemptsOf() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
