@@ -3,8 +3,7 @@
 // harness (cmd/bench) alike: build it (Build), write its configuration
 // (Config), give it an environment that can never reach a developer's real
 // AWS account (Env), start it and wait until /readyz answers (Start,
-// Bridge.WaitReady), and read its /metrics (Scrape, Metrics) and its
-// hottest keys at /debug/keys (HotKeys).
+// Bridge.WaitReady), and read its /metrics (Scrape, Metrics).
 //
 // Nothing here needs a testing.TB: errors are returned, so cmd/bench, which
 // is not a test binary, uses the same code. internal/testenv wraps it for
