@@ -41,6 +41,13 @@ type Config struct {
 	// MaxQueuedEntries caps entries accepted and not yet done across all
 	// topics; Publish blocks while it is reached. Default 4096.
 	MaxQueuedEntries int
+	// Encoder chooses how PublishBatch calls are made: EncoderDirect (the
+	// default) writes and signs the request in sns/internal/wire, with the
+	// SDK client's credentials, endpoint and HTTP client; EncoderSDK goes
+	// through the SDK client's own PublishBatch, as before, for one release.
+	// Direct needs the *awssns.Client NewClient returns; with any other API
+	// the SDK path is used.
+	Encoder string
 	// CallTimeout bounds one PublishBatch call, and so how long an entry
 	// already on the wire can outlive its context. Default 5s.
 	CallTimeout time.Duration
@@ -65,6 +72,12 @@ type Config struct {
 // once. A configuration layer whose zero means "none" (the YAML's
 // sns.linger: 0) passes NoLinger for it.
 const NoLinger time.Duration = -1
+
+// Encoders of Config.Encoder.
+const (
+	EncoderDirect = "direct"
+	EncoderSDK    = "sdk"
+)
 
 // Defaults of Config.
 const (
@@ -109,6 +122,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sns config: Linger %v is over 1s", c.Linger)
 	case c.MaxBatchEntries < 0 || c.MaxBatchEntries > 10:
 		return fmt.Errorf("sns config: MaxBatchEntries %d is outside [1, 10]", c.MaxBatchEntries)
+	case c.Encoder != "" && c.Encoder != EncoderDirect && c.Encoder != EncoderSDK:
+		return fmt.Errorf("sns config: Encoder %q is neither %q nor %q", c.Encoder, EncoderDirect, EncoderSDK)
 	}
 	if err := firstNegative("sns config", field[int]{"MaxInflightBatches", c.MaxInflightBatches},
 		field[int]{"MaxQueuedEntries", c.MaxQueuedEntries}); err != nil {

@@ -95,6 +95,18 @@
 // forbidden topic stops the bridge with a message naming it, and reports each
 // topic's FIFO-ness and size limit for Config.Topics.
 //
+// # On the wire
+//
+// PublishBatch requests are written by sns/internal/wire (Config.Encoder
+// "direct", the default): the form body in one pass into a pooled buffer,
+// signed with the SDK's own SigV4 signer and credentials, sent through the
+// SDK client's HTTP client to the endpoint the SDK resolves, the answer read
+// without reflection. The SDK client stays in charge of credentials, region,
+// endpoint resolution and GetTopicAttributes. Config.Encoder "sdk" sends
+// them through the SDK's PublishBatch instead, the fallback for one release;
+// errors on both paths classify alike (the wire package's tests hold it to
+// the SDK).
+//
 // Package snstest holds an in-process SNS double that speaks the same wire
 // protocol as the real service, for unit tests and benchmarks.
 package sns

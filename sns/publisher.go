@@ -10,12 +10,20 @@ import (
 	"sync/atomic"
 	"time"
 
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
 )
+
+// batchAPI makes one PublishBatch call: *wire.Client (Config.Encoder
+// direct) or wire.SDK (sdk).
+type batchAPI interface {
+	PublishBatch(ctx context.Context, topicARN string, entries []wire.Entry, res *wire.BatchResult) error
+}
 
 // ErrClosed is the Result error of entries abandoned because the publisher
 // closed: passed to PublishRun or Publish after Close, or still unpublished
@@ -40,6 +48,7 @@ const throttleBackoffMax = 100 * time.Millisecond
 type Publisher struct {
 	cfg           Config
 	client        API
+	batches       batchAPI
 	metrics       *Metrics
 	log           *slog.Logger
 	onStateChange func(topicARN string, from, to gobreaker.State)
@@ -123,6 +132,16 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 		opt(p)
 	}
 	p.log = cmp.Or(p.log, slog.Default())
+	p.batches = wire.SDK{API: client}
+	if c, ok := client.(*awssns.Client); ok && cfg.Encoder != EncoderSDK {
+		direct, err := wire.New(context.Background(), c.Options())
+		if err != nil {
+			cancel()
+			stopAccept()
+			return nil, fmt.Errorf("sns: direct encoder: %w", err)
+		}
+		p.batches = direct
+	}
 	return p, nil
 }
 

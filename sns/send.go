@@ -10,15 +10,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
 )
 
 // batchIDs are the PublishBatch entry ids by position.
@@ -33,28 +32,46 @@ type slot struct {
 	fe    *failure.Error
 }
 
+// call is one PublishBatch call's scratch space, reused across calls: its
+// slots, the entries as the encoder takes them, and the answer.
+type call struct {
+	slots   []slot
+	entries []wire.Entry
+	res     wire.BatchResult
+}
+
+var calls = sync.Pool{New: func() any {
+	return &call{slots: make([]slot, 0, DefaultMaxBatchEntries), entries: make([]wire.Entry, 0, DefaultMaxBatchEntries)}
+}}
+
+// release clears c's references and returns it to the pool.
+func (c *call) release() {
+	clear(c.slots)
+	clear(c.entries)
+	c.slots, c.entries = c.slots[:0], c.entries[:0]
+	calls.Put(c)
+}
+
 // send makes one PublishBatch call for batch and settles every run in it.
 func (t *topic) send(batch []*run, cbDone func(error)) {
 	p := t.p
-	slots := make([]slot, 0, p.cfg.MaxBatchEntries)
+	c := calls.Get().(*call)
+	defer c.release()
 	for _, r := range batch {
 		n, _ := r.sending()
 		for _, it := range r.items[:n] {
-			slots = append(slots, slot{r: r, it: it})
+			c.slots = append(c.slots, slot{r: r, it: it})
 		}
 	}
-	in := &awssns.PublishBatchInput{
-		TopicArn:                   aws.String(t.arn),
-		PublishBatchRequestEntries: make([]types.PublishBatchRequestEntry, len(slots)),
-	}
+	slots := c.slots
 	for k, s := range slots {
 		s.it.attempts++
 		s.it.e.ID = batchIDs[k]
-		in.PublishBatchRequestEntries[k] = t.requestEntry(s.it.e)
+		c.entries = append(c.entries, t.wireEntry(s.it.e))
 	}
 	ctx, cancel := context.WithTimeout(p.callCtx, p.cfg.CallTimeout)
 	start := time.Now()
-	out, err := p.client.PublishBatch(ctx, in)
+	err := p.batches.PublishBatch(ctx, t.arn, c.entries, &c.res)
 	cancel()
 	now := time.Now()
 	p.metrics.call(len(slots), now.Sub(start))
@@ -93,7 +110,7 @@ func (t *topic) send(batch []*run, cbDone func(error)) {
 			}
 		}
 	} else {
-		settle(slots, out, &v)
+		settle(slots, &c.res, &v)
 	}
 	t.observeRate(now, start, slots, err != nil)
 
@@ -207,30 +224,31 @@ func (t *topic) settleRun(r *run, rs []slot, now time.Time, wait time.Duration, 
 // settle fills in each slot's outcome from a 200 answer: a MessageID, the
 // entry's own failure, or, for an entry the answer does not mention, a
 // transient NoResult; and tells v.
-func settle(slots []slot, out *awssns.PublishBatchOutput, v *verdict) {
-	seen := make([]bool, len(slots))
-	index := func(id *string) int {
-		if id == nil || len(*id) != 1 || (*id)[0] < '0' || int((*id)[0]-'0') >= len(slots) {
+func settle(slots []slot, out *wire.BatchResult, v *verdict) {
+	var seenBuf [DefaultMaxBatchEntries]bool
+	seen := seenBuf[:len(slots)]
+	index := func(id string) int {
+		if len(id) != 1 || id[0] < '0' || int(id[0]-'0') >= len(slots) {
 			return -1
 		}
-		return int((*id)[0] - '0')
+		return int(id[0] - '0')
 	}
 	for _, s := range out.Successful {
-		k := index(s.Id)
+		k := index(s.ID)
 		if k < 0 || seen[k] {
 			continue
 		}
 		seen[k] = true
 		v.published()
-		slots[k].msgID = aws.ToString(s.MessageId)
+		slots[k].msgID = s.MessageID
 	}
 	for _, f := range out.Failed {
-		k := index(f.Id)
+		k := index(f.ID)
 		if k < 0 || seen[k] {
 			continue
 		}
 		seen[k] = true
-		fe := classifyEntry(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)
+		fe := classifyEntry(f.Code, f.Message, f.SenderFault)
 		v.failed(fe)
 		slots[k].fe = fe
 	}
@@ -305,27 +323,14 @@ func severer(a, b *failure.Error) *failure.Error {
 	return a
 }
 
-func (t *topic) requestEntry(e *Entry) types.PublishBatchRequestEntry {
-	re := types.PublishBatchRequestEntry{
-		Id:      aws.String(e.ID),
-		Message: aws.String(e.Body),
-	}
-	if len(e.Attributes) > 0 {
-		re.MessageAttributes = make(map[string]types.MessageAttributeValue, len(e.Attributes))
-		for _, a := range e.Attributes {
-			re.MessageAttributes[a.Name] = types.MessageAttributeValue{
-				DataType:    aws.String(attributeType),
-				StringValue: aws.String(a.Value),
-			}
-		}
-	}
+// wireEntry is e as the encoder takes it: group and deduplication ids on
+// FIFO topics only.
+func (t *topic) wireEntry(e *Entry) wire.Entry {
+	we := wire.Entry{ID: e.ID, Body: e.Body, Attributes: e.Attributes}
 	if t.fifo {
-		re.MessageGroupId = aws.String(e.GroupID)
-		if e.DedupID != "" {
-			re.MessageDeduplicationId = aws.String(e.DedupID)
-		}
+		we.GroupID, we.DedupID = e.GroupID, e.DedupID
 	}
-	return re
+	return we
 }
 
 // permanentErr is the Result error of a permanently rejected entry: a

@@ -111,10 +111,14 @@ type limitSettings struct {
 }
 
 type snsSettings struct {
-	Region               string        `yaml:"region"`
-	Endpoint             string        `yaml:"endpoint"`
-	Profile              string        `yaml:"profile"`
-	RequestTimeout       time.Duration `yaml:"request_timeout"`
+	Region         string        `yaml:"region"`
+	Endpoint       string        `yaml:"endpoint"`
+	Profile        string        `yaml:"profile"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// Encoder is how PublishBatch requests are written: direct (the
+	// bridge's own encoder) or sdk (the AWS SDK's, the fallback for one
+	// release).
+	Encoder              string        `yaml:"encoder"`
 	Linger               time.Duration `yaml:"linger"`
 	MaxInflightBatches   int           `yaml:"max_inflight_batches"`
 	MaxQueuedEntries     int           `yaml:"max_queued_entries"`
@@ -180,6 +184,7 @@ func defaultSettings() settings {
 		},
 		SNS: snsSettings{
 			RequestTimeout:       10 * time.Second,
+			Encoder:              sns.EncoderDirect,
 			Linger:               sns.DefaultLinger,
 			MaxInflightBatches:   sns.DefaultMaxInflightBatches,
 			MaxQueuedEntries:     sns.DefaultMaxQueuedEntries,
@@ -232,6 +237,9 @@ func (s settings) Validate() error {
 		errs = append(errs, fmt.Errorf("routing: %w", err))
 	}
 	if err := s.clientConfig().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("sns: %w", err))
+	}
+	if err := s.publisherConfig().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("sns: %w", err))
 	}
 	return errors.Join(errs...)
@@ -301,6 +309,7 @@ func (s settings) publisherConfig() sns.Config {
 	return sns.Config{
 		// In the file 0 means no linger; in sns.Config 0 means its default.
 		Linger:               cmp.Or(n.Linger, sns.NoLinger),
+		Encoder:              n.Encoder,
 		MaxInflightBatches:   n.MaxInflightBatches,
 		MaxQueuedEntries:     n.MaxQueuedEntries,
 		CallTimeout:          n.CallTimeout,
