@@ -30,6 +30,7 @@ func (t *topic) run() {
 	timer.Stop()
 	closing, abandon := p.closing, p.abandon
 	closingSeen, abandonSeen := false, false
+	var c *call // the next call's scratch space
 	for {
 		now := time.Now()
 		var finished []outcome
@@ -39,7 +40,10 @@ func (t *topic) run() {
 			t.reap = false
 			finished = t.reapLocked(abandonSeen)
 		}
-		batch, wakeAt := t.nextBatchLocked(now, closingSeen)
+		if c == nil {
+			c = newCall()
+		}
+		batch, wakeAt := t.nextBatchLocked(now, closingSeen, c.batch[:0])
 		if batch != nil {
 			t.inflight++
 		}
@@ -51,10 +55,13 @@ func (t *topic) run() {
 		}
 		t.rate.report(t)
 		if batch != nil {
-			t.start(batch, now)
+			c.batch = batch
+			t.start(c, now)
+			c = nil
 			continue
 		}
 		if closingSeen && idle {
+			c.release()
 			return
 		}
 		if st := t.cb.State(); st != gobreaker.StateClosed {
@@ -140,13 +147,14 @@ func abandonErr(r *run, all bool) error {
 	return nil
 }
 
-// nextBatchLocked takes the next batch off the ready queue if one should be
-// sent now; otherwise it returns when to look again (zero: when poked).
+// nextBatchLocked takes the next batch off the ready queue, appended to
+// batch, if one should be sent now; otherwise it returns nil and when to
+// look again (zero: when poked).
 //
 // A batch is the head run plus, in queue order, the runs among the next
 // packWindow that fit whole: at most MaxBatchEntries entries and the topic's
 // size limit together. A run being narrowed down goes alone, one entry.
-func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*run, time.Time) {
+func (t *topic) nextBatchLocked(now time.Time, closing bool, batch []*run) ([]*run, time.Time) {
 	var next time.Time
 	if t.delayed.Len() > 0 {
 		next = t.delayed[0].readyAt
@@ -192,7 +200,6 @@ func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*run, time.Time)
 	if wait, ok := t.rate.allow(now, n); !ok {
 		return nil, earliest(now.Add(wait))
 	}
-	batch := make([]*run, 0, n)
 	for j := range scanned {
 		if picked[j] {
 			batch = append(batch, t.ready[j])

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -81,12 +82,14 @@ func (v *verdict) result() error {
 	return v.err
 }
 
-// start asks the breaker for a call and sends batch, or puts it back.
-func (t *topic) start(batch []*run, now time.Time) {
+// start asks the breaker for a call and sends c's batch, or puts it back.
+func (t *topic) start(c *call, now time.Time) {
+	batch := c.batch
 	cbDone, err := t.cb.Allow()
 	if err != nil {
+		defer c.release()
 		t.mu.Lock()
-		t.ready = append(batch, t.ready...)
+		t.ready = slices.Insert(t.ready, 0, batch...)
 		for _, r := range batch {
 			n, _ := r.sending()
 			t.readyEntries += n
@@ -106,7 +109,7 @@ func (t *topic) start(batch []*run, now time.Time) {
 	t.rejections = 0
 	t.mu.Unlock()
 	t.flushTransitions(nil)
-	t.p.wg.Go(func() { t.send(batch, cbDone) })
+	t.p.wg.Go(func() { t.send(c, cbDone) })
 }
 
 // breakerPoll is how often a topic whose breaker is not closed asks it again:

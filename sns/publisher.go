@@ -71,6 +71,9 @@ type Publisher struct {
 	callCtx     context.Context
 	cancelCalls context.CancelFunc
 
+	watchMu sync.Mutex
+	watches map[<-chan struct{}]*ctxWatch // by Done channel
+
 	outstanding atomic.Int64
 	drained     chan struct{}
 	drainOnce   sync.Once
@@ -127,6 +130,7 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 		callCtx:     callCtx,
 		cancelCalls: cancel,
 		drained:     make(chan struct{}),
+		watches:     make(map[<-chan struct{}]*ctxWatch),
 	}
 	for _, opt := range opts {
 		opt(p)
@@ -193,6 +197,40 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 	if done == nil {
 		panic("sns: PublishRun called with a nil done func")
 	}
+	p.publishRun(ctx, key, entries, reporter{run: done})
+}
+
+// Publish hands e to the publisher as a run of one (see PublishRun) and
+// returns; done receives e's terminal Result exactly once, later, from a
+// publisher goroutine. For callers without an ordering key (dead-letter
+// replay).
+func (p *Publisher) Publish(ctx context.Context, e *Entry, done func(Result)) {
+	if done == nil {
+		panic("sns: Publish called with a nil done func")
+	}
+	one := [1]*Entry{e}
+	p.publishRun(ctx, "", one[:], reporter{one: done})
+}
+
+// reporter is the done func of a PublishRun (run) or of a Publish (one),
+// kept as given so that Publish wraps nothing per entry.
+type reporter struct {
+	run func(int, Result)
+	one func(Result)
+}
+
+func (rp reporter) report(i int, r Result) {
+	if rp.one != nil {
+		rp.one(r)
+		return
+	}
+	rp.run(i, r)
+}
+
+// publishRun is PublishRun for both entry points. entries does not outlive
+// the call (the run keeps the entries, not the slice), so that Publish's
+// slice of one stays on its stack.
+func (p *Publisher) publishRun(ctx context.Context, key string, entries []*Entry, done reporter) {
 	n := len(entries)
 	switch {
 	case n == 0:
@@ -202,8 +240,8 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 	}
 	if err := p.acquire(ctx, n); err != nil {
 		p.finishAsync(func() {
-			for i := range entries {
-				done(i, Result{Err: err})
+			for i := range n {
+				done.report(i, Result{Err: err})
 			}
 		})
 		return
@@ -213,14 +251,14 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 		p.mu.RUnlock()
 		p.slots.Release(int64(n))
 		p.finishAsync(func() {
-			for i := range entries {
-				done(i, Result{Err: ErrClosed})
+			for i := range n {
+				done.report(i, Result{Err: ErrClosed})
 			}
 		})
 		return
 	}
 	var t *topic
-	r := &run{ctx: ctx, key: key, done: done}
+	r := newRun(ctx, key, done, n)
 	type rejection struct {
 		i   int
 		err error
@@ -245,14 +283,14 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 			}})
 			continue
 		}
-		r.items = append(r.items, &item{e: e, i: i, size: size})
-		r.size += size
+		r.add(e, i, size)
 	}
 	if len(r.items) > 0 {
 		r.open.Store(int32(len(r.items)))
 		r.solo = r.size > t.maxSize
 		p.outstanding.Add(int64(len(r.items)))
 		p.metrics.inflightAdd(len(r.items))
+		p.watch(r)
 		t.enqueue(r)
 	}
 	p.mu.RUnlock()
@@ -260,21 +298,10 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 		p.slots.Release(int64(len(rejected)))
 		p.finishAsync(func() {
 			for _, rj := range rejected {
-				done(rj.i, Result{Err: rj.err})
+				done.report(rj.i, Result{Err: rj.err})
 			}
 		})
 	}
-}
-
-// Publish hands e to the publisher as a run of one (see PublishRun) and
-// returns; done receives e's terminal Result exactly once, later, from a
-// publisher goroutine. For callers without an ordering key (dead-letter
-// replay).
-func (p *Publisher) Publish(ctx context.Context, e *Entry, done func(Result)) {
-	if done == nil {
-		panic("sns: Publish called with a nil done func")
-	}
-	p.PublishRun(ctx, "", []*Entry{e}, func(_ int, r Result) { done(r) })
 }
 
 // acquire takes n of the MaxQueuedEntries slots, waiting while they are
@@ -313,11 +340,11 @@ func (p *Publisher) finishAsync(report func()) {
 // its run calls it: the topic's dispatcher while the run waits, or the call
 // that carried it.
 func (p *Publisher) finish(o outcome) {
-	if o.r.open.Add(-1) == 0 && o.r.stopWatch != nil {
-		o.r.stopWatch()
+	if o.r.open.Add(-1) == 0 && o.r.watch != nil {
+		p.unwatch(o.r.watch)
 	}
 	o.res.Attempts = o.it.attempts
-	o.r.done(o.it.i, o.res)
+	o.r.done.report(o.it.i, o.res)
 	p.slots.Release(1)
 	p.metrics.inflightAdd(-1)
 	if p.outstanding.Add(-1) == 0 {
@@ -413,6 +440,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 	p.wg.Wait()
 	if !already {
 		p.cancelCalls()
+		p.stopWatches()
 	}
 	if err != nil {
 		return fmt.Errorf("closing sns publisher: %w", err)

@@ -32,31 +32,44 @@ type slot struct {
 	fe    *failure.Error
 }
 
-// call is one PublishBatch call's scratch space, reused across calls: its
-// slots, the entries as the encoder takes them, and the answer.
+// call is one PublishBatch call's scratch space, reused across calls so
+// that a call allocates nothing of its own: its runs, their entries' slots,
+// the entries as the encoder takes them, the answer, and what becomes of
+// the runs.
 type call struct {
-	slots   []slot
-	entries []wire.Entry
-	res     wire.BatchResult
+	batch    []*run
+	slots    []slot
+	entries  []wire.Entry
+	res      wire.BatchResult
+	finished []outcome
+	again    []*run
 }
 
 var calls = sync.Pool{New: func() any {
-	return &call{slots: make([]slot, 0, DefaultMaxBatchEntries), entries: make([]wire.Entry, 0, DefaultMaxBatchEntries)}
+	const n = DefaultMaxBatchEntries
+	return &call{batch: make([]*run, 0, n), slots: make([]slot, 0, n), entries: make([]wire.Entry, 0, n),
+		finished: make([]outcome, 0, n), again: make([]*run, 0, n)}
 }}
+
+func newCall() *call { return calls.Get().(*call) }
 
 // release clears c's references and returns it to the pool.
 func (c *call) release() {
+	clear(c.batch)
 	clear(c.slots)
 	clear(c.entries)
-	c.slots, c.entries = c.slots[:0], c.entries[:0]
+	clear(c.finished)
+	clear(c.again)
+	c.batch, c.slots, c.entries = c.batch[:0], c.slots[:0], c.entries[:0]
+	c.finished, c.again = c.finished[:0], c.again[:0]
 	calls.Put(c)
 }
 
-// send makes one PublishBatch call for batch and settles every run in it.
-func (t *topic) send(batch []*run, cbDone func(error)) {
+// send makes one PublishBatch call for c.batch and settles every run in it.
+func (t *topic) send(c *call, cbDone func(error)) {
 	p := t.p
-	c := calls.Get().(*call)
 	defer c.release()
+	batch := c.batch
 	for _, r := range batch {
 		n, _ := r.sending()
 		for _, it := range r.items[:n] {
@@ -119,8 +132,7 @@ func (t *topic) send(batch []*run, cbDone func(error)) {
 	t.tripNow.Store(false)
 	t.flushTransitions(breakerErr)
 
-	var finished []outcome
-	var again []*run
+	finished, again := c.finished[:0], c.again[:0]
 	k := 0
 	for _, r := range batch {
 		n, _ := r.sending()
@@ -162,6 +174,7 @@ func (t *topic) send(batch []*run, cbDone func(error)) {
 	}
 	t.inflight--
 	t.mu.Unlock()
+	c.finished, c.again = finished, again // keep what they grew to
 	t.rate.report(t)
 	t.poke()
 }

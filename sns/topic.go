@@ -25,18 +25,46 @@ type run struct {
 	ctx   context.Context
 	key   string
 	items []*item
-	done  func(int, Result)
+	store []item // backs items; never grown past its capacity
+	done  reporter
 	size  int // sum of items' sizes
 	// open counts the run's entries whose done has not run; the last one
-	// stops the context watch.
-	open      atomic.Int32
-	failures  int  // consecutive failed attempts, for backoff
-	solo      bool // one entry per call, in order: a whole-call rejection is being narrowed down
-	logged    bool // an order break of this run was logged
-	enq       time.Time
-	readyAt   time.Time
-	heapIdx   int
-	stopWatch func() bool
+	// lets go of the context watch.
+	open     atomic.Int32
+	watch    *ctxWatch
+	failures int  // consecutive failed attempts, for backoff
+	solo     bool // one entry per call, in order: a whole-call rejection is being narrowed down
+	logged   bool // an order break of this run was logged
+	enq      time.Time
+	readyAt  time.Time
+	heapIdx  int
+}
+
+// runOfOne is a run of one entry in one allocation: what a uniform backlog
+// over many keys (and Publish) hands the publisher, event after event.
+type runOfOne struct {
+	run
+	store [1]item
+	items [1]*item
+}
+
+// newRun returns an empty run for n entries: one allocation for a run of
+// one, three for longer runs.
+func newRun(ctx context.Context, key string, done reporter, n int) *run {
+	if n == 1 {
+		ro := &runOfOne{run: run{ctx: ctx, key: key, done: done}}
+		ro.run.items = ro.items[:0]
+		ro.run.store = ro.store[:0]
+		return &ro.run
+	}
+	return &run{ctx: ctx, key: key, done: done, items: make([]*item, 0, n), store: make([]item, 0, n)}
+}
+
+// add appends entry i of the PublishRun call, of size bytes.
+func (r *run) add(e *Entry, i, size int) {
+	r.store = append(r.store, item{e: e, i: i, size: size})
+	r.items = append(r.items, &r.store[len(r.store)-1])
+	r.size += size
 }
 
 // item is one entry of a run.
@@ -137,9 +165,6 @@ func (t *topic) poke() {
 
 func (t *topic) enqueue(r *run) {
 	r.enq = time.Now()
-	if r.ctx.Done() != nil {
-		r.stopWatch = context.AfterFunc(r.ctx, t.markReap)
-	}
 	n, _ := r.sending()
 	full := t.p.cfg.MaxBatchEntries
 	t.mu.Lock()
