@@ -20,9 +20,12 @@ import (
 const packWindow = 32
 
 // run is the topic's dispatcher: it moves retries whose backoff elapsed back
-// to the ready queue, drops runs whose context ended, and starts a call
+// to the ready queue (all of them while the breaker is not closed: its
+// probes pace the calls then, and the first probe that succeeds should
+// find them ready), drops runs whose context ended, and starts a call
 // whenever a batch is full or has lingered long enough, a call slot is free,
-// the send rate and the breaker allow it. It returns once the publisher is
+// the send rate and the breaker allow it. It reports the topic turning
+// unusable or usable again (health.go). It returns once the publisher is
 // closing and the topic holds nothing.
 func (t *topic) run() {
 	p := t.p
@@ -34,8 +37,9 @@ func (t *topic) run() {
 	for {
 		now := time.Now()
 		var finished []outcome
+		open := t.cb.State(now) != gobreaker.StateClosed
 		t.mu.Lock()
-		t.promoteLocked(now)
+		t.promoteLocked(now, open)
 		if t.reap || abandonSeen {
 			t.reap = false
 			finished = t.reapLocked(abandonSeen)
@@ -64,12 +68,12 @@ func (t *topic) run() {
 			c.release()
 			return
 		}
-		if st := t.cb.State(); st != gobreaker.StateClosed {
-			// Nothing else may ask the breaker for a while: poll it so that
-			// open turns half-open on time and the state-change hook reports it.
-			poll := now.Add(t.breakerPoll())
-			if wakeAt.IsZero() || poll.Before(wakeAt) {
-				wakeAt = poll
+		// Wake when an open breaker turns half-open, so that the change is
+		// reported on time even with nothing to send, and when the topic
+		// would turn unusable.
+		for _, at := range [2]time.Time{t.cb.openUntil(), t.reportHealth(now)} {
+			if !at.IsZero() && (wakeAt.IsZero() || at.Before(wakeAt)) {
+				wakeAt = at
 			}
 		}
 		t.flushTransitions(nil)
@@ -88,11 +92,11 @@ func (t *topic) run() {
 	}
 }
 
-// promoteLocked moves the runs whose backoff elapsed to the front of the
-// ready queue: they are older than anything waiting there.
-func (t *topic) promoteLocked(now time.Time) {
+// promoteLocked moves the runs whose backoff elapsed, or all when open, to
+// the front of the ready queue: they are older than anything waiting there.
+func (t *topic) promoteLocked(now time.Time, all bool) {
 	var due []*run
-	for t.delayed.Len() > 0 && !t.delayed[0].readyAt.After(now) {
+	for t.delayed.Len() > 0 && (all || !t.delayed[0].readyAt.After(now)) {
 		r := heap.Pop(&t.delayed).(*run)
 		r.enq = now
 		n, _ := r.sending()
@@ -168,8 +172,11 @@ func (t *topic) nextBatchLocked(now time.Time, closing bool, batch []*run) ([]*r
 	if len(t.ready) == 0 {
 		return nil, next
 	}
-	if now.Before(t.blockedUntil) {
-		return nil, t.blockedUntil
+	if at, ok := t.cb.ready(now); !ok {
+		if at.IsZero() {
+			return nil, next // the probe on the wire pokes when it returns
+		}
+		return nil, earliest(at)
 	}
 	if t.inflight >= t.p.cfg.MaxInflightBatches {
 		return nil, next // a finishing call pokes

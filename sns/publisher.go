@@ -31,6 +31,12 @@ type batchAPI interface {
 // treat a context error as "abandoned" need no special case.
 var ErrClosed = fmt.Errorf("sns publisher closed: %w", context.Canceled)
 
+// unreachableBackoffMax caps the wait of the runs of a call that failed as
+// a whole for a transient reason other than throttling (no connection, no
+// answer, a 5xx): the breaker paces calls to an SNS in that state, and the
+// runs should be ready the moment it answers again.
+const unreachableBackoffMax = time.Second
+
 // throttleBackoffMax caps the wait of an entry SNS throttled: the topic's
 // send rate paces the calls, so a longer wait per key would only hold the
 // key back.
@@ -49,12 +55,14 @@ type Publisher struct {
 	cfg           Config
 	client        API
 	batches       batchAPI
+	resetConns    func() // closes the HTTP client's idle connections
 	metrics       *Metrics
 	log           *slog.Logger
 	onStateChange func(topicARN string, from, to gobreaker.State)
 	retry         backoff.Policy
 	throttleRetry backoff.Policy
-	runEntries    int // most entries in one run: RunLimit's
+	callRetry     backoff.Policy // whole-call transient failures
+	runEntries    int            // most entries in one run: RunLimit's
 
 	// slots bounds entries accepted and not done (MaxQueuedEntries).
 	slots *semaphore.Weighted
@@ -121,6 +129,8 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 		retry:  backoff.Policy{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
 		throttleRetry: backoff.Policy{Base: min(cfg.BackoffBase, throttleBackoffMax),
 			Max: min(cfg.BackoffMax, throttleBackoffMax)},
+		callRetry: backoff.Policy{Base: min(cfg.BackoffBase, unreachableBackoffMax),
+			Max: min(cfg.BackoffMax, unreachableBackoffMax)},
 		runEntries:  min(cfg.MaxBatchEntries, cfg.MaxQueuedEntries),
 		slots:       semaphore.NewWeighted(int64(cfg.MaxQueuedEntries)),
 		closingCtx:  closingCtx,
@@ -136,7 +146,16 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 		opt(p)
 	}
 	p.log = cmp.Or(p.log, slog.Default())
+	for arn := range cfg.Topics {
+		p.metrics.topic(arn) // the per-topic series exist before the first event
+	}
 	p.batches = wire.SDK{API: client}
+	p.resetConns = func() {}
+	if c, ok := client.(*awssns.Client); ok {
+		if hc, ok := c.Options().HTTPClient.(interface{ CloseIdleConnections() }); ok {
+			p.resetConns = hc.CloseIdleConnections
+		}
+	}
 	if c, ok := client.(*awssns.Client); ok && cfg.Encoder != EncoderSDK {
 		direct, err := wire.New(context.Background(), c.Options())
 		if err != nil {
@@ -343,6 +362,7 @@ func (p *Publisher) finish(o outcome) {
 	if o.r.open.Add(-1) == 0 && o.r.watch != nil {
 		p.unwatch(o.r.watch)
 	}
+	o.r.t.held.Add(-1)
 	o.res.Attempts = o.it.attempts
 	o.r.done.report(o.it.i, o.res)
 	p.slots.Release(1)
@@ -404,7 +424,7 @@ func (p *Publisher) BreakerState(topicARN string) gobreaker.State {
 	// Reading the state can move open to half-open; the topic's dispatcher
 	// reports that change, so that the WithStateChange hook never runs on
 	// the caller's goroutine.
-	return t.(*topic).cb.State()
+	return t.(*topic).cb.State(time.Now())
 }
 
 // Close stops accepting entries (Publish then reports ErrClosed), keeps

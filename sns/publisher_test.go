@@ -540,3 +540,40 @@ func newSNSClient(t testing.TB, hc *http.Client) *awssns.Client {
 	}
 	return client
 }
+
+// TestTopicSeriesExistFromStartUp: the per-topic gauges of every configured
+// topic exist before its first event, so that rules over them see the
+// topic from start-up.
+func TestTopicSeriesExistFromStartUp(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := sns.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:sns:us-east-1:123456789012:quiet"
+	p, err := sns.NewPublisher(newDoubleClient(t, snstest.New(snstest.Options{})), sns.Config{Topics: map[string]sns.TopicInfo{arn: {}}},
+		sns.WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(t.Context())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "topic_arn" && l.GetValue() == arn {
+					found[mf.GetName()] = true
+				}
+			}
+		}
+	}
+	for _, name := range []string{"bridge_sns_breaker_state", "bridge_sns_unusable", "bridge_sns_send_rate_limit"} {
+		if !found[name] {
+			t.Errorf("%s has no series for %s before its first event", name, arn)
+		}
+	}
+}

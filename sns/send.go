@@ -66,7 +66,7 @@ func (c *call) release() {
 }
 
 // send makes one PublishBatch call for c.batch and settles every run in it.
-func (t *topic) send(c *call, cbDone func(error)) {
+func (t *topic) send(c *call, tk ticket) {
 	p := t.p
 	defer c.release()
 	batch := c.batch
@@ -89,7 +89,7 @@ func (t *topic) send(c *call, cbDone func(error)) {
 	now := time.Now()
 	p.metrics.call(len(slots), now.Sub(start))
 
-	v := verdict{t: t}
+	var v verdict
 	narrow := false
 	// wait, when set, is the one backoff shared by a call that failed as a
 	// whole, so that its runs come back together as one batch.
@@ -119,7 +119,7 @@ func (t *topic) send(c *call, cbDone func(error)) {
 				n = max(n, r.failures)
 			}
 			if fe.Class != failure.Permanent {
-				wait = max(p.retryDelay(n+1, fe), time.Nanosecond)
+				wait = max(p.callRetryDelay(n+1, fe), time.Nanosecond)
 			}
 		}
 	} else {
@@ -128,8 +128,10 @@ func (t *topic) send(c *call, cbDone func(error)) {
 	t.observeRate(now, start, slots, err != nil)
 
 	breakerErr := v.result()
-	cbDone(breakerErr)
-	t.tripNow.Store(false)
+	if v.healthy {
+		t.succeeded(now)
+	}
+	t.cb.done(tk, now, breakerErr, v.systemic)
 	t.flushTransitions(breakerErr)
 
 	finished, again := c.finished[:0], c.again[:0]
@@ -376,4 +378,15 @@ func (p *Publisher) retryDelay(failures int, fe *failure.Error) time.Duration {
 		return p.throttleRetry.Delay(failures)
 	}
 	return p.retry.Delay(failures)
+}
+
+// callRetryDelay is retryDelay for the runs of a call that failed as a
+// whole, but with transient failures capped at unreachableBackoffMax: SNS
+// unreachable, not answering or answering 5xx is what the breaker paces,
+// and a run's own long wait would only hold it back once SNS answers again.
+func (p *Publisher) callRetryDelay(failures int, fe *failure.Error) time.Duration {
+	if fe.Class == failure.Transient && !isThrottle(fe) {
+		return p.callRetry.Delay(failures)
+	}
+	return p.retryDelay(failures, fe)
 }

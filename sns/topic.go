@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/sony/gobreaker/v2"
 )
 
 // run is what is left of one PublishRun call: consecutive entries of one
@@ -22,6 +20,7 @@ import (
 // queue or delay heap (under topic.mu), or the send goroutine of the call
 // carrying it.
 type run struct {
+	t     *topic
 	ctx   context.Context
 	key   string
 	items []*item
@@ -107,17 +106,23 @@ type topic struct {
 	arn     string
 	fifo    bool
 	maxSize int
-	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
-	tripNow atomic.Bool // a systemic failure opens the breaker at once
+	cb      *circuit
 	rate    *sendRate
+
+	// What health.go reads: entries held (queued, waiting or on the wire)
+	// and since when, and when a call last succeeded, in Unix nanoseconds.
+	held        atomic.Int64
+	heldSince   atomic.Int64
+	lastSuccess atomic.Int64
+	// The dispatcher's last report of the topic's usability.
+	unusable      bool
+	unusableSince time.Time
 
 	mu           sync.Mutex
 	ready        []*run
 	readyEntries int // entries the ready runs would send
 	delayed      delayHeap
 	inflight     int
-	blockedUntil time.Time // the breaker refused; no call before this
-	rejections   int
 	reap         bool // some run's context ended
 
 	wake chan struct{}
@@ -165,6 +170,8 @@ func (t *topic) poke() {
 
 func (t *topic) enqueue(r *run) {
 	r.enq = time.Now()
+	r.t = t
+	t.hold(len(r.items), r.enq)
 	n, _ := r.sending()
 	full := t.p.cfg.MaxBatchEntries
 	t.mu.Lock()
