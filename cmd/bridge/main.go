@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/memlimit"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -21,6 +23,10 @@ var version = "dev"
 var errUsage = errors.New("usage")
 
 func main() {
+	// GOMEMLIMIT from the container's memory limit, unless the environment sets it.
+	if _, err := memlimit.Apply(os.Getenv); err != nil {
+		fmt.Fprintf(os.Stderr, "bridge: GOMEMLIMIT left unset: %v\n", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Environ(), os.Stdin, os.Stdout, os.Stderr); err != nil {
