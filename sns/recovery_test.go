@@ -113,24 +113,8 @@ func (f *netFixture) calls(t *testing.T) int {
 	return 0
 }
 
-func (f *netFixture) gauge(t *testing.T, name string) float64 {
-	t.Helper()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "topic_arn" && l.GetValue() == f.topic {
-						return m.GetGauge().GetValue()
-					}
-				}
-			}
-		}
-	}
-	return -1
+func (f *netFixture) gauge(name string) float64 {
+	return metricIn(f.reg, name, map[string]string{"topic_arn": f.topic})
 }
 
 // TestFirstDeliveryWithinSecondsOfSNSAnsweringAgain: SNS answers 503 to
@@ -176,14 +160,14 @@ func TestFirstDeliveryWithinSecondsOfSNSAnsweringAgain(t *testing.T) {
 					f.publish(t.Context(), bodies("e", 100)...)
 					if fault.name == "hung" {
 						time.Sleep(1600 * time.Millisecond)
-						if n := errorsCount(t, f.reg, "Timeout"); n == 0 {
+						if n := metricIn(f.reg, "bridge_sns_errors_total", map[string]string{"class": "transient", "code": "Timeout"}); n == 0 {
 							t.Errorf("no call timed out 1.6 s into SNS hanging; want them abandoned after 1.5 s")
 						}
 					}
 					time.Sleep(5*time.Second - time.Since(start))
-					if !f.pub.Unusable() || !f.pub.TopicUnusable(f.topic) || f.gauge(t, "bridge_sns_unusable") != 1 {
+					if !f.pub.Unusable() || !f.pub.TopicUnusable(f.topic) || f.gauge("bridge_sns_unusable") != 1 {
 						t.Errorf("5 s into the outage: Unusable %v, TopicUnusable %v, bridge_sns_unusable %v; want true, true, 1",
-							f.pub.Unusable(), f.pub.TopicUnusable(f.topic), f.gauge(t, "bridge_sns_unusable"))
+							f.pub.Unusable(), f.pub.TopicUnusable(f.topic), f.gauge("bridge_sns_unusable"))
 					}
 					// The cadence once the breaker has opened.
 					from := f.calls(t)
@@ -220,8 +204,8 @@ func TestFirstDeliveryWithinSecondsOfSNSAnsweringAgain(t *testing.T) {
 					if got := f.srv.Count(f.topic); got != 101 {
 						t.Errorf("SNS holds %d messages, want 101", got)
 					}
-					if f.pub.Unusable() || f.gauge(t, "bridge_sns_unusable") != 0 {
-						t.Errorf("after recovery: Unusable %v, bridge_sns_unusable %v; want false, 0", f.pub.Unusable(), f.gauge(t, "bridge_sns_unusable"))
+					if f.pub.Unusable() || f.gauge("bridge_sns_unusable") != 0 {
+						t.Errorf("after recovery: Unusable %v, bridge_sns_unusable %v; want false, 0", f.pub.Unusable(), f.gauge("bridge_sns_unusable"))
 					}
 					if len(f.logs.lines(t, "sns unusable")) == 0 || len(f.logs.lines(t, "sns usable again")) == 0 {
 						t.Errorf("log has no line for SNS turning unusable and usable again:\n%s", f.logs)
@@ -230,28 +214,6 @@ func TestFirstDeliveryWithinSecondsOfSNSAnsweringAgain(t *testing.T) {
 			})
 		}
 	}
-}
-
-func errorsCount(t *testing.T, reg *prometheus.Registry, code string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() != "bridge_sns_errors_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "code" && l.GetValue() == code {
-					n += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return n
 }
 
 // TestUnusableIsAboutTheTrafficHeld: readiness asks Publisher.Unusable.
