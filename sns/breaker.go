@@ -14,6 +14,14 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
+// probeHedgeAfter and probeHedges shape the probes of a half-open breaker
+// while one is out (circuitConfig): SNS answers in tens of milliseconds, so
+// a probe still out after a second is likely on a connection that hangs.
+const (
+	probeHedgeAfter = time.Second
+	probeHedges     = 2
+)
+
 // transition is one recorded change of a breaker's state.
 type transition struct{ from, to gobreaker.State }
 
@@ -30,6 +38,10 @@ func (t *topic) newBreaker() *circuit {
 		openBase: cfg.BreakerOpenTimeout,
 		openMax:  cfg.BreakerOpenTimeoutMax,
 		slow:     t.p.retry.Slow,
+		// A probe without an answer after a second is probably on a dead
+		// connection; two more may try new ones, a second apart.
+		hedgeAfter: probeHedgeAfter,
+		hedges:     probeHedges,
 	}, func(from, to gobreaker.State) {
 		// Called under the circuit's lock: only record; flushTransitions
 		// reports it once the lock is released.

@@ -32,6 +32,13 @@ type circuitConfig struct {
 	// slow is the open period after a systemic failure, which a quick probe
 	// cannot fix.
 	slow func() time.Duration
+	// hedgeAfter and hedges: while half-open and the probes are out, one
+	// more probe may go each hedgeAfter since the last, up to hedges more
+	// than probes: a probe that hangs on a dead connection does not hold
+	// back the one that would find SNS answering on a new connection, and
+	// a probe that is merely slow is still waited for.
+	hedgeAfter time.Duration
+	hedges     uint32
 }
 
 // circuit is a topic's circuit breaker. Closed, calls go; failures
@@ -40,6 +47,9 @@ type circuitConfig struct {
 // opened it, has passed: a call that hung longer than the period is
 // followed by a probe at once. Then half-open: up to probes calls go; as
 // many successes close it, one failure opens it again for a longer period.
+// While the probes are out, one more may go every hedgeAfter (up to hedges
+// more), so that a probe hanging on a dead connection does not decide how
+// soon a recovered SNS is found.
 // The answer of a call made before the last state change is ignored, so
 // that the calls in flight when the circuit opened do not reopen it. Safe
 // for concurrent use.
@@ -53,7 +63,8 @@ type circuit struct {
 	failures  uint32    // closed: consecutive failed calls
 	openings  int       // consecutive openings since the circuit last closed
 	until     time.Time // open: when it turns half-open
-	probes    uint32    // half-open: probes let through
+	probes    uint32    // half-open: probes out
+	lastProbe time.Time // half-open: when the last probe went
 	successes uint32    // half-open: probes that succeeded
 }
 
@@ -79,7 +90,8 @@ func (c *circuit) State(now time.Time) gobreaker.State {
 }
 
 // ready reports whether a call may go at now. If not, wait is when to ask
-// again; zero means when a probe on the wire returns.
+// again (an open period's end, or when a hedging probe may go); zero means
+// when a probe on the wire returns.
 func (c *circuit) ready(now time.Time) (wait time.Time, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -88,7 +100,12 @@ func (c *circuit) ready(now time.Time) (wait time.Time, ok bool) {
 	case c.state == gobreaker.StateOpen:
 		return c.until, false
 	case c.state == gobreaker.StateHalfOpen && c.probes >= c.cfg.probes:
-		return time.Time{}, false
+		if c.probes >= c.cfg.probes+c.cfg.hedges || c.cfg.hedgeAfter <= 0 {
+			return time.Time{}, false
+		}
+		if at := c.lastProbe.Add(c.cfg.hedgeAfter); now.Before(at) {
+			return at, false
+		}
 	}
 	return time.Time{}, true
 }
@@ -114,10 +131,12 @@ func (c *circuit) allow(now time.Time) (ticket, error) {
 	case gobreaker.StateOpen:
 		return ticket{}, gobreaker.ErrOpenState
 	case gobreaker.StateHalfOpen:
-		if c.probes >= c.cfg.probes {
+		if c.probes >= c.cfg.probes && (c.probes >= c.cfg.probes+c.cfg.hedges || c.cfg.hedgeAfter <= 0 ||
+			now.Before(c.lastProbe.Add(c.cfg.hedgeAfter))) {
 			return ticket{}, gobreaker.ErrTooManyRequests
 		}
 		c.probes++
+		c.lastProbe = now
 	}
 	return ticket{gen: c.gen, start: now}, nil
 }

@@ -17,7 +17,7 @@ var errCall = errors.New("call failed")
 // decide how fast a topic recovers and how hard a sick SNS is probed.
 func TestCircuit(t *testing.T) {
 	cfg := circuitConfig{failures: 3, probes: 1, openBase: 100 * time.Millisecond, openMax: 800 * time.Millisecond,
-		slow: func() time.Duration { return 20 * time.Second }}
+		slow: func() time.Duration { return 20 * time.Second }, hedgeAfter: time.Second, hedges: 2}
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 
@@ -115,8 +115,8 @@ func TestCircuit(t *testing.T) {
 		if _, err := c.allow(at(now)); !errors.Is(err, gobreaker.ErrTooManyRequests) {
 			t.Fatalf("second probe = %v, want ErrTooManyRequests", err)
 		}
-		if wait, ok := c.ready(at(now)); ok || !wait.IsZero() {
-			t.Fatalf("ready with a probe out = %v, %v; want not ready until it returns", wait, ok)
+		if wait, ok := c.ready(at(now)); ok || !wait.Equal(at(now+time.Second)) {
+			t.Fatalf("ready with a probe out = %v, %v; want not ready until a second after it went", wait, ok)
 		}
 		c.done(tk, at(now), nil, false)
 		if st := c.State(at(now)); st != gobreaker.StateClosed {
@@ -128,6 +128,40 @@ func TestCircuit(t *testing.T) {
 		}
 		if p := c.openUntil().Sub(at(now)); p > 125*time.Millisecond {
 			t.Fatalf("first period after a close is %v, want the base again", p)
+		}
+	})
+
+	t.Run("a probe out for long is followed by another each second, two at most", func(t *testing.T) {
+		c := newCircuit(cfg, nil)
+		for range 3 {
+			fail(t, c, 0, 0)
+		}
+		now := c.openUntil().Sub(t0)
+		first, err := c.allow(at(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			now += time.Second
+			if _, ok := c.ready(at(now)); !ok {
+				t.Fatalf("hedge %d not ready a second after the last probe", i+1)
+			}
+			if _, err := c.allow(at(now)); err != nil {
+				t.Fatalf("hedge %d: %v", i+1, err)
+			}
+		}
+		now += time.Second
+		if wait, ok := c.ready(at(now)); ok || !wait.IsZero() {
+			t.Fatalf("ready with three probes out = %v, %v; want not until one returns", wait, ok)
+		}
+		if _, err := c.allow(at(now)); !errors.Is(err, gobreaker.ErrTooManyRequests) {
+			t.Fatalf("a fourth probe = %v, want ErrTooManyRequests", err)
+		}
+		// The hung first probe fails: the breaker opens again, and the
+		// period, counted from its start, is over: a new probe may go.
+		c.done(first, at(now), errCall, false)
+		if _, ok := c.ready(at(now)); !ok {
+			t.Fatalf("not ready after the first probe timed out %v after it went", 3*time.Second)
 		}
 	})
 

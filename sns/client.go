@@ -42,10 +42,13 @@ type ClientConfig struct {
 	// ResponseTimeout is how long SNS may take to start answering a request
 	// once it is sent. A connection that stays silent longer is abandoned
 	// (closed) and the call fails as a Timeout, so that a hung SNS is noticed
-	// in well under the publisher's CallTimeout; when the breaker opens on
-	// such failures the idle connections are closed too, and the next probe
-	// dials anew. SNS answers PublishBatch in tens of milliseconds, so the
-	// default leaves a wide margin. Default DefaultResponseTimeout, 1.5s.
+	// before the publisher's CallTimeout; when the breaker opens on such
+	// failures the idle connections are closed too, and the probes dial
+	// anew (a probe out for a second is followed by another on a new
+	// connection, so recovery does not wait for this). SNS answers
+	// PublishBatch in tens of milliseconds; the default leaves room for a
+	// slow SNS, or a loaded machine, without calls failing (and being sent
+	// twice). Default DefaultResponseTimeout, 3s.
 	ResponseTimeout time.Duration
 	// DialTimeout bounds establishing a TCP connection. Default 3s.
 	DialTimeout time.Duration
@@ -60,7 +63,7 @@ type ClientConfig struct {
 }
 
 // DefaultResponseTimeout is ClientConfig.ResponseTimeout's default.
-const DefaultResponseTimeout = 1500 * time.Millisecond
+const DefaultResponseTimeout = 3 * time.Second
 
 const (
 	defaultRequestTimeout      = 10 * time.Second

@@ -104,10 +104,16 @@
 // # Hung and refused connections
 //
 // NewClient's transport abandons a request SNS has not started answering
-// within ClientConfig.ResponseTimeout (1.5s), well inside CallTimeout, and
-// closes its connection; when the breaker opens on calls that got no
-// answer or no connection, the publisher closes the idle connections too,
-// so that the probe dials anew instead of reusing a connection that hangs.
+// within ClientConfig.ResponseTimeout (3s), inside CallTimeout, and closes
+// its connection; when the breaker opens on calls that got no answer or no
+// connection, the publisher closes the idle connections too, so that the
+// probe dials anew instead of reusing a connection that hangs. While a
+// probe is out, another goes every second (two at most), each on a new
+// connection when the others are busy: a probe hanging on a dead
+// connection does not decide how soon a recovered SNS is found, and a probe
+// that is merely slow is still waited for. (A hedging probe needs entries
+// of its own to carry: with a single waiting run, recovery waits for the
+// probe's ResponseTimeout.)
 // The runs of a call that failed that way (or with a 5xx) wait at most a
 // second before their next attempt.
 //

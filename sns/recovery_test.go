@@ -123,9 +123,11 @@ func (f *netFixture) gauge(name string) float64 {
 // publisher sends a sick SNS at most about one call a second once its
 // breaker has opened, SNS shows as unusable (Publisher.Unusable, the
 // bridge_sns_unusable gauge, a log line); a hung call is abandoned after
-// the client's ResponseTimeout (1.5 s), not the 5 s call timeout. When SNS
+// the client's ResponseTimeout (3 s), not the 5 s call timeout, and while a
+// probe hangs another goes on a new connection every second. When SNS
 // answers again, the first entry is published within 2 s and the rest
-// right after, each once; SNS is usable again.
+// right after (those of a probe still hanging once its response timeout
+// passes), each once; SNS is usable again.
 func TestFirstDeliveryWithinSecondsOfSNSAnsweringAgain(t *testing.T) {
 	faults := []struct {
 		name   string
@@ -159,9 +161,10 @@ func TestFirstDeliveryWithinSecondsOfSNSAnsweringAgain(t *testing.T) {
 					start := time.Now()
 					f.publish(t.Context(), bodies("e", 100)...)
 					if fault.name == "hung" {
-						time.Sleep(1600 * time.Millisecond)
+						time.Sleep(sns.DefaultResponseTimeout + 100*time.Millisecond)
 						if n := metricIn(f.reg, "bridge_sns_errors_total", map[string]string{"class": "transient", "code": "Timeout"}); n == 0 {
-							t.Errorf("no call timed out 1.6 s into SNS hanging; want them abandoned after 1.5 s")
+							t.Errorf("no call timed out %v into SNS hanging; want them abandoned after %v",
+								sns.DefaultResponseTimeout+100*time.Millisecond, sns.DefaultResponseTimeout)
 						}
 					}
 					time.Sleep(5*time.Second - time.Since(start))
@@ -191,13 +194,15 @@ func TestFirstDeliveryWithinSecondsOfSNSAnsweringAgain(t *testing.T) {
 						t.Fatalf("nothing published within 2 s of SNS answering again")
 					}
 					t.Logf("first delivery %v after SNS answered again", first.Sub(recoveredAt))
-					time.Sleep(time.Second)
+					// Probes still hanging when SNS recovered hold their entries
+					// until the response timeout; the rest go at once.
+					time.Sleep(sns.DefaultResponseTimeout + time.Second)
 					for _, b := range bodies("e", 100) {
 						f.mu.Lock()
 						r, ok := f.done[b]
 						f.mu.Unlock()
 						if !ok || r.Err != nil {
-							t.Errorf("%s: done %v with %v 3 s after SNS answered again; want published", b, ok, r.Err)
+							t.Errorf("%s: done %v with %v %v after SNS answered again; want published", b, ok, r.Err, time.Since(recoveredAt))
 							break
 						}
 					}
