@@ -13,12 +13,18 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/thena-ai/kafka-sns-bridge/internal/memlimit"
 )
 
 // errUsage marks an error in how the command was called; main prints usage.
 var errUsage = errors.New("usage")
 
 func main() {
+	// GOMEMLIMIT from the container's memory limit, unless the environment sets it.
+	if _, err := memlimit.Apply(os.Getenv); err != nil {
+		fmt.Fprintf(os.Stderr, "bridge: GOMEMLIMIT left unset: %v\n", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Environ(), os.Stdin, os.Stdout, os.Stderr); err != nil {

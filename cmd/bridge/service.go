@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,7 +94,6 @@ type service struct {
 	registry  *prometheus.Registry
 	publisher *sns.Publisher
 	engine    *consumer.Engine
-	breakers  *breakerBoard
 	listener  net.Listener
 }
 
@@ -115,15 +113,12 @@ func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns
 	if err != nil {
 		return nil, err
 	}
-	board := newBreakerBoard(s.Routing.TopicARNs())
 	pc := s.publisherConfig()
 	pc.Topics = topics
 	var engine *consumer.Engine // set below; the hook fires only once publishing starts
 	pub, err := sns.NewPublisher(client, pc, sns.WithMetrics(snsMetrics), sns.WithLogger(log.With("component", "sns")),
 		sns.WithStateChange(func(arn string, _, to gobreaker.State) {
-			open := to == gobreaker.StateOpen
-			board.set(arn, open)
-			engine.TopicBlocked(arn, open)
+			engine.TopicBlocked(arn, to == gobreaker.StateOpen)
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
@@ -137,7 +132,7 @@ func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("kafka: %w", err), pub.Close(ctx))
 	}
-	return &service{settings: s, log: log, registry: reg, publisher: pub, engine: engine, breakers: board, listener: ln}, nil
+	return &service{settings: s, log: log, registry: reg, publisher: pub, engine: engine, listener: ln}, nil
 }
 
 // run serves HTTP and consumes until ctx ends, then shuts down within the
@@ -175,7 +170,8 @@ func (svc *service) run(ctx context.Context) error {
 
 // handler serves /metrics, /healthz (the process is alive) and /readyz (the
 // member is in its group and its work moves (consumerUnready), topics were
-// validated at start-up, and not every topic's breaker is open).
+// validated at start-up, and SNS is usable for the events the replica holds
+// (sns.Publisher.Unusable)).
 func (svc *service) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(svc.registry, promhttp.HandlerOpts{Registry: svc.registry}))
@@ -195,8 +191,8 @@ func (svc *service) handler() http.Handler {
 		switch {
 		case consumerWhy != "":
 			http.Error(w, "not ready: "+consumerWhy, http.StatusServiceUnavailable)
-		case svc.breakers.allOpen():
-			http.Error(w, "not ready: every SNS topic's circuit breaker is open", http.StatusServiceUnavailable)
+		case svc.publisher.Unusable():
+			http.Error(w, "not ready: SNS is unusable for the events this replica holds", http.StatusServiceUnavailable)
 		default:
 			fmt.Fprintln(w, "ready")
 		}
@@ -250,38 +246,4 @@ func (svc *service) serveHotKeys(w http.ResponseWriter, r *http.Request) {
 		GeneratedAt time.Time           `json:"generated_at"`
 		Keys        []consumer.KeyStats `json:"keys"`
 	}{time.Now().UTC(), keys})
-}
-
-// breakerBoard remembers which topics' breakers are open, for /readyz.
-type breakerBoard struct {
-	mu   sync.Mutex
-	open map[string]bool
-}
-
-func newBreakerBoard(arns []string) *breakerBoard {
-	b := &breakerBoard{open: make(map[string]bool, len(arns))}
-	for _, a := range arns {
-		b.open[a] = false
-	}
-	return b
-}
-
-func (b *breakerBoard) set(arn string, open bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.open[arn] = open
-}
-
-func (b *breakerBoard) allOpen() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.open) == 0 {
-		return false
-	}
-	for _, o := range b.open {
-		if !o {
-			return false
-		}
-	}
-	return true
 }

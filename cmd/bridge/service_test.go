@@ -20,7 +20,7 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 	for _, enabled := range []bool{false, true} {
 		s := defaultSettings()
 		s.HTTP.Pprof = enabled
-		svc := &service{settings: s, registry: prometheus.NewRegistry(), breakers: newBreakerBoard(nil)}
+		svc := &service{settings: s, registry: prometheus.NewRegistry()}
 		rec := httptest.NewRecorder()
 		svc.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))
 		want := http.StatusNotFound
@@ -35,7 +35,7 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 
 // /debug/keys answers JSON with a keys list, and refuses a bad n.
 func TestDebugKeys(t *testing.T) {
-	svc := &service{settings: defaultSettings(), registry: prometheus.NewRegistry(), breakers: newBreakerBoard(nil)}
+	svc := &service{settings: defaultSettings(), registry: prometheus.NewRegistry()}
 	for _, tc := range []struct {
 		query string
 		code  int

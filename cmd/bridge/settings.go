@@ -118,19 +118,26 @@ type limitSettings struct {
 }
 
 type snsSettings struct {
-	Region               string        `yaml:"region"`
-	Endpoint             string        `yaml:"endpoint"`
-	Profile              string        `yaml:"profile"`
-	RequestTimeout       time.Duration `yaml:"request_timeout"`
-	Linger               time.Duration `yaml:"linger"`
-	MaxInflightBatches   int           `yaml:"max_inflight_batches"`
-	MaxQueuedEntries     int           `yaml:"max_queued_entries"`
-	CallTimeout          time.Duration `yaml:"call_timeout"`
-	BackoffBase          time.Duration `yaml:"backoff_base"`
-	BackoffMax           time.Duration `yaml:"backoff_max"`
-	BreakerFailures      uint32        `yaml:"breaker_failures"`
-	BreakerOpenTimeout   time.Duration `yaml:"breaker_open_timeout"`
-	BreakerHalfOpenCalls uint32        `yaml:"breaker_half_open_calls"`
+	Region         string        `yaml:"region"`
+	Endpoint       string        `yaml:"endpoint"`
+	Profile        string        `yaml:"profile"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ResponseTimeout abandons a connection SNS does not start answering on.
+	ResponseTimeout time.Duration `yaml:"response_timeout"`
+	// Encoder is how PublishBatch requests are written: direct (the
+	// bridge's own encoder) or sdk (the AWS SDK's, the fallback for one
+	// release).
+	Encoder               string        `yaml:"encoder"`
+	Linger                time.Duration `yaml:"linger"`
+	MaxInflightBatches    int           `yaml:"max_inflight_batches"`
+	MaxQueuedEntries      int           `yaml:"max_queued_entries"`
+	CallTimeout           time.Duration `yaml:"call_timeout"`
+	BackoffBase           time.Duration `yaml:"backoff_base"`
+	BackoffMax            time.Duration `yaml:"backoff_max"`
+	BreakerFailures       uint32        `yaml:"breaker_failures"`
+	BreakerOpenTimeout    time.Duration `yaml:"breaker_open_timeout"`
+	BreakerOpenTimeoutMax time.Duration `yaml:"breaker_open_timeout_max"`
+	BreakerHalfOpenCalls  uint32        `yaml:"breaker_half_open_calls"`
 }
 
 type httpSettings struct {
@@ -194,16 +201,19 @@ func defaultSettings() settings {
 			},
 		},
 		SNS: snsSettings{
-			RequestTimeout:       10 * time.Second,
-			Linger:               sns.DefaultLinger,
-			MaxInflightBatches:   sns.DefaultMaxInflightBatches,
-			MaxQueuedEntries:     sns.DefaultMaxQueuedEntries,
-			CallTimeout:          sns.DefaultCallTimeout,
-			BackoffBase:          sns.DefaultBackoffBase,
-			BackoffMax:           sns.DefaultBackoffMax,
-			BreakerFailures:      sns.DefaultBreakerFailures,
-			BreakerOpenTimeout:   sns.DefaultBreakerOpenTimeout,
-			BreakerHalfOpenCalls: sns.DefaultBreakerHalfOpenCalls,
+			RequestTimeout:        10 * time.Second,
+			ResponseTimeout:       sns.DefaultResponseTimeout,
+			Encoder:               sns.EncoderDirect,
+			Linger:                sns.DefaultLinger,
+			MaxInflightBatches:    sns.DefaultMaxInflightBatches,
+			MaxQueuedEntries:      sns.DefaultMaxQueuedEntries,
+			CallTimeout:           sns.DefaultCallTimeout,
+			BackoffBase:           sns.DefaultBackoffBase,
+			BackoffMax:            sns.DefaultBackoffMax,
+			BreakerFailures:       sns.DefaultBreakerFailures,
+			BreakerOpenTimeout:    sns.DefaultBreakerOpenTimeout,
+			BreakerOpenTimeoutMax: sns.DefaultBreakerOpenTimeoutMax,
+			BreakerHalfOpenCalls:  sns.DefaultBreakerHalfOpenCalls,
 		},
 		HTTP: httpSettings{Listen: "127.0.0.1:9090",
 			ReadyStallTimeout: 2 * time.Minute, ReadyTranslateStallTimeout: 10 * time.Second},
@@ -329,10 +339,11 @@ func (s settings) decoderConfig() avro.Config {
 
 func (s settings) clientConfig() sns.ClientConfig {
 	return sns.ClientConfig{
-		Region:         s.SNS.Region,
-		Endpoint:       s.SNS.Endpoint,
-		Profile:        s.SNS.Profile,
-		RequestTimeout: s.SNS.RequestTimeout,
+		Region:          s.SNS.Region,
+		Endpoint:        s.SNS.Endpoint,
+		Profile:         s.SNS.Profile,
+		RequestTimeout:  s.SNS.RequestTimeout,
+		ResponseTimeout: s.SNS.ResponseTimeout,
 	}
 }
 
@@ -342,15 +353,17 @@ func (s settings) publisherConfig() sns.Config {
 	n := s.SNS
 	return sns.Config{
 		// In the file 0 means no linger; in sns.Config 0 means its default.
-		Linger:               cmp.Or(n.Linger, sns.NoLinger),
-		MaxInflightBatches:   n.MaxInflightBatches,
-		MaxQueuedEntries:     n.MaxQueuedEntries,
-		CallTimeout:          n.CallTimeout,
-		BackoffBase:          n.BackoffBase,
-		BackoffMax:           n.BackoffMax,
-		BreakerFailures:      n.BreakerFailures,
-		BreakerOpenTimeout:   n.BreakerOpenTimeout,
-		BreakerHalfOpenCalls: n.BreakerHalfOpenCalls,
+		Linger:                cmp.Or(n.Linger, sns.NoLinger),
+		Encoder:               n.Encoder,
+		MaxInflightBatches:    n.MaxInflightBatches,
+		MaxQueuedEntries:      n.MaxQueuedEntries,
+		CallTimeout:           n.CallTimeout,
+		BackoffBase:           n.BackoffBase,
+		BackoffMax:            n.BackoffMax,
+		BreakerFailures:       n.BreakerFailures,
+		BreakerOpenTimeout:    n.BreakerOpenTimeout,
+		BreakerOpenTimeoutMax: n.BreakerOpenTimeoutMax,
+		BreakerHalfOpenCalls:  n.BreakerHalfOpenCalls,
 	}
 }
 

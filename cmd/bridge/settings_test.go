@@ -79,6 +79,7 @@ func TestBadConfigNamesTheField(t *testing.T) {
 		{"shutdown shorter than drain", base + "shutdown_timeout: 1s\n", "", "shutdown_timeout"},
 		{"no brokers", strings.Replace(base, "[\"127.0.0.1:9092\"]", "[]", 1), "", "kafka"},
 		{"bad override", base, "BRIDGE_KAFKA_COMMIT_INTERVAL=often", "BRIDGE_KAFKA_COMMIT_INTERVAL"},
+		{"unknown encoder", base + "sns:\n  encoder: fast\n", "", "sns.encoder: \"fast\" is neither"},
 		{"not an ARN", strings.Replace(base, "arn:aws:sns:us-east-1:123456789012:t", "tickets", 1), "", "routing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
