@@ -33,6 +33,7 @@ type attr struct {
 type entry struct {
 	set     bool
 	id      []byte // decoded; batch entries only
+	body    []byte // Message, raw
 	bodyLen int    // decoded length of Message
 	group   bool   // MessageGroupId given and not empty
 	dedup   bool   // MessageDeduplicationId given and not empty
@@ -129,7 +130,7 @@ func (r *request) entryField(e *entry, key, value []byte) error {
 		return err
 	case "Message":
 		n, err := decodedLen(value)
-		e.bodyLen = n
+		e.body, e.bodyLen = value, n
 		return err
 	case "MessageGroupId":
 		e.group = len(value) > 0

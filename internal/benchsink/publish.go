@@ -128,8 +128,17 @@ func (e *entry) attrValue(name string) []byte {
 	return nil
 }
 
+// identity is what tells e's event from others: its event_id, or its body
+// when it has none (a publisher that sends "null").
+func (e *entry) identity() []byte {
+	if id := e.attrValue("event_id"); len(id) > 0 && string(id) != "null" {
+		return id
+	}
+	return e.body
+}
+
 func (s *Server) acceptEntry(r *request, e *entry, now time.Time) {
-	s.accept(now, e.attrValue("event_id"), func() (time.Time, bool) {
+	s.accept(now, e.identity(), func() (time.Time, bool) {
 		ts, err := r.decode(e.attrValue("event_timestamp"))
 		if err != nil {
 			return time.Time{}, false

@@ -228,7 +228,8 @@ func (s *Server) Accepted() int64 { return s.accepted.Load() }
 
 // Stats is a snapshot of the sink's counters.
 type Stats struct {
-	// Accepted messages; Duplicates among them (an event_id seen before).
+	// Accepted messages; Duplicates among them (an event_id seen before;
+	// for a message whose event_id is empty or "null", its body).
 	Accepted, Duplicates int64
 	// Requests is the Publish and PublishBatch calls answered.
 	Requests int64
@@ -278,9 +279,10 @@ func (s *Server) slot(t time.Time) int {
 	return int((d + slotWidth - 1) / slotWidth)
 }
 
-// accept counts one accepted message. eventID is its event_id attribute as
-// sent (raw), ts its event_timestamp (raw), for duplicates and latency.
-func (s *Server) accept(now time.Time, eventID []byte, ts func() (time.Time, bool)) {
+// accept counts one accepted message. identity tells it from other events
+// (its event_id as sent), for duplicates; ts reads its event_timestamp, for
+// latency.
+func (s *Server) accept(now time.Time, identity []byte, ts func() (time.Time, bool)) {
 	s.accepted.Add(1)
 	ns := now.UnixNano()
 	s.first.CompareAndSwap(0, ns)
@@ -288,8 +290,8 @@ func (s *Server) accept(now time.Time, eventID []byte, ts func() (time.Time, boo
 	if k := int(now.Sub(s.start) / slotWidth); k >= 0 && k < len(s.slots) {
 		s.slots[k].Add(1)
 	}
-	if len(eventID) > 0 {
-		h := maphash.Bytes(s.seed, eventID)
+	if len(identity) > 0 {
+		h := maphash.Bytes(s.seed, identity)
 		sh := &s.seen[h%uint64(len(s.seen))]
 		sh.mu.Lock()
 		if _, dup := sh.ids[h]; dup {
@@ -323,7 +325,11 @@ func (s *Server) refuse(code string, n int64) {
 // onDoubleAccept counts a message the snstest double accepted (Double mode).
 func (s *Server) onDoubleAccept(m *snstest.Message) {
 	ts := m.Attributes["event_timestamp"].StringValue
-	s.accept(time.Now(), []byte(m.Attributes["event_id"].StringValue), func() (time.Time, bool) { return ParseEventTime([]byte(ts)) })
+	id := m.Attributes["event_id"].StringValue
+	if id == "" || id == "null" {
+		id = m.Body
+	}
+	s.accept(time.Now(), []byte(id), func() (time.Time, bool) { return ParseEventTime([]byte(ts)) })
 }
 
 // work is one call's reusable memory.

@@ -125,6 +125,15 @@ func TestSDKRoundTrip(t *testing.T) {
 			if st := s.Stats(); st.Duplicates != 2 || st.Accepted != 16 {
 				t.Fatalf("after a resend: %+v, want 2 duplicates", st)
 			}
+			// Without an event id, the body tells events apart.
+			for _, body := range []string{"a", "b", "a"} {
+				if _, err := c.Publish(ctx, &awssns.PublishInput{TopicArn: aws.String(std), Message: aws.String(body), MessageAttributes: attrs("null", "1")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st := s.Stats(); st.Duplicates != 3 || st.Accepted != 19 {
+				t.Fatalf("after events without ids: %+v, want one more duplicate", st)
+			}
 		})
 	}
 }
