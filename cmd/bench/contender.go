@@ -71,16 +71,8 @@ func parseContender(name string) (contender, error) {
 	if r, ok := strings.CutSuffix(rest, slowSuffix); ok {
 		c.slow, rest = true, r
 	}
-	for _, v := range []string{vQuota, vThrottle} {
-		if r, ok := strings.CutSuffix(rest, "-"+v); ok {
-			c.push, rest = v, r
-		}
-	}
-	for _, v := range []string{vFIFO, vRelaxed} {
-		if r, ok := strings.CutSuffix(rest, "-"+v); ok {
-			c.order, rest = v, r
-		}
-	}
+	c.push, rest = cutVariant(rest, vQuota, vThrottle)
+	c.order, rest = cutVariant(rest, vFIFO, vRelaxed)
 	c.kind = rest
 	switch {
 	case !slices.Contains(kinds, c.kind):
@@ -95,6 +87,16 @@ func parseContender(name string) (contender, error) {
 		return c, fmt.Errorf("%q: %s does not retry, so it cannot drain a sink that throttles", name, c.kind)
 	}
 	return c, nil
+}
+
+// cutVariant cuts one of the variants (at most one) off the end of name.
+func cutVariant(name string, variants ...string) (variant, rest string) {
+	for _, v := range variants {
+		if r, ok := strings.CutSuffix(name, "-"+v); ok {
+			return v, r
+		}
+	}
+	return "", name
 }
 
 // rank orders contenders in reports: by kind, then order, push and latency.

@@ -166,7 +166,7 @@ loop:
 		res.Seconds = st.Last.Sub(st.First).Seconds()
 	}
 	if storm != nil {
-		measureStorm(storm, sk.Server, st.Last)
+		measureStorm(storm, sk.Server, st.First, st.Last)
 		res.Storm = storm
 	}
 	if res.Events < o.events {
@@ -233,20 +233,24 @@ const (
 
 // acceptances is what measureStorm needs of the sink.
 type acceptances interface {
-	AcceptedBetween(from, to time.Time) int64
+	Rate(from, to time.Time) float64
 }
 
 // measureStorm fills in st's rates and recovery from the sink's acceptances,
-// the last of which was at last.
-func measureStorm(st *stormResult, sk acceptances, last time.Time) {
+// the first and last of which were at first and last. The rate before the
+// storm is over the beforeWindow before it, or since the first event.
+func measureStorm(st *stormResult, sk acceptances, first, last time.Time) {
 	start, end := time.Unix(0, st.Start), time.Unix(0, st.End)
 	from := start.Add(-beforeWindow)
-	st.Before = float64(sk.AcceptedBetween(from, start)) / beforeWindow.Seconds()
-	st.During = float64(sk.AcceptedBetween(start, end)) / end.Sub(start).Seconds()
+	if from.Before(first) {
+		from = first
+	}
+	st.Before = sk.Rate(from, start)
+	st.During = sk.Rate(start, end)
 	st.Recovery = -1
 	step := benchsink.SlotWidth()
 	for t := end; !t.Add(recoveryWindow).After(last); t = t.Add(step) {
-		if float64(sk.AcceptedBetween(t, t.Add(recoveryWindow)))/recoveryWindow.Seconds() >= recoveryShare*st.Before {
+		if sk.Rate(t, t.Add(recoveryWindow)) >= recoveryShare*st.Before {
 			st.Recovery = t.Sub(end).Seconds()
 			return
 		}

@@ -30,7 +30,7 @@ func runHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	o.schemas = schemas
 	if len(o.fromResults) > 0 {
-		rep := &report{opts: o, machine: describeMachine(ctx), started: time.Now(), finished: time.Now(), loadBefore: loadAverage(), loadAfter: loadAverage()}
+		rep := &report{opts: o, machine: describeMachine(ctx), loadBefore: loadAverage(), loadAfter: loadAverage()}
 		for _, f := range o.fromResults {
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -41,6 +41,9 @@ func runHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				return fmt.Errorf("%s: %w", f, err)
 			}
 			rep.add(saved)
+		}
+		if rep.started.IsZero() {
+			rep.started, rep.finished = time.Now(), time.Now()
 		}
 		return rep.write(stdout, stderr)
 	}
@@ -177,6 +180,9 @@ type savedResults struct {
 	BaseLabel string `json:"base_label,omitempty"`
 	// SinkLatency is the -sink-latency of its slow-sink runs.
 	SinkLatency time.Duration `json:"sink_latency,omitempty"`
+	// Command, Started and Finished say which run it was.
+	Command           string    `json:"command,omitempty"`
+	Started, Finished time.Time `json:",omitzero"`
 }
 
 func logf(w io.Writer, format string, args ...any) {

@@ -139,7 +139,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.quotaBurst, "quota-burst", 0, "messages the quota lets through at once after a quiet spell (0: a tenth of a second's worth)")
 	fs.Float64Var(&o.stormShare, "storm-share", 0.5, "share of the entries throttled during the storm of -throttle contenders")
 	fs.DurationVar(&o.stormFor, "storm-for", 60*time.Second, "how long the storm of -throttle contenders lasts")
-	fs.DurationVar(&o.stormAfter, "storm-after", 5*time.Second, "when the storm starts, after the sink's first accepted event")
+	fs.DurationVar(&o.stormAfter, "storm-after", 15*time.Second, "when the storm starts, after the sink's first accepted event (past the contender's start-up, so the rate before it is its full speed)")
 	fs.StringVar(&o.relaxedRoute, "relaxed-route", "ordering=relaxed", "key=value added to each route for -relaxed contenders")
 	rates := fs.String("rates", "5000,20000", "offered rates (events/s) for the bridge's end-to-end latency runs, comma-separated; empty skips them")
 	fs.DurationVar(&o.rateDuration, "rate-duration", 20*time.Second, "how long each latency run offers events")

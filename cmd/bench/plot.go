@@ -300,8 +300,11 @@ func writeSkewPlot(path string, r *report) error {
 				line(img, px(se.pts[j-1].x), py(se.pts[j-1].y), x, y, se.col)
 			}
 		}
-		fill(img, right-300, top+10+i*22, 14, 14, se.col)
-		drawText(img, right-280, top+10+i*22, se.label, colAxis)
+		// The legend sits bottom left, where few points fall: throughput
+		// is highest where the busiest organization's share is smallest.
+		ly := bottom - 20 - (len(all)-i)*22
+		fill(img, left+20, ly, 14, 14, se.col)
+		drawText(img, left+40, ly, se.label, colAxis)
 	}
 	return savePNG(path, img)
 }

@@ -35,11 +35,18 @@ func (r *report) generated() string {
 	o := r.opts
 	m := r.machine
 	fmt.Fprintf(&b, "%s\n\n", beginMarker)
-	fmt.Fprintf(&b, "Measured %s UTC, %.0f minutes.\n\n", r.started.UTC().Format("2006-01-02 15:04"), r.finished.Sub(r.started).Minutes())
+	if len(r.commands) > 0 {
+		fmt.Fprintf(&b, "Measured between %s and %s UTC, in %d runs of the harness.\n\n", r.started.UTC().Format("2006-01-02 15:04"), r.finished.UTC().Format("2006-01-02 15:04"), len(r.commands))
+	} else {
+		fmt.Fprintf(&b, "Measured %s UTC, %.0f minutes.\n\n", r.started.UTC().Format("2006-01-02 15:04"), r.finished.Sub(r.started).Minutes())
+	}
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s memory (shared: Kafka, the SNS sink and the harness run on the same cores)\n", m.CPU, m.Cores, m.Memory)
 	fmt.Fprintf(&b, "- Go: %s; commit %s\n", m.Go, m.Commit)
 	fmt.Fprintf(&b, "- Load average (1, 5, 15 min): %s before, %s after\n", r.loadBefore, r.loadAfter)
 	fmt.Fprintf(&b, "- Command: `%s`\n", r.command())
+	for _, c := range r.commands {
+		fmt.Fprintf(&b, "  - from the results of `%s`\n", c)
+	}
 	fmt.Fprintf(&b, "- SNS calls in flight per topic: %d; %d repetitions; SNS sink: %s\n\n", o.inflight, o.reps, map[string]string{sinkLean: "internal/benchsink", sinkDouble: "the count-only sns/snstest double"}[o.sinkKind])
 
 	b.WriteString("Medians, with the range over the repetitions in parentheses.\n")
@@ -191,7 +198,7 @@ func (r *report) shortLabel(c contender) string {
 	if c.slow {
 		return s + " at " + r.opts.sinkLatency.String()
 	}
-	return s + " at 0 ms"
+	return s + " at 0ms"
 }
 
 func (r *report) latencyTable(b *bytes.Buffer) {

@@ -26,6 +26,8 @@ type report struct {
 	notes      []string
 	// baseLabel names the base revision (its short commit).
 	baseLabel string
+	// commands are those of the runs merged from -from-results files.
+	commands []string
 }
 
 // add merges saved results (another invocation's, for another shape) into r.
@@ -38,11 +40,21 @@ func (r *report) add(s savedResults) {
 	}
 	r.latency = append(r.latency, s.Latency...)
 	r.baseLabel = cmp.Or(r.baseLabel, s.BaseLabel)
+	if s.Command != "" {
+		r.commands = append(r.commands, s.Command)
+	}
+	if !s.Started.IsZero() && (r.started.IsZero() || s.Started.Before(r.started)) {
+		r.started = s.Started
+	}
+	if s.Finished.After(r.finished) {
+		r.finished = s.Finished
+	}
 }
 
 // saved is r as a -save-results file.
 func (r *report) saved() savedResults {
-	return savedResults{Runs: r.runs, Latency: r.latency, BaseLabel: r.baseLabel, SinkLatency: r.opts.sinkLatency}
+	return savedResults{Runs: r.runs, Latency: r.latency, BaseLabel: r.baseLabel, SinkLatency: r.opts.sinkLatency,
+		Command: r.command(), Started: r.started, Finished: r.finished}
 }
 
 type machine struct {

@@ -82,8 +82,8 @@ type Server struct {
 	pool sync.Pool // *work
 }
 
-// slotWidth is the resolution of AcceptedBetween; slots cover maxSpan from
-// the Server's start.
+// slotWidth is the resolution of Rate; slots cover maxSpan from the
+// Server's start.
 const (
 	slotWidth = 100 * time.Millisecond
 	maxSpan   = 2 * time.Hour
@@ -257,18 +257,21 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// AcceptedBetween is how many messages were accepted from from to to, at
-// a resolution of 100 ms (whole slots whose start is in [from, to)).
-func (s *Server) AcceptedBetween(from, to time.Time) int64 {
-	i, j := s.slot(from), s.slot(to)
+// Rate is the messages accepted per second over the whole 100 ms slots
+// that start in [from, to) (zero when there is none).
+func (s *Server) Rate(from, to time.Time) float64 {
+	i, j := max(s.slot(from), 0), min(s.slot(to), len(s.slots))
+	if j <= i {
+		return 0
+	}
 	var n int64
-	for k := max(i, 0); k < min(j, len(s.slots)); k++ {
+	for k := i; k < j; k++ {
 		n += s.slots[k].Load()
 	}
-	return n
+	return float64(n) / (time.Duration(j-i) * slotWidth).Seconds()
 }
 
-// SlotWidth is AcceptedBetween's resolution.
+// SlotWidth is Rate's resolution.
 func SlotWidth() time.Duration { return slotWidth }
 
 func (s *Server) slot(t time.Time) int {

@@ -301,7 +301,7 @@ func TestQuotaAndStorm(t *testing.T) {
 
 // TestLatencyAndRate: with latency recording on, each message counts the
 // time from its event_timestamp (ISO-8601 or Unix milliseconds) to its
-// acceptance; AcceptedBetween finds acceptances by time.
+// acceptance; Rate finds acceptances by time.
 func TestLatencyAndRate(t *testing.T) {
 	s := newServer(Options{})
 	std, _ := s.CreateTopic("events")
@@ -325,11 +325,11 @@ func TestLatencyAndRate(t *testing.T) {
 	if l[0] < 2*time.Second || l[0] > time.Minute || l[1] < 3*time.Second || l[1] > time.Minute {
 		t.Fatalf("latencies %v, want about 2s and 3s", l)
 	}
-	if n := s.AcceptedBetween(s.start, time.Now().Add(time.Second)); n != 4 {
-		t.Fatalf("AcceptedBetween = %d, want 4", n)
+	if r := s.Rate(time.Now().Add(time.Second), time.Now().Add(2*time.Second)); r != 0 {
+		t.Fatalf("Rate in the future = %v", r)
 	}
-	if n := s.AcceptedBetween(time.Now().Add(time.Second), time.Now().Add(2*time.Second)); n != 0 {
-		t.Fatalf("AcceptedBetween in the future = %d", n)
+	if r := s.Rate(s.start, s.start.Add(time.Minute)); r != 4.0/60 {
+		t.Fatalf("Rate over the first minute = %v, want 4/60", r)
 	}
 }
 
