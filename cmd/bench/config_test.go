@@ -261,4 +261,3 @@ func TestReportShapes(t *testing.T) {
 		t.Errorf("replaceGenerated: %q", got)
 	}
 }
-
