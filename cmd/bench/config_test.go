@@ -247,14 +247,19 @@ func TestReportShapes(t *testing.T) {
 	th := drained("bridge-throttle-slow-sink", u, 900, 90)
 	th.Storm = &stormResult{Before: 1000, During: 200, Recovery: 1.2}
 	th.Refused = map[string]int64{"BatchRequestTooLong": 2}
+	dbl := drained("bridge", u, 10, 800)
+	dbl.Sink = sinkDouble
 	r := &report{opts: testOptions(), runs: []runResult{drained("bridge-slow-sink", u, 1000, 80), drained("base-slow-sink", u, 900, 85),
-		drained("bridge-slow-sink", z, 700, 80), th}, baseLabel: "3cea5e4"}
+		drained("bridge-slow-sink", z, 700, 80), th, dbl, drained("bridge", u, 2000, 70)}, baseLabel: "3cea5e4"}
 	g := r.generated()
 	for _, want := range []string{"Skew:", "15.14 %", "Zipf(1.1) over 10000 organizations", "base revision 3cea5e4", "| 1.2 |",
-		"refused, as SNS would", "BatchRequestTooLong 2"} {
+		"refused, as SNS would", "BatchRequestTooLong 2", "sink answers at once, **count-only SNS double** as the sink | 10 |", "sink answers at once | 2000 |"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("report lacks %q:\n%s", want, g)
 		}
+	}
+	if x, ok := find(r.summaries(), "bridge", uniform(10000)); !ok || x.rate.med != 2000 {
+		t.Errorf("find took the double-sink run: %+v", x)
 	}
 	doc := "# B\n\nhand\n\n" + beginMarker + "\nold\n" + endMarker + "\n\n## After\n"
 	if got := replaceGenerated(doc, "NEW"); got != "# B\n\nhand\n\nNEW\n## After\n" {

@@ -138,6 +138,7 @@ loop:
 		Contender:      name,
 		Rep:            rep,
 		Shape:          h.shape,
+		Sink:           map[string]string{sinkDouble: sinkDouble}[o.sinkKind],
 		CPUSeconds:     tv(ru.Utime) + tv(ru.Stime),
 		MaxRSS:         hwm,
 		Requests:       st.Requests,

@@ -213,7 +213,10 @@ type runResult struct {
 	Rep       int
 	// Shape is the backlog's (zero in results saved before shapes: the
 	// report then takes the options').
-	Shape  shape `json:",omitzero"`
+	Shape shape `json:",omitzero"`
+	// Sink is the SNS endpoint: "" (or sinkLean) the lean sink, sinkDouble
+	// the count-only double.
+	Sink   string `json:",omitempty"`
 	Events int64
 	// Seconds is the time from the first to the last event out: first to
 	// last message the sink accepted, or (raw-consume) first to last record

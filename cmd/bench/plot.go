@@ -172,7 +172,7 @@ func writePlot(path string, r *report) error {
 	main, _ := r.mainShape()
 	var rate, cpu []bar
 	for _, x := range r.summaries() {
-		if x.shape.key() != main.key() || x.c.push != "" {
+		if x.shape.key() != main.key() || x.c.push != "" || x.double {
 			continue
 		}
 		col := colRef
@@ -253,7 +253,7 @@ func writeSkewPlot(path string, r *report) error {
 	for _, sc := range skewSeries {
 		se := series{label: r.shortLabel(mustContender(sc.name)), col: sc.col}
 		for _, x := range ss {
-			if x.name != sc.name || x.c.push != "" {
+			if x.name != sc.name || x.c.push != "" || x.double {
 				continue
 			}
 			p := point{x.shape.topShare(), x.rate.med}

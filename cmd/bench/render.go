@@ -101,7 +101,7 @@ func (r *report) shapeTables(b *bytes.Buffer, sh shape, ss []summary) {
 			if x.c.kind == cRawConsume {
 				reqs = "–"
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.contenderName(x.c), x.rate.format("%.0f"), x.cpu.format("%.1f"), x.rss.format("%.0f"), reqs,
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.rowName(x), x.rate.format("%.0f"), x.cpu.format("%.1f"), x.rss.format("%.0f"), reqs,
 				x.sink.format("%.1f"), x.busy.format("%.0f"))
 		}
 	}
@@ -117,19 +117,19 @@ func (r *report) shapeTables(b *bytes.Buffer, sh shape, ss []summary) {
 					rec = fmt.Sprintf("%s; %d of %d runs ran out of backlog first", rec, x.notRecovered, x.n)
 				}
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.contenderName(x.c), x.rate.format("%.0f"), x.throttled.format("%.1f"),
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.rowName(x), x.rate.format("%.0f"), x.throttled.format("%.1f"),
 				x.reqs.format("%.3f"), x.cpu.format("%.1f"), x.rss.format("%.0f"), before, during, rec)
 		}
 	}
 	for _, x := range append(plain, push...) {
 		if len(x.refused) > 0 {
-			fmt.Fprintf(b, "\nThe sink refused, as SNS would, from %s: %s.\n", r.contenderName(x.c), benchsink.SortedRefusals(x.refused))
+			fmt.Fprintf(b, "\nThe sink refused, as SNS would, from %s: %s.\n", r.rowName(x), benchsink.SortedRefusals(x.refused))
 		}
 		if x.duplicates > 0 {
-			fmt.Fprintf(b, "\n%s delivered %d duplicates (events accepted twice) in %d runs; events/s counts each event once.\n", r.contenderName(x.c), x.duplicates, x.n)
+			fmt.Fprintf(b, "\n%s delivered %d duplicates (events accepted twice) in %d runs; events/s counts each event once.\n", r.rowName(x), x.duplicates, x.n)
 		}
 		if x.orderBreaks.max > 0 {
-			fmt.Fprintf(b, "\n%s: order breaks (bridge_order_breaks_total) %s.\n", r.contenderName(x.c), x.orderBreaks.format("%.0f"))
+			fmt.Fprintf(b, "\n%s: order breaks (bridge_order_breaks_total) %s.\n", r.rowName(x), x.orderBreaks.format("%.0f"))
 		}
 	}
 }
@@ -157,7 +157,7 @@ func (r *report) skewTable(b *bytes.Buffer, ss []summary) {
 	}
 	b.WriteString(" bridge requests/event |\n|---|---:|" + strings.Repeat("---:|", len(cols)+1) + "\n")
 	for _, sh := range shapes {
-		fmt.Fprintf(b, "| %s | %.2f %% |", sh.distribution(), 100*sh.topShare())
+		fmt.Fprintf(b, "| %s; %d events | %.2f %% |", sh.distribution(), sh.Events, 100*sh.topShare())
 		for _, c := range cols {
 			if x, ok := find(ss, c, sameShape(sh)); ok {
 				fmt.Fprintf(b, " %s |", x.rate.format("%.0f"))

@@ -47,9 +47,8 @@ func (s shape) distribution() string {
 	return fmt.Sprintf("%d organizations, uniform", s.Orgs)
 }
 
-// key identifies the shape among others in a report (without the seed and
-// event count, which a skew comparison may vary).
-func (s shape) key() string {
+// orgsKey names the organizations' distribution: o<orgs>[.z<exponent>].
+func (s shape) orgsKey() string {
 	k := "o" + strconv.Itoa(s.Orgs)
 	if s.Zipf > 0 {
 		k += ".z" + strconv.FormatFloat(s.Zipf, 'f', -1, 64)
@@ -57,12 +56,18 @@ func (s shape) key() string {
 	return k
 }
 
+// key identifies the shape among others in a report: the same events, in
+// the same partitions, whatever their schema ids' framing.
+func (s shape) key() string {
+	return fmt.Sprintf("s%d.n%d.%s.p%d", s.Seed, s.Events, s.orgsKey(), s.Partitions)
+}
+
 // topic is the backlog topic's name: prefix, then every field of the shape,
 // then fingerprint (a hash of the first generated records, so a change to
 // the generator, the schemas or the registry's ids makes a new backlog).
 func (s shape) topic(prefix, fingerprint string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s.s%d.n%d.%s.p%d", prefix, s.Seed, s.Events, s.key(), s.Partitions)
+	fmt.Fprintf(&b, "%s.s%d.n%d.%s.p%d", prefix, s.Seed, s.Events, s.orgsKey(), s.Partitions)
 	if s.Framing == framingRegistry {
 		b.WriteString(".reg")
 	}

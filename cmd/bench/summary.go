@@ -12,6 +12,7 @@ type summary struct {
 	name                             string
 	c                                contender
 	shape                            shape
+	double                           bool // measured against the count-only double
 	rate, cpu, rss, reqs, sink, busy stat
 	throttled                        stat // share of the entries
 	duplicates                       int64
@@ -62,26 +63,40 @@ func (r *report) mainShape() (shape, bool) {
 // summaries is every (shape, contender) pair's summary, in report order:
 // by shape (as shapes orders them), then contender rank.
 func (r *report) summaries() []summary {
-	type key struct{ shape, contender string }
+	type key struct {
+		shape, contender string
+		double           bool
+	}
 	by := map[key][]runResult{}
 	for _, x := range r.runs {
-		k := key{x.Shape.key(), x.Contender}
+		k := key{x.Shape.key(), x.Contender, x.Sink == sinkDouble}
 		by[k] = append(by[k], x)
 	}
 	var out []summary
 	for _, sh := range r.shapes() {
-		var names []string
+		var keys []key
 		for k := range by {
 			if k.shape == sh.key() {
-				names = append(names, k.contender)
+				keys = append(keys, k)
 			}
 		}
-		slices.SortFunc(names, func(a, b string) int { return cmp.Compare(mustContender(a).rank(), mustContender(b).rank()) })
-		for _, name := range names {
-			out = append(out, summarize(name, sh, by[key{sh.key(), name}]))
+		slices.SortFunc(keys, func(a, b key) int {
+			return cmp.Or(cmp.Compare(mustContender(a.contender).rank(), mustContender(b.contender).rank()), cmp.Compare(btoi(a.double), btoi(b.double)))
+		})
+		for _, k := range keys {
+			s := summarize(k.contender, sh, by[k])
+			s.double = k.double
+			out = append(out, s)
 		}
 	}
 	return out
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func summarize(name string, sh shape, xs []runResult) summary {
@@ -117,11 +132,11 @@ func summarize(name string, sh shape, xs []runResult) summary {
 	return s
 }
 
-// find returns the summary of contender name on the shape that match
-// reports true for, if any ran.
+// find returns the summary of contender name, measured with the lean
+// sink, on the first shape that match reports true for, if any ran.
 func find(ss []summary, name string, match func(shape) bool) (summary, bool) {
 	for _, s := range ss {
-		if s.name == name && match(s.shape) {
+		if s.name == name && !s.double && match(s.shape) {
 			return s, true
 		}
 	}
@@ -131,6 +146,15 @@ func find(ss []summary, name string, match func(shape) bool) (summary, bool) {
 // uniform matches the uniform shape over orgs organizations.
 func uniform(orgs int) func(shape) bool {
 	return func(s shape) bool { return s.Zipf == 0 && s.Orgs == orgs }
+}
+
+// uniformLike finds the uniform counterpart of sh: the same organizations
+// and, when that ran, the same number of events.
+func uniformLike(ss []summary, name string, sh shape) (summary, bool) {
+	if x, ok := find(ss, name, func(s shape) bool { return uniform(sh.Orgs)(s) && s.Events == sh.Events }); ok {
+		return x, true
+	}
+	return find(ss, name, uniform(sh.Orgs))
 }
 
 // zipfShape matches any Zipf shape.
@@ -143,6 +167,15 @@ func sameShape(sh shape) func(shape) bool {
 
 // anyShape matches every shape.
 func anyShape(shape) bool { return true }
+
+// rowName is x's row label: its contender's name, and the sink when it was
+// the count-only double.
+func (r *report) rowName(x summary) string {
+	if x.double {
+		return r.contenderName(x.c) + ", **count-only SNS double** as the sink"
+	}
+	return r.contenderName(x.c)
+}
 
 // contenderName is c's row label in the report.
 func (r *report) contenderName(c contender) string {

@@ -124,7 +124,7 @@ func (r *report) skewTargets(ss []summary) []target {
 	if okZ {
 		zname = fmt.Sprintf("Zipf(%g) over %d organizations at %s: ≥ 0.8 × min(uniform throughput, per-key limit / the busiest's share)", z.shape.Zipf, z.shape.Orgs, lat)
 	}
-	if u, okU := find(ss, "bridge-slow-sink", uniform(z.shape.Orgs)); okZ && okU {
+	if u, okU := uniformLike(ss, "bridge-slow-sink", z.shape); okZ && okU {
 		share := z.shape.topShare()
 		want := 0.8 * min(u.rate.med, limit/share)
 		add(zname, true, z.rate.med >= want, fmt.Sprintf("%.0f vs %.0f events/s (uniform %.0f; per-key limit %.0f events/s, %s, over a share of %.1f %%)",
@@ -135,7 +135,7 @@ func (r *report) skewTargets(ss []summary) []target {
 
 	rname := fmt.Sprintf("relaxed order, standard topic, Zipf at %s: ≥ 0.8 × the uniform throughput", lat)
 	rx, okR := find(ss, "bridge-relaxed-slow-sink", zipfShape)
-	if u, okU := find(ss, "bridge-slow-sink", uniform(rx.shape.Orgs)); okR && okU {
+	if u, okU := uniformLike(ss, "bridge-slow-sink", rx.shape); okR && okU {
 		add(rname, true, rx.rate.med >= 0.8*u.rate.med, fmt.Sprintf("%.0f vs %.0f events/s (%.2f × uniform)", rx.rate.med, 0.8*u.rate.med, rx.rate.med/u.rate.med))
 	} else {
 		add(rname, false, false, "not run (needs bridge-relaxed-slow-sink on the Zipf backlog and bridge-slow-sink on the uniform one)")
