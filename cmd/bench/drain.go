@@ -159,10 +159,15 @@ loop:
 		}
 		res.MaxRSS = max(res.MaxRSS, wr.PeakRSS)
 	}
-	if c.kind == cRawConsume {
+	switch c.kind {
+	case cRawConsume:
 		res.Events = wr.Events
 		res.Seconds = time.Duration(wr.LastNano - wr.FirstNano).Seconds()
-	} else {
+	case cRawPublish:
+		// It cycles a pool of ready-made messages: copies by design.
+		res.Events, res.Duplicates = st.Accepted, 0
+		res.Seconds = st.Last.Sub(st.First).Seconds()
+	default:
 		res.Events = st.Accepted - st.Duplicates
 		res.Seconds = st.Last.Sub(st.First).Seconds()
 	}

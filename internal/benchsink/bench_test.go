@@ -23,6 +23,9 @@ func (c *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 // (without the HTTP server's cost); ns/op over 10 is its cost per event.
 func BenchmarkPublishBatch(b *testing.B) {
 	for _, tc := range sinks {
+		if tc.listen && !tc.double {
+			continue
+		}
 		b.Run(tc.name, func(b *testing.B) {
 			s := newServer(Options{Double: tc.double})
 			arn, _ := s.CreateTopic("events")

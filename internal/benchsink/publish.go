@@ -147,22 +147,20 @@ func (s *Server) acceptEntry(r *request, e *entry, now time.Time) {
 	})
 }
 
-func (s *Server) publish(w http.ResponseWriter, wk *work) {
+// publish answers a parsed Publish into wk.out and returns the status.
+func (s *Server) publish(wk *work) int {
 	r := &wk.req
 	e := &r.single
 	t := s.lookup(r.topic)
 	if t == nil {
-		s.fail(w, wk, errNotFound, 1)
-		return
+		return s.fail(wk, errNotFound)
 	}
 	if ae := validate(t, e); ae != nil {
-		s.fail(w, wk, ae, 1)
-		return
+		return s.fail(wk, ae)
 	}
 	now := time.Now()
 	if s.pushback(t, now) {
-		s.writeError(w, wk, *errThrottled)
-		return
+		return s.errorAnswer(wk, errThrottled)
 	}
 	s.acceptEntry(r, e, now)
 	b := append(wk.out[:0], `<PublishResponse xmlns="`+xmlns+`"><PublishResult><MessageId>`...)
@@ -174,45 +172,41 @@ func (s *Server) publish(w http.ResponseWriter, wk *work) {
 	b = append(b, "</PublishResult>"...)
 	b = s.appendMetadata(b)
 	wk.out = append(b, "</PublishResponse>"...)
-	writeXML(w, http.StatusOK, wk.out)
+	return http.StatusOK
 }
 
-func (s *Server) publishBatch(w http.ResponseWriter, wk *work) {
+// publishBatch answers a parsed PublishBatch into wk.out and returns the
+// status.
+func (s *Server) publishBatch(wk *work) int {
 	r := &wk.req
 	n := r.maxMember
 	switch {
 	case r.tooMany:
-		s.fail(w, wk, invalid("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible"), 1)
-		return
+		return s.fail(wk, invalid("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible"))
 	case n == 0:
-		s.fail(w, wk, invalid("EmptyBatchRequest", "The batch request doesn't contain any entries"), 1)
-		return
+		return s.fail(wk, invalid("EmptyBatchRequest", "The batch request doesn't contain any entries"))
 	}
 	entries := r.entries[:n]
 	for i := range entries {
 		if !validID(entries[i].id) {
-			s.fail(w, wk, invalid("InvalidBatchEntryId", "The Id of a batch entry in a batch request doesn't abide by the specification"), 1)
-			return
+			return s.fail(wk, invalid("InvalidBatchEntryId", "The Id of a batch entry in a batch request doesn't abide by the specification"))
 		}
 		for j := range i {
 			if bytes.Equal(entries[i].id, entries[j].id) {
-				s.fail(w, wk, invalid("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id"), 1)
-				return
+				return s.fail(wk, invalid("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id"))
 			}
 		}
 	}
 	t := s.lookup(r.topic)
 	if t == nil {
-		s.fail(w, wk, errNotFound, 1)
-		return
+		return s.fail(wk, errNotFound)
 	}
 	total := 0
 	for i := range entries {
 		total += entries[i].size()
 	}
 	if total > t.maxSize {
-		s.fail(w, wk, invalid("BatchRequestTooLong", "The length of all the messages put together is more than the limit"), 1)
-		return
+		return s.fail(wk, invalid("BatchRequestTooLong", "The length of all the messages put together is more than the limit"))
 	}
 	var failed [MaxBatchEntries]*apiError
 	for i := range entries {
@@ -258,18 +252,20 @@ func (s *Server) publishBatch(w http.ResponseWriter, wk *work) {
 	b = append(b, "</Failed></PublishBatchResult>"...)
 	b = s.appendMetadata(b)
 	wk.out = append(b, "</PublishBatchResponse>"...)
-	writeXML(w, http.StatusOK, wk.out)
+	return http.StatusOK
 }
 
-// fail counts a refused call (n messages) and answers it.
-func (s *Server) fail(w http.ResponseWriter, wk *work, ae *apiError, n int64) {
-	s.refuse(ae.code, n)
-	s.writeError(w, wk, *ae)
+// fail counts a call refused as a whole and answers it.
+func (s *Server) fail(wk *work, ae *apiError) int {
+	s.refuse(ae.code, 1)
+	return s.errorAnswer(wk, ae)
 }
 
 const xmlns = "http://sns.amazonaws.com/doc/2010-03-31/"
 
-func (s *Server) writeError(w http.ResponseWriter, wk *work, ae apiError) {
+// errorAnswer writes SNS's error document for ae into wk.out and returns
+// its status.
+func (s *Server) errorAnswer(wk *work, ae *apiError) int {
 	typ := "Sender"
 	if !ae.sender {
 		typ = "Receiver"
@@ -281,7 +277,7 @@ func (s *Server) writeError(w http.ResponseWriter, wk *work, ae apiError) {
 	b = append(b, "</Message></Error><RequestId>"...)
 	b = s.appendID(b)
 	wk.out = append(b, "</RequestId></ErrorResponse>"...)
-	writeXML(w, ae.status, wk.out)
+	return ae.status
 }
 
 func writeXML(w http.ResponseWriter, status int, b []byte) {

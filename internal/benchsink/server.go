@@ -55,7 +55,7 @@ func (q Quota) limiter() *rate.Limiter {
 type Server struct {
 	opts   Options
 	double *snstest.Server
-	srv    *http.Server // nil when not listening
+	l      *listener // nil when not listening
 	url    string
 	start  time.Time
 
@@ -117,8 +117,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := newServer(opts)
 	s.url = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: time.Minute}
-	go s.srv.Serve(ln) //nolint:errcheck // ErrServerClosed on Close
+	s.l = &listener{ln: ln, conns: map[net.Conn]struct{}{}}
+	s.l.wg.Add(1)
+	go s.serve(s.l)
 	return s, nil
 }
 
@@ -157,10 +158,11 @@ func newServer(opts Options) *Server {
 // URL is the endpoint for the SDK's BaseEndpoint (sns.endpoint).
 func (s *Server) URL() string { return s.url }
 
-// Close stops the Server and closes its connections.
+// Close stops the Server, closes its connections and waits for their
+// goroutines.
 func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
+	if s.l != nil {
+		s.l.close()
 	}
 }
 
@@ -343,43 +345,62 @@ type work struct {
 }
 
 // ServeHTTP answers Publish and PublishBatch on the lean path and passes
-// every other call to the snstest double.
+// every other call to the snstest double. (The listening Server has its
+// own HTTP/1.1 loop, conn.go; ServeHTTP serves in-process clients.)
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wk := s.pool.Get().(*work)
 	defer s.pool.Put(wk)
 	body, err := readBody(r, wk.body[:0])
 	wk.body = body[:0]
 	if err != nil {
-		s.writeError(w, wk, apiError{http.StatusBadRequest, "MalformedQueryString", err.Error(), true})
+		writeXML(w, s.errorAnswer(wk, &apiError{http.StatusBadRequest, "MalformedQueryString", err.Error(), true}), wk.out)
 		return
 	}
+	if status, ok := s.answer(wk, body); ok {
+		writeXML(w, status, wk.out)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	s.delegate(w, r, body)
+}
+
+// answer serves a publish call's body on the lean path, leaving the answer
+// in wk.out; ok is false for a call the double serves (every call in
+// Double mode, and the actions other than Publish and PublishBatch).
+func (s *Server) answer(wk *work, body []byte) (status int, ok bool) {
 	action := formAction(body)
-	publishing := action == "Publish" || action == "PublishBatch"
-	if publishing {
-		s.requests.Add(1)
+	if action != "Publish" && action != "PublishBatch" {
+		return 0, false
 	}
-	if s.opts.Double || !publishing {
-		if s.opts.Double && publishing {
-			s.trackDoubleThrottles(w, r, body)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		s.double.ServeHTTP(w, r)
-		return
+	s.requests.Add(1)
+	if s.opts.Double {
+		return 0, false
 	}
 	if err := wk.req.parse(body); err != nil {
-		s.refuse("MalformedQueryString", 1)
-		s.writeError(w, wk, apiError{http.StatusBadRequest, "MalformedQueryString", err.Error(), true})
-		return
+		return s.fail(wk, &apiError{http.StatusBadRequest, "MalformedQueryString", err.Error(), true}), true
 	}
 	if s.opts.Latency > 0 {
 		time.Sleep(s.opts.Latency)
 	}
 	if action == "Publish" {
-		s.publish(w, wk)
+		return s.publish(wk), true
+	}
+	return s.publishBatch(wk), true
+}
+
+// delegate passes a call to the double: publish calls in Double mode with
+// their throttles and refusals counted from its answer, the others as they
+// are.
+func (s *Server) delegate(w http.ResponseWriter, r *http.Request, body []byte) {
+	if !s.opts.Double {
+		s.double.ServeHTTP(w, r)
 		return
 	}
-	s.publishBatch(w, wk)
+	if a := formAction(body); a != "Publish" && a != "PublishBatch" {
+		s.double.ServeHTTP(w, r)
+		return
+	}
+	s.trackDoubleThrottles(w, r)
 }
 
 // readBody reads r's body into buf (grown as needed).
@@ -446,8 +467,7 @@ func SortedRefusals(m map[string]int64) string {
 
 // trackDoubleThrottles passes a publish call to the double and counts, from
 // its answer, the messages it throttled and refused (Double mode).
-func (s *Server) trackDoubleThrottles(w http.ResponseWriter, r *http.Request, body []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(body))
+func (s *Server) trackDoubleThrottles(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{header: w.Header()}
 	s.double.ServeHTTP(rec, r)
 	out := rec.body.Bytes()

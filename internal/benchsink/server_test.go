@@ -1,9 +1,12 @@
 package benchsink
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -45,11 +48,34 @@ func clientWith(rt http.RoundTripper) *awssns.Client {
 	})
 }
 
-// sinks is every way of serving: the lean path and the double.
+// sinks is every way of serving: the lean path in process and over
+// loopback (its own HTTP/1.1 loop), and the double over loopback.
 var sinks = []struct {
-	name   string
-	double bool
-}{{"lean", false}, {"double", true}}
+	name           string
+	double, listen bool
+}{{"lean", false, false}, {"lean over loopback", false, true}, {"double", true, true}}
+
+// start returns a Server with opts served the way tc says, and an SDK
+// client of it.
+func start(t testing.TB, tc struct {
+	name           string
+	double, listen bool
+}, opts Options) (*Server, *awssns.Client) {
+	t.Helper()
+	opts.Double = tc.double
+	if !tc.listen {
+		s := newServer(opts)
+		return s, client(s)
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	t.Cleanup(func() { tr.CloseIdleConnections(); s.Close() })
+	return s, awssns.New(awssns.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Credentials: aws.AnonymousCredentials{},
+		HTTPClient: &http.Client{Transport: tr}, Retryer: aws.NopRetryer{}})
+}
 
 func attrs(eventID, ts string) map[string]types.MessageAttributeValue {
 	m := map[string]types.MessageAttributeValue{}
@@ -88,10 +114,9 @@ func code(err error) string {
 func TestSDKRoundTrip(t *testing.T) {
 	for _, tc := range sinks {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newServer(Options{Double: tc.double})
+			s, c := start(t, tc, Options{})
 			std, _ := s.CreateTopic("events")
 			fifo, _ := s.CreateTopic("events.fifo")
-			c := client(s)
 			ctx := context.Background()
 			infos, err := sns.Topics(ctx, c, []string{std, fifo})
 			if err != nil || infos[std].FIFO || !infos[fifo].FIFO || infos[std].MaxMessageSize != sns.DefaultMaxMessageSize {
@@ -144,10 +169,9 @@ func TestRefusesWhatSNSRefuses(t *testing.T) {
 	big := strings.Repeat("x", 30000)
 	for _, tc := range sinks {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newServer(Options{Double: tc.double})
+			s, c := start(t, tc, Options{})
 			std, _ := s.CreateTopic("events")
 			fifo, _ := s.CreateTopic("events.fifo")
-			c := client(s)
 			ctx := context.Background()
 			whole := []struct {
 				name string
@@ -246,9 +270,8 @@ func TestQuotaAndStorm(t *testing.T) {
 	for _, tc := range sinks {
 		t.Run(tc.name, func(t *testing.T) {
 			// A rate too slow to refill during the test: exactly Burst pass.
-			s := newServer(Options{Double: tc.double, Quota: Quota{PerSecond: 0.001, Burst: 4}})
+			s, c := start(t, tc, Options{Quota: Quota{PerSecond: 0.001, Burst: 4}})
 			std, _ := s.CreateTopic("events")
-			c := client(s)
 			ctx := context.Background()
 			out, err := c.PublishBatch(ctx, batch(std, 10, "b", false))
 			if err != nil || len(out.Successful) != 4 || len(out.Failed) != 6 {
@@ -268,9 +291,8 @@ func TestQuotaAndStorm(t *testing.T) {
 				t.Fatalf("stats %+v, want 7 throttled, 4 accepted, none refused", st)
 			}
 
-			s = newServer(Options{Double: tc.double})
+			s, c = start(t, tc, Options{})
 			std, _ = s.CreateTopic("events")
-			c = client(s)
 			s.StartStorm(1, time.Hour)
 			if out, err := c.PublishBatch(ctx, batch(std, 10, "b", false)); err != nil || len(out.Failed) != 10 {
 				t.Fatalf("full storm: %+v, %v", out, err)
@@ -397,4 +419,64 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsed topic %q id %q body %d attr %q/%d from id %q msg %q", r.topic, e.id, e.bodyLen, e.attrs[0].name, e.attrs[0].valueLen, id, msg)
 		}
 	})
+}
+
+// TestHTTP: the listening Server's HTTP/1.1 takes what clients send besides
+// the SDK's plain requests (a chunked body, Expect: 100-continue, several
+// requests on one connection, Connection: close) and answers a request it
+// cannot read with 400.
+func TestHTTP(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	arn, _ := s.CreateTopic("events")
+	form := url.Values{"Action": {"Publish"}, "TopicArn": {arn}, "Message": {"hello"}}.Encode()
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	chunked := fmt.Sprintf("%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", 5, form[:5], len(form)-5, form[5:])
+	requests := "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " + strconv.Itoa(len(form)) + "\r\n\r\n" + form +
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked +
+		"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(form)) + "\r\n\r\n" + form
+	if _, err := c.Write([]byte(requests)); err != nil {
+		t.Fatal(err)
+	}
+	continues := 0
+	for i := 0; i < 3; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if resp.StatusCode == http.StatusContinue {
+			continues++
+			i--
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "<MessageId>") {
+			t.Fatalf("answer %d: %d %s", i, resp.StatusCode, b)
+		}
+	}
+	if continues != 1 || s.Stats().Accepted != 3 {
+		t.Fatalf("%d continues, %d accepted; want 1 and 3", continues, s.Stats().Accepted)
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after Connection: close the connection is open (%v)", err)
+	}
+
+	c2, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.Write([]byte("NONSENSE\r\n\r\n"))
+	resp, err := http.ReadResponse(bufio.NewReader(c2), nil)
+	if err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a malformed request: %v, %v", resp, err)
+	}
 }
