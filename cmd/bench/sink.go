@@ -57,10 +57,10 @@ func (s *sink) distinct() int64 {
 	return st.Accepted - st.Duplicates
 }
 
-// percentiles returns the recorded latencies' quantiles qs, and how many
-// there are.
-func (s *sink) percentiles(qs ...float64) ([]time.Duration, int) {
-	l, _ := s.Latencies()
+// percentiles returns the quantiles qs of the latencies recorded for
+// events stamped at or after since, and how many there are.
+func (s *sink) percentiles(since time.Time, qs ...float64) ([]time.Duration, int) {
+	l, _ := s.Latencies(since)
 	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
 	out := make([]time.Duration, len(qs))
 	if len(l) == 0 {

@@ -74,7 +74,7 @@ type Server struct {
 
 	recordFrom atomic.Int64 // Unix ms; 0: latency not recorded
 	latMu      sync.Mutex
-	latencies  []time.Duration
+	latencies  []Latency
 	unparsed   int64
 	refusedMu  sync.Mutex
 	refused    map[string]int64
@@ -217,12 +217,25 @@ func (s *Server) stormHits(now time.Time) bool {
 // acceptance.
 func (s *Server) RecordLatencyFrom(t time.Time) { s.recordFrom.Store(t.UnixMilli()) }
 
-// Latencies returns a copy of the latencies recorded so far and how many
-// messages had an event_timestamp the sink could not read.
-func (s *Server) Latencies() (l []time.Duration, unparsed int64) {
+// Latency is one message's end-to-end latency: from its event time to its
+// acceptance.
+type Latency struct {
+	EventTime time.Time
+	Latency   time.Duration
+}
+
+// Latencies returns the latencies recorded so far of the messages whose
+// event time is at or after since, and how many messages had an
+// event_timestamp the sink could not read.
+func (s *Server) Latencies(since time.Time) (l []time.Duration, unparsed int64) {
 	s.latMu.Lock()
 	defer s.latMu.Unlock()
-	return append([]time.Duration(nil), s.latencies...), s.unparsed
+	for _, x := range s.latencies {
+		if !x.EventTime.Before(since) {
+			l = append(l, x.Latency)
+		}
+	}
+	return l, s.unparsed
 }
 
 // Accepted is how many messages the sink has accepted.
@@ -317,7 +330,7 @@ func (s *Server) accept(now time.Time, identity []byte, ts func() (time.Time, bo
 	case !ok:
 		s.unparsed++
 	case at.UnixMilli() >= from:
-		s.latencies = append(s.latencies, now.Sub(at))
+		s.latencies = append(s.latencies, Latency{at, now.Sub(at)})
 	}
 }
 

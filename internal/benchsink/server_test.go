@@ -340,7 +340,10 @@ func TestLatencyAndRate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l, unparsed := s.Latencies()
+	if l, _ := s.Latencies(before.Add(-2500 * time.Millisecond)); len(l) != 1 || l[0] < 2*time.Second {
+		t.Fatalf("latencies of events since 2.5s ago: %v, want the ISO one alone", l)
+	}
+	l, unparsed := s.Latencies(time.Time{})
 	if len(l) != 2 || unparsed != 1 {
 		t.Fatalf("latencies %v, unparsed %d: want two (the old one not counted) and one unreadable", l, unparsed)
 	}
