@@ -178,8 +178,8 @@ loop:
 	if res.Events < o.events {
 		return res, fmt.Errorf("%s finished with %d of %d events (%s)", name, res.Events, o.events, sinkNotes(st))
 	}
-	logf(h.stderr, "%s: %d events in %.2fs = %.0f events/s, %.2f CPU s (%.1f µs/event), peak RSS %.0f MiB, %.3f SNS requests/event; sink %.1f µs/event, machine %.0f%% busy%s%s",
-		label, res.Events, res.Seconds, res.rate(), res.CPUSeconds, res.cpuPerEvent()*1e6, float64(res.MaxRSS)/(1<<20), res.requestsPerEvent(),
+	logf(h.stderr, "%s: %d events in %.2fs = %.0f events/s, %.2f CPU s (%.1f µs/event), peak RSS %.0f MiB, %.3f SNS requests/event over %d connections; sink %.1f µs/event, machine %.0f%% busy%s%s",
+		label, res.Events, res.Seconds, res.rate(), res.CPUSeconds, res.cpuPerEvent()*1e6, float64(res.MaxRSS)/(1<<20), res.requestsPerEvent(), st.Connections,
 		res.SinkCPUSeconds/float64(res.Events)*1e6, res.MachineBusy*100, pushNotes(res), refusedNote(res))
 	return res, nil
 }

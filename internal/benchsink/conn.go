@@ -45,6 +45,7 @@ func (s *Server) serve(l *listener) {
 			return
 		}
 		l.conns[c] = struct{}{}
+		s.connections.Add(1)
 		l.wg.Add(1)
 		l.mu.Unlock()
 		go func() {
@@ -82,11 +83,32 @@ type httpRequest struct {
 
 var errBadRequest = errors.New("malformed HTTP request")
 
+// connBuffers are a connection's reader and writer, pooled: a client that
+// opens a connection per call (an HTTP client with few idle connections)
+// must not cost the sink two new buffers each time.
+type connBuffers struct {
+	r   *bufio.Reader
+	w   *bufio.Writer
+	hdr []byte
+}
+
+var connPool = sync.Pool{New: func() any {
+	return &connBuffers{r: bufio.NewReaderSize(nil, 64<<10), w: bufio.NewWriterSize(nil, 16<<10)}
+}}
+
 func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
-	br := bufio.NewReaderSize(c, 64<<10)
-	bw := bufio.NewWriterSize(c, 16<<10)
-	var hdr []byte
+	cb := connPool.Get().(*connBuffers)
+	cb.r.Reset(c)
+	cb.w.Reset(c)
+	defer func() {
+		cb.r.Reset(nil)
+		cb.w.Reset(nil)
+		connPool.Put(cb)
+	}()
+	br, bw := cb.r, cb.w
+	hdr := cb.hdr[:0]
+	defer func() { cb.hdr = hdr }()
 	for {
 		var req httpRequest
 		if err := readHead(br, &req); err != nil {

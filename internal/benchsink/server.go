@@ -63,6 +63,7 @@ type Server struct {
 	topics map[string]*topic // by ARN; written only before traffic
 
 	accepted, requests, throttled atomic.Int64
+	connections                   atomic.Int64
 	duplicates                    atomic.Int64
 	first, last                   atomic.Int64 // Unix nanoseconds of acceptances
 	nextID                        atomic.Uint64
@@ -246,8 +247,10 @@ type Stats struct {
 	// Accepted messages; Duplicates among them (an event_id seen before;
 	// for a message whose event_id is empty or "null", its body).
 	Accepted, Duplicates int64
-	// Requests is the Publish and PublishBatch calls answered.
-	Requests int64
+	// Requests is the Publish and PublishBatch calls answered, Connections
+	// the TCP connections the listening Server accepted (a client that
+	// keeps few idle connections opens one for many calls).
+	Requests, Connections int64
 	// Throttled is the messages refused for the quota or a storm.
 	Throttled int64
 	// Refused counts, by SNS error code, the calls and entries refused for
@@ -259,7 +262,7 @@ type Stats struct {
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
-	st := Stats{Accepted: s.accepted.Load(), Duplicates: s.duplicates.Load(), Requests: s.requests.Load(),
+	st := Stats{Accepted: s.accepted.Load(), Duplicates: s.duplicates.Load(), Requests: s.requests.Load(), Connections: s.connections.Load(),
 		Throttled: s.throttled.Load(), Refused: map[string]int64{}}
 	if f := s.first.Load(); f != 0 {
 		st.First, st.Last = time.Unix(0, f), time.Unix(0, s.last.Load())
