@@ -91,31 +91,16 @@ var requiredKeys = []string{"kafka.brokers", "kafka.group_id", "kafka.topics", "
 // when a required key is missing.
 func applyOverrides(cfg bridgeproc.Config, m map[string]any) error {
 	for _, k := range requiredKeys {
-		if !has(cfg, k) {
+		if !cfg.Has(k) {
 			return fmt.Errorf("its config.yaml has no %s", k)
 		}
 	}
 	for k, v := range m {
-		if has(cfg, k) {
+		if cfg.Has(k) {
 			cfg.Set(k, v)
 		}
 	}
 	return nil
-}
-
-// has reports whether the dotted key is present (with any value).
-func has(cfg bridgeproc.Config, path string) bool {
-	keys := strings.Split(path, ".")
-	m := map[string]any(cfg)
-	for _, k := range keys[:len(keys)-1] {
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			return false
-		}
-		m = next
-	}
-	_, ok := m[keys[len(keys)-1]]
-	return ok
 }
 
 // startBridge starts contender c (the current bridge or the base revision)
