@@ -255,6 +255,7 @@ func (p *program) run(m *machine) (*Event, error) {
 		}
 	}
 	m.fillHeader(&ev.Header)
+	ev.Sanitized = m.sanitized
 	return ev, nil
 }
 

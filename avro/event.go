@@ -19,7 +19,25 @@ type Event struct {
 	SchemaName string // full name of the writer schema, e.g. "com.thena.events.TicketEvent"
 	Fields     []Field
 	Header     Header
+	// Sanitized counts the values of the record rendered other than as
+	// written, because JSON or SNS cannot carry them.
+	Sanitized Sanitized
 }
+
+// Sanitized counts, for one record, the values the decoder replaced. The
+// rendering keeps the event publishable; the counts let the bridge report
+// producers that write such values (bridge_sanitized_values_total).
+type Sanitized struct {
+	// InvalidUTF8 is the number of strings and map keys that held bytes
+	// that are not UTF-8, each such sequence rendered as U+FFFD.
+	InvalidUTF8 int
+	// NonFinite is the number of float and double values that were NaN or
+	// an infinity, rendered as null.
+	NonFinite int
+}
+
+// Any reports whether anything was sanitized.
+func (s Sanitized) Any() bool { return s != Sanitized{} }
 
 // Field is one top-level field of an Event, rendered as JSON.
 type Field struct {

@@ -40,6 +40,13 @@ func plainWord(x uint64) bool {
 // U+FFFD; U+2028 and U+2029 are escaped so the output is also valid
 // JavaScript.
 func appendString(dst, s []byte) []byte {
+	dst, _ = appendStringChecked(dst, s)
+	return dst
+}
+
+// appendStringChecked is appendString that also reports whether s held
+// invalid UTF-8, which the decoder counts (Event.Sanitized).
+func appendStringChecked(dst, s []byte) (_ []byte, replaced bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -82,6 +89,7 @@ func appendString(dst, s []byte) []byte {
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, "\ufffd"...)
+			replaced = true
 			i++
 			start = i
 			continue
@@ -96,7 +104,7 @@ func appendString(dst, s []byte) []byte {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, '"'), replaced
 }
 
 // appendFloat appends f as a JSON number the way encoding/json does; NaN and

@@ -57,6 +57,8 @@ type machine struct {
 	ts       int64
 	tsUnit   int64 // 1 for ms, 1000 for µs
 	hasTS    bool
+	// sanitized counts the values rendered other than as written.
+	sanitized Sanitized
 }
 
 type limits struct {
@@ -69,6 +71,26 @@ func (m *machine) reset(in []byte, lim limits) {
 	m.hdr = m.hdr[:0]
 	m.spans = [numSlots]span{}
 	m.hasTS = false
+	m.sanitized = Sanitized{}
+}
+
+// appendText appends a string or map key of the record as JSON, counting it
+// when it held invalid UTF-8.
+func (m *machine) appendText(out, b []byte) []byte {
+	out, replaced := appendStringChecked(out, b)
+	if replaced {
+		m.sanitized.InvalidUTF8++
+	}
+	return out
+}
+
+// appendNumber appends a float or double of the record as JSON, counting it
+// when it was NaN or an infinity (rendered null).
+func (m *machine) appendNumber(out []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		m.sanitized.NonFinite++
+	}
+	return appendFloat(out, f, bits)
 }
 
 func (m *machine) readLong() (int64, error) {

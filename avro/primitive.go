@@ -28,9 +28,9 @@ func (c *compiler) primitive(s *havro.PrimitiveSchema, slot int) (decodeFn, erro
 	case havro.Long:
 		return compileLong(logical, slot == slotTimestamp), nil
 	case havro.Float:
-		return rendered(fixedBytes(4), appendFloat32), nil
+		return decodeFloat, nil
 	case havro.Double:
-		return rendered(fixedBytes(8), appendFloat64), nil
+		return decodeDouble, nil
 	case havro.String:
 		if slot >= 0 && slot < numSlots {
 			return func(m *machine, out []byte) ([]byte, error) {
@@ -41,10 +41,10 @@ func (c *compiler) primitive(s *havro.PrimitiveSchema, slot int) (decodeFn, erro
 				start := len(m.hdr)
 				m.hdr = append(m.hdr, b...)
 				m.spans[slot] = span{start: start, end: len(m.hdr), set: true}
-				return appendString(out, b), nil
+				return m.appendText(out, b), nil
 			}, nil
 		}
-		return rendered((*machine).readBytes, appendString), nil
+		return decodeString, nil
 	case havro.Bytes:
 		if dec, ok := s.Logical().(*havro.DecimalLogicalSchema); ok {
 			return rendered((*machine).readBytes, decimalJSON(dec.Scale())), nil
@@ -151,12 +151,28 @@ func appendBase64(dst, b []byte) []byte {
 	return append(dst, '"')
 }
 
-func appendFloat32(dst, b []byte) []byte {
-	return appendFloat(dst, float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 32)
+func decodeString(m *machine, out []byte) ([]byte, error) {
+	b, err := m.readBytes()
+	if err != nil {
+		return out, err
+	}
+	return m.appendText(out, b), nil
 }
 
-func appendFloat64(dst, b []byte) []byte {
-	return appendFloat(dst, math.Float64frombits(binary.LittleEndian.Uint64(b)), 64)
+func decodeFloat(m *machine, out []byte) ([]byte, error) {
+	b, err := m.readFixed(4)
+	if err != nil {
+		return out, err
+	}
+	return m.appendNumber(out, float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 32), nil
+}
+
+func decodeDouble(m *machine, out []byte) ([]byte, error) {
+	b, err := m.readFixed(8)
+	if err != nil {
+		return out, err
+	}
+	return m.appendNumber(out, math.Float64frombits(binary.LittleEndian.Uint64(b)), 64), nil
 }
 
 // appendTimeOfDay appends ms since midnight (any day) as a quoted

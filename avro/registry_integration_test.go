@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,18 +49,11 @@ func TestRegistryDecodesEveryEventType(t *testing.T) {
 	for _, file := range files {
 		text, _ := fs.ReadFile(schemas.FS(), file)
 		name := "com.thena.events." + strings.TrimSuffix(file, ".avsc")
-		subject := testenv.Name(t, strings.TrimSuffix(file, ".avsc"), 200) + "-value"
+		subject := freshSubject(t, client, strings.TrimSuffix(file, ".avsc"))
 		id, _, err := client.CreateSchema(ctx, subject, string(text))
 		if err != nil {
 			t.Fatalf("registering %s: %v", file, err)
 		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if _, err := client.DeleteSubject(ctx, subject); err != nil {
-				t.Errorf("deleting subject %s: %v", subject, err)
-			}
-		})
 		localID, _ := local.ID(name)
 		registryID[localID] = id
 	}
@@ -131,4 +126,84 @@ func TestRegistryDecodesEveryEventType(t *testing.T) {
 	if !failure.IsPermanent(err) || failure.ReasonOf(err) != failure.ReasonUnknownSchema {
 		t.Errorf("unknown id: %v, want permanent unknown_schema", err)
 	}
+}
+
+// TestRegistryDecodesSchemaVersions: v1 and v2 of one schema registered
+// under one subject with BACKWARD compatibility (the registry checks that v2
+// reads v1's records: a field removed, one added with a default, an enum
+// symbol added), then records written with each, carrying the registry's
+// ids, decode through one RegistrySource and Decoder with their writer
+// schema, as they do from the local directory.
+func TestRegistryDecodesSchemaVersions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := testenv.Registry(t)
+	client, err := registry.NewClient(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := avro.NewLocalSource(os.DirFS(versionsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := freshSubject(t, client, "versions")
+	if err := client.SetCompatibilityLevel(ctx, subject, "BACKWARD"); err != nil {
+		t.Fatalf("setting BACKWARD compatibility on %s: %v", subject, err)
+	}
+	registryID := map[int]int{}
+	for _, file := range []string{"TicketEvent.v1.avsc", "TicketEvent.avsc"} { // oldest first, as a team evolves it
+		text, err := os.ReadFile(filepath.Join(versionsDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := client.CreateSchema(ctx, subject, string(text))
+		if err != nil {
+			t.Fatalf("registering %s under %s: %v", file, subject, err)
+		}
+		registryID[versionNamed(t, local, file).ID] = id
+	}
+	if len(registryID) != 2 {
+		t.Fatalf("registry ids %v, want two", registryID)
+	}
+	src, err := avro.NewRegistrySource(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := avro.NewDecoder(src, avro.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, fixture := range map[string]string{"TicketEvent.v1.avsc": "ticket_updated.v1.json", "TicketEvent.avsc": "ticket_updated.v2.json"} {
+		want := readEvent(t, filepath.Join(versionsDir, fixture))
+		v := versionNamed(t, local, file)
+		value, err := v.Append(nil, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		binary.BigEndian.PutUint32(value[1:5], uint32(registryID[v.ID]))
+		ev, err := d.Decode(ctx, value)
+		if err != nil {
+			t.Fatalf("%s through the registry: %v", file, err)
+		}
+		if got := eventJSON(t, ev); !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Errorf("%s through the registry:\n got %s\nwant %s", file, g, w)
+		}
+	}
+}
+
+// freshSubject returns a subject name unique to the test, which t.Cleanup
+// deletes from the registry again.
+func freshSubject(t *testing.T, client *registry.Client, prefix string) string {
+	t.Helper()
+	subject := testenv.Name(t, prefix, 200) + "-value"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := client.DeleteSubject(ctx, subject); err != nil {
+			t.Errorf("deleting subject %s: %v", subject, err)
+		}
+	})
+	return subject
 }

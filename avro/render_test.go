@@ -195,6 +195,42 @@ func TestRenderSpecialValues(t *testing.T) {
 	}
 }
 
+// TestSanitizedCounts: every value the decoder renders other than as written
+// (invalid UTF-8 in a string, a map key or the captured eventId; a NaN or
+// infinite float or double) is counted once in Event.Sanitized, for
+// bridge_sanitized_values_total; a clean record counts nothing.
+func TestSanitizedCounts(t *testing.T) {
+	src := sinkSource(t)
+	for _, tc := range []struct {
+		name   string
+		change map[string]any
+		want   avro.Sanitized
+	}{
+		{"clean", nil, avro.Sanitized{}},
+		{"NaN double", map[string]any{"d": math.NaN()}, avro.Sanitized{NonFinite: 1}},
+		{"infinite float and double", map[string]any{"d": math.Inf(1), "f": float32(math.Inf(-1))}, avro.Sanitized{NonFinite: 2}},
+		{"non-finite in free-form values", map[string]any{"jv": map[string]any{"x": math.NaN(), "y": []any{math.Inf(1)}}}, avro.Sanitized{NonFinite: 2}},
+		{"invalid UTF-8 twice in one string", map[string]any{"s": "a\xffb\xc3"}, avro.Sanitized{InvalidUTF8: 1}},
+		{"invalid UTF-8 in a map key and value", map[string]any{"mp": map[string]string{"k\xff": "v\xfe"}}, avro.Sanitized{InvalidUTF8: 2}},
+		{"invalid UTF-8 in the eventId", map[string]any{"eventId": "E\xff"}, avro.Sanitized{InvalidUTF8: 1}},
+		{"both kinds", map[string]any{"s": "\xff", "d": math.NaN()}, avro.Sanitized{InvalidUTF8: 1, NonFinite: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := sinkValue()
+			for k, x := range tc.change {
+				v[k] = x
+			}
+			ev, err := decodeNatural(t, src, "com.thena.test.KitchenSink", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Sanitized != tc.want || ev.Sanitized.Any() != (tc.want != avro.Sanitized{}) {
+				t.Errorf("Sanitized = %+v, want %+v", ev.Sanitized, tc.want)
+			}
+		})
+	}
+}
+
 // TestTimestampsMatchTimePackage checks the hand-written calendar code
 // against the time package over a wide range of instants.
 func TestTimestampsMatchTimePackage(t *testing.T) {

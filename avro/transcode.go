@@ -268,7 +268,7 @@ func (c *compiler) mapOf(s *havro.MapSchema) (decodeFn, error) {
 		if err != nil {
 			return out, err
 		}
-		return value(m, append(appendString(out, k), ':'))
+		return value(m, append(m.appendText(out, k), ':'))
 	}), nil
 }
 

@@ -27,7 +27,30 @@ func DefaultLargeFields() []string {
 type Route struct {
 	Pattern  string `yaml:"pattern"`
 	TopicARN string `yaml:"topic_arn"`
+	// Ordering is how the delivery engine orders this route's events of one
+	// key: OrderingStrict (the default; empty means it) or OrderingRelaxed.
+	// NewMapper refuses relaxed ordering on a FIFO topic.
+	Ordering Ordering `yaml:"ordering"`
 }
+
+// Ordering is a route's delivery order per ordering key.
+type Ordering string
+
+const (
+	// OrderingStrict delivers one key's events one call at a time, in
+	// offset order: what subscribers of a FIFO topic see, and what a
+	// standard topic gets as nearly as SNS allows.
+	OrderingStrict Ordering = "strict"
+	// OrderingRelaxed lets the delivery engine have several calls of one
+	// key in flight. SNS standard topics do not promise delivery order
+	// anyway; relaxed order trades the bridge's own ordering for the
+	// throughput of a hot key. Only for standard topics.
+	OrderingRelaxed Ordering = "relaxed"
+)
+
+// Relaxed reports whether the route's events may be delivered out of order
+// (Ordering is OrderingRelaxed), for consumer.Outbound.Relaxed.
+func (r Route) Relaxed() bool { return r.Ordering == OrderingRelaxed }
 
 // Config is the mapping configuration. The zero value of LargeFields and
 // Placeholder means their defaults (DefaultLargeFields, DefaultPlaceholder).
@@ -121,6 +144,11 @@ func (c Config) Validate() error {
 		}
 		if err := checkTopicARN(r.TopicARN); err != nil {
 			bad(field+".TopicARN", "%q: %v", r.TopicARN, err)
+		}
+		switch r.Ordering {
+		case "", OrderingStrict, OrderingRelaxed:
+		default:
+			bad(field+".Ordering", "%q: want %s or %s", r.Ordering, OrderingStrict, OrderingRelaxed)
 		}
 	}
 	if c.DefaultTopicARN != "" {

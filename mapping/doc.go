@@ -23,6 +23,11 @@
 //     placeholder, largest first, until it fits, or fails with a Permanent
 //     "too_large".
 //
+// Each Route has an Ordering, strict by default. OrderingRelaxed lets the
+// delivery engine run several publishes of one key at once (SNS standard
+// topics promise no order anyway); NewMapper refuses it on a FIFO topic.
+// Message.Route.Relaxed() tells the engine.
+//
 // Errors are *failure.Error values of class Permanent (missing_field,
 // unroutable, too_large): the delivery engine dead-letters the record. Map
 // never returns a transient or systemic error, because nothing it does can
@@ -33,9 +38,14 @@
 // Custom object events (type custom-object:*) carry eventData instead of
 // payload and their timestamp as a JSON number of Unix milliseconds (the
 // documentation says "Unix time"; milliseconds is what the platform's
-// JavaScript produces and loses no precision). The event_timestamp attribute
-// is the same ISO-8601 text for every event type (TimestampLayout), so one
-// filter or parser serves all subscribers.
+// JavaScript produces and loses no precision). Their event_timestamp
+// attribute is that number in decimal, as the documentation describes it
+// ("Unix timestamp of the event"); every other event's is ISO-8601 UTC with
+// milliseconds (TimestampLayout). ParseEventTimestamp reads both. A custom
+// object timestamp below SecondsThreshold (10^11, March 1973 in
+// milliseconds) is most likely seconds: Map publishes it as given and sets
+// Message.TimestampLooksLikeSeconds so the caller can count it and tell the
+// producer.
 //
 // A custom object event without an eventId gets one from GeneratedEventID: a
 // UUID derived from the record's Kafka position, so that a replayed record

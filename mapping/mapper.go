@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 const (
 	AttrEventName      = "event_name"              // eventType
 	AttrEventID        = "event_id"                // eventId, generated for custom objects without one
-	AttrEventTimestamp = "event_timestamp"         // event time, ISO-8601 UTC with milliseconds, for every event type
+	AttrEventTimestamp = "event_timestamp"         // event time: ISO-8601 UTC with milliseconds; custom objects: the body's Unix milliseconds
 	AttrUserID         = "context_user_id"         // actor.id
 	AttrUserType       = "context_user_type"       // actor.type
 	AttrOrganizationID = "context_organization_id" // orgId
@@ -36,9 +37,27 @@ var attrOverhead = func() int {
 	return sns.MessageSize("", attrs[:])
 }()
 
-// TimestampLayout is the form of the event_timestamp attribute: ISO-8601 in
-// UTC with exactly three fractional digits, e.g. "2026-11-27T05:08:30.123Z".
+// TimestampLayout is the form of the event_timestamp attribute of every
+// event but custom objects: ISO-8601 in UTC with exactly three fractional
+// digits, e.g. "2026-11-27T05:08:30.123Z". A custom object event's attribute
+// is its body's timestamp, Unix milliseconds in decimal, e.g.
+// "1795756110123" (thena-events.md §2); ParseEventTimestamp reads both.
 const TimestampLayout = "2006-01-02T15:04:05.000Z"
+
+// SecondsThreshold is the custom object timestamp below which Map sets
+// Message.TimestampLooksLikeSeconds: 10^11 ms is March 1973, while 10^11 s is
+// the year 5138, so a smaller value is almost surely Unix seconds written
+// where milliseconds belong.
+const SecondsThreshold = 100_000_000_000
+
+// ParseEventTimestamp parses an event_timestamp attribute value as Map
+// writes it: TimestampLayout, or decimal Unix milliseconds (custom objects).
+func ParseEventTimestamp(v string) (time.Time, error) {
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	return time.Parse(TimestampLayout, v)
+}
 
 // CustomObjectPrefix starts the type of every custom object event
 // ("custom-object:{type}:created|updated|deleted"). Those events get the
@@ -77,6 +96,12 @@ type Message struct {
 	OrgID     string
 	// EventTime is the event's timestamp, in UTC.
 	EventTime time.Time
+	// TimestampLooksLikeSeconds is set for a custom object event whose
+	// timestamp is below SecondsThreshold: most likely Unix seconds where
+	// the contract says milliseconds. The event is published with the
+	// value as given (body and attribute); the flag lets the caller count
+	// it and tell the producer.
+	TimestampLooksLikeSeconds bool
 	// Route is the route that matched; its Pattern is empty when the default
 	// route was used.
 	Route Route
@@ -131,6 +156,9 @@ func NewMapper(cfg Config, topics map[string]TopicInfo) (*Mapper, error) {
 		t, err := resolve(fmt.Sprintf("Routes[%d].TopicARN", i), r.TopicARN)
 		if err != nil {
 			return nil, err
+		}
+		if r.Relaxed() && t.fifo {
+			return nil, fmt.Errorf("mapping: Routes[%d].Ordering: route %q to FIFO topic %q has ordering %s: a FIFO topic delivers each message group in order, which only strict ordering can feed; use strict, or route to a standard topic", i, r.Pattern, r.TopicARN, OrderingRelaxed)
 		}
 		m.routes = append(m.routes, compileRoute(r, t))
 	}
@@ -217,7 +245,12 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	actorID, actorType := sanitize(h.Actor.ID), sanitize(h.Actor.Type)
 	eventID := sanitize(h.EventID)
 	var tsBuf [len(TimestampLayout) + 8]byte
-	tsText := appendTimestamp(tsBuf[:0], ts)
+	var tsText []byte
+	if custom {
+		tsText = strconv.AppendInt(tsBuf[:0], env.millis, 10)
+	} else {
+		tsText = appendTimestamp(tsBuf[:0], ts)
+	}
 
 	attrValueLen := len(eventType) + len(tsText) + len(actorID) + len(actorType) + len(orgID)
 	if env.genID != nil {
@@ -277,6 +310,8 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 		EventTime: ts,
 		Route:     r.Route,
 		Truncated: truncated,
+
+		TimestampLooksLikeSeconds: custom && env.millis < SecondsThreshold,
 	}
 	if env.genID != nil {
 		msg.EventID = all[tsEnd:idEnd]

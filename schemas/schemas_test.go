@@ -1,12 +1,15 @@
 package schemas_test
 
 import (
+	"context"
+	"encoding/json"
 	"io/fs"
 	"strings"
 	"testing"
 
 	havro "github.com/hamba/avro/v2"
 
+	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/schemas"
 )
 
@@ -103,4 +106,78 @@ func nameOf(s havro.Schema) string {
 		return n.FullName()
 	}
 	return string(s.Type())
+}
+
+// TestDocumentedShapesEncode: an event carrying only what the Thena
+// documentation lists encodes with these schemas and renders back exactly
+// as written: a comment without the undocumented author, visibility and
+// timestamps; a ticket:updated with the optional comment ticket:created has;
+// an account custom-field event without previousAccount.
+func TestDocumentedShapesEncode(t *testing.T) {
+	src, err := avro.NewLocalSource(schemas.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := avro.NewDecoder(src, avro.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := func(eventType string, payload map[string]any) map[string]any {
+		return map[string]any{
+			"eventId": "01JDW3K7ZQ3S5N0C2E4G6J8M9P", "eventType": eventType, "timestamp": "2026-11-27T05:08:30.123Z",
+			"orgId": "E0ZKM4RHPQ6XN2T8VB3C5Y7D9F", "actor": map[string]any{"id": "U1", "type": "AGENT", "email": "a@example.com"},
+			"payload": payload,
+		}
+	}
+	ticket := func(title string) map[string]any {
+		t := map[string]any{"createdAt": "2026-11-27T05:00:00.000Z", "isEscalated": false, "isArchived": false,
+			"customer": map[string]any{"id": "C1", "email": "c@example.com", "name": "C"}, "assignedTo": nil, "assignedAgent": nil}
+		for _, f := range []string{"id", "ticketId", "description", "customerContactFirstName", "customerContactLastName", "customerContactEmail",
+			"priorityId", "statusId", "statusName", "priorityName", "sentimentId", "sentimentName", "source", "teamId", "teamName", "teamIdentifier"} {
+			t[f] = f + "-1"
+		}
+		t["title"] = title
+		return t
+	}
+	account := map[string]any{"id": "A1", "name": "Acme", "status": "active", "health": "good", "classification": "enterprise",
+		"createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-11-27T05:00:00.000Z"}
+	for _, tc := range []struct {
+		schema string
+		event  map[string]any
+	}{
+		{"com.thena.events.CommentEvent", envelope("ticket:comment:created", map[string]any{
+			"comment": map[string]any{"id": "CM1", "content": "Hello", "commentType": "comment", "teamId": "T1", "metadata": map[string]any{"mentions": []any{}}},
+		})},
+		{"com.thena.events.TicketEvent", envelope("ticket:updated", map[string]any{
+			"ticket": ticket("new"), "previousTicket": ticket("old"),
+			"comment": map[string]any{"id": "CM2", "content": "c", "contentHtml": "<p>c</p>", "contentJson": "{}", "customerContactId": "CC1", "createdAt": "2026-11-27T05:08:00.000Z"},
+		})},
+		{"com.thena.events.AccountEvent", envelope("account-custom_field_value:added", map[string]any{
+			"account":             account,
+			"changedCustomFields": []any{map[string]any{"fieldUid": "F1", "newValues": []any{"x"}, "changeType": "added"}},
+		})},
+	} {
+		t.Run(tc.event["eventType"].(string), func(t *testing.T) {
+			value, err := src.Encode(tc.schema, tc.event)
+			if err != nil {
+				t.Fatalf("the documented shape does not encode: %v", err)
+			}
+			ev, err := d.Decode(context.Background(), value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]any{}
+			for _, f := range ev.Fields {
+				var v any
+				if err := json.Unmarshal(f.Value, &v); err != nil {
+					t.Fatal(err)
+				}
+				got[f.Name] = v
+			}
+			want, _ := json.Marshal(tc.event)
+			if g, _ := json.Marshal(got); string(g) != string(want) {
+				t.Errorf("rendered\n got %s\nwant %s", g, want)
+			}
+		})
+	}
 }

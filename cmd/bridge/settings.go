@@ -316,7 +316,7 @@ func (s settings) publisherConfig() sns.Config {
 // source and what start-up learnt of the topics; every command that turns
 // records into SNS messages (run, demo, translate, dlq) builds its
 // Translator here. reg, when set, gets bridge_truncations_total.
-func (s settings) translator(src avro.SchemaSource, topics map[string]mapping.TopicInfo, reg prometheus.Registerer) (*translate.Translator, error) {
+func (s settings) translator(src avro.SchemaSource, topics map[string]mapping.TopicInfo, reg prometheus.Registerer, opts ...translate.Option) (*translate.Translator, error) {
 	dec, err := avro.NewDecoder(src, s.decoderConfig())
 	if err != nil {
 		return nil, fmt.Errorf("schemas.limits: %w", err)
@@ -325,7 +325,7 @@ func (s settings) translator(src avro.SchemaSource, topics map[string]mapping.To
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
-	return translate.New(dec, m, reg)
+	return translate.New(dec, m, reg, opts...)
 }
 
 // schemaSource builds the configured source of writer schemas.

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/thena-ai/kafka-sns-bridge/mapping"
 )
 
 // apiError is an SNS error answer.
@@ -143,7 +145,7 @@ func (s *Server) acceptEntry(r *request, e *entry, now time.Time) {
 		if err != nil {
 			return time.Time{}, false
 		}
-		return ParseEventTime(ts)
+		return parseEventTime(string(ts))
 	})
 }
 
@@ -335,21 +337,9 @@ func appendEscaped(b []byte, s string) []byte {
 	return b
 }
 
-// ParseEventTime reads an event_timestamp attribute: decimal Unix
-// milliseconds (custom object events) or ISO-8601 (every other family,
-// mapping.TimestampLayout, or any RFC 3339 time).
-func ParseEventTime(b []byte) (time.Time, bool) {
-	if len(b) == 0 {
-		return time.Time{}, false
-	}
-	digits := true
-	for _, c := range b {
-		digits = digits && c >= '0' && c <= '9'
-	}
-	if digits {
-		ms, err := strconv.ParseInt(string(b), 10, 64)
-		return time.UnixMilli(ms), err == nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
+// parseEventTime reads an event_timestamp attribute, either form
+// (mapping.ParseEventTimestamp).
+func parseEventTime(v string) (time.Time, bool) {
+	t, err := mapping.ParseEventTimestamp(v)
 	return t, err == nil
 }

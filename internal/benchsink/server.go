@@ -350,7 +350,7 @@ func (s *Server) onDoubleAccept(m *snstest.Message) {
 	if id == "" || id == "null" {
 		id = m.Body
 	}
-	s.accept(time.Now(), []byte(id), func() (time.Time, bool) { return ParseEventTime([]byte(ts)) })
+	s.accept(time.Now(), []byte(id), func() (time.Time, bool) { return parseEventTime(ts) })
 }
 
 // work is one call's reusable memory.

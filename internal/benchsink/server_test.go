@@ -381,24 +381,6 @@ func TestListening(t *testing.T) {
 	}
 }
 
-func TestParseEventTime(t *testing.T) {
-	for in, want := range map[string]int64{
-		"2026-11-27T05:08:30.123Z":      1795756110123,
-		"1795756110123":                 1795756110123,
-		"2026-11-27T06:08:30.123+01:00": 1795756110123,
-	} {
-		got, ok := ParseEventTime([]byte(in))
-		if !ok || got.UnixMilli() != want {
-			t.Errorf("ParseEventTime(%q) = %v, %v; want %d", in, got.UnixMilli(), ok, want)
-		}
-	}
-	for _, bad := range []string{"", "12a", "yesterday"} {
-		if _, ok := ParseEventTime([]byte(bad)); ok {
-			t.Errorf("ParseEventTime(%q) ok", bad)
-		}
-	}
-}
-
 // FuzzParse: any body parses without panicking, and a body url.Values
 // encodes gives back its topic, ids and sizes.
 func FuzzParse(f *testing.F) {

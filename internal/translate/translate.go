@@ -3,6 +3,7 @@ package translate
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -15,31 +16,74 @@ import (
 
 // Translator decodes a record value and maps the event to its SNS message.
 // It implements consumer.Translator. It holds no state of its own beyond its
-// counter and is safe for concurrent use.
+// counters and the event types it has warned about, and is safe for
+// concurrent use.
 type Translator struct {
-	decoder     *avro.Decoder
-	mapper      *mapping.Mapper
-	truncations *prometheus.CounterVec // by event type; nil records nothing
+	decoder *avro.Decoder
+	mapper  *mapping.Mapper
+	// Counters; nil records nothing (the operator tools, the benchmark).
+	truncations *prometheus.CounterVec // by event type
+	sanitized   *prometheus.CounterVec // by kind
+	suspect     *prometheus.CounterVec // custom object timestamps that look like seconds, by event type
+	log         *slog.Logger           // nil logs nothing
+	warned      warnedTypes
 }
 
+// Option configures a Translator beyond its decoder, mapper and registry.
+type Option func(*Translator)
+
+// WithLogger makes the Translator warn, once per event type, about custom
+// object events whose timestamp looks like seconds (bridge run). Without it
+// the Translator logs nothing (the operator tools, the benchmark).
+func WithLogger(log *slog.Logger) Option {
+	return func(t *Translator) { t.log = log }
+}
+
+// Kinds of bridge_sanitized_values_total: values the decoder rendered other
+// than as written (avro.Sanitized).
+const (
+	SanitizedInvalidUTF8 = "invalid_utf8"      // a string or map key with bytes that are not UTF-8, sent with U+FFFD
+	SanitizedNonFinite   = "non_finite_number" // a NaN or infinite float or double, sent as null
+)
+
 // New returns a Translator over dec and m. With reg set it registers
-// bridge_truncations_total, the events whose large fields were replaced to fit
-// their topic's size limit; with reg nil it counts nothing (the operator
-// tools, the benchmark).
-func New(dec *avro.Decoder, m *mapping.Mapper, reg prometheus.Registerer) (*Translator, error) {
+// bridge_truncations_total (events whose large fields were replaced to fit
+// their topic's size limit), bridge_sanitized_values_total{kind} (values
+// published other than as written, SanitizedInvalidUTF8 and
+// SanitizedNonFinite) and bridge_suspect_timestamps_total{event_type}
+// (custom object events whose timestamp looks like seconds); with reg nil it
+// counts nothing (the operator tools, the benchmark).
+func New(dec *avro.Decoder, m *mapping.Mapper, reg prometheus.Registerer, opts ...Option) (*Translator, error) {
 	if dec == nil || m == nil {
 		return nil, errors.New("translate: New needs a decoder and a mapper")
 	}
 	t := &Translator{decoder: dec, mapper: m}
-	if reg != nil {
-		t.truncations = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridge_truncations_total",
-			Help: "Events whose large fields were replaced by the placeholder to fit the topic's size limit, by event type.",
-		}, []string{"event_type"})
-		if err := reg.Register(t.truncations); err != nil {
+	for _, opt := range opts {
+		opt(t)
+	}
+	if reg == nil {
+		return t, nil
+	}
+	t.truncations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bridge_truncations_total",
+		Help: "Events whose large fields were replaced by the placeholder to fit the topic's size limit, by event type.",
+	}, []string{"event_type"})
+	t.sanitized = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bridge_sanitized_values_total",
+		Help: "Values published other than as the producer wrote them: invalid_utf8 (strings or map keys with bytes that are not UTF-8, sent with U+FFFD), non_finite_number (NaN or infinite floats and doubles, sent as null).",
+	}, []string{"kind"})
+	t.suspect = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bridge_suspect_timestamps_total",
+		Help: "Custom object events whose timestamp is below 10^11, which looks like Unix seconds rather than milliseconds; published as given, by event type.",
+	}, []string{"event_type"})
+	for _, c := range []prometheus.Collector{t.truncations, t.sanitized, t.suspect} {
+		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
+	// Both kinds from the start, so a rate() over them has a series.
+	t.sanitized.WithLabelValues(SanitizedInvalidUTF8)
+	t.sanitized.WithLabelValues(SanitizedNonFinite)
 	return t, nil
 }
 
@@ -76,6 +120,7 @@ func (t *Translator) Translate(ctx context.Context, rec *kgo.Record) (consumer.O
 		EventType: msg.EventType,
 		OrgID:     msg.OrgID,
 		EventTime: msg.EventTime,
+		Relaxed:   msg.Route.Relaxed(),
 	}, nil
 }
 
@@ -95,12 +140,19 @@ func (t *Translator) Message(ctx context.Context, rec *kgo.Record) (msg mapping.
 	if err != nil {
 		return mapping.Message{}, nil, err
 	}
+	if ev.Sanitized.Any() && t.sanitized != nil {
+		t.sanitized.WithLabelValues(SanitizedInvalidUTF8).Add(float64(ev.Sanitized.InvalidUTF8))
+		t.sanitized.WithLabelValues(SanitizedNonFinite).Add(float64(ev.Sanitized.NonFinite))
+	}
 	msg, err = t.mapper.Map(ev, mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key})
 	if err != nil {
 		return msg, ev, err
 	}
 	if len(msg.Truncated) > 0 && t.truncations != nil {
 		t.truncations.WithLabelValues(msg.EventType).Inc()
+	}
+	if msg.TimestampLooksLikeSeconds {
+		t.suspectTimestamp(msg)
 	}
 	return msg, ev, nil
 }

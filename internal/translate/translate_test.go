@@ -1,7 +1,11 @@
 package translate
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +26,13 @@ const (
 
 // newTranslator builds a Translator on the embedded schemas and the standard
 // routes, as the operator tools do without a config file.
-func newTranslator(t *testing.T, reg prometheus.Registerer) *Translator {
+func newTranslator(t *testing.T, reg prometheus.Registerer, opts ...Option) *Translator {
+	t.Helper()
+	return newRoutedTranslator(t, mapping.Config{Routes: mapping.StandardRoutes(ticketARN, customARN)}, reg, opts...)
+}
+
+// newRoutedTranslator builds a Translator on the embedded schemas and routing.
+func newRoutedTranslator(t *testing.T, routing mapping.Config, reg prometheus.Registerer, opts ...Option) *Translator {
 	t.Helper()
 	src, err := avro.NewLocalSource(schemas.FS())
 	if err != nil {
@@ -32,12 +42,11 @@ func newTranslator(t *testing.T, reg prometheus.Registerer) *Translator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	routing := mapping.Config{Routes: mapping.StandardRoutes(ticketARN, customARN)}
 	m, err := mapping.NewMapper(routing, AssumedTopics(routing.TopicARNs(), sns.DefaultMaxMessageSize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := New(dec, m, reg)
+	tr, err := New(dec, m, reg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,5 +109,129 @@ func TestTranslateCountsTruncations(t *testing.T) {
 	}
 	if _, err := New(tr.decoder, tr.mapper, reg); err == nil {
 		t.Error("a second Translator registered the same counter")
+	}
+}
+
+// The values the decoder sanitized and the custom object timestamps that
+// look like seconds are counted per record, the latter also logged once per
+// event type, and both events are still published as given.
+func TestTranslateCountsWhatProducersGotWrong(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var logs bytes.Buffer
+	tr := newTranslator(t, reg, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	gen := generator(t, 5)
+	encode := func(eventType string, change func(nat map[string]any)) *kgo.Record {
+		t.Helper()
+		r, err := gen.Record(eventType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(r.Natural)
+		name := eventgen.CustomObjectEvent
+		if !strings.HasPrefix(eventType, mapping.CustomObjectPrefix) {
+			name = eventgen.TicketEvent
+		}
+		value, err := gen.Source().Encode(name, r.Natural)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &kgo.Record{Topic: "thena.events", Key: r.Key, Value: value}
+	}
+	inSeconds := func(nat map[string]any) { nat["timestamp"] = 1795756110 }
+	odd := func(nat map[string]any) {
+		deal := nat["eventData"].(map[string]any)["deal"].(map[string]any)
+		deal["name"] = "Enterprise \xffLicense"
+		deal["score"] = math.NaN()
+		deal["ratio"] = []any{math.Inf(1), "x\xfe"}
+	}
+	for _, rec := range []*kgo.Record{
+		encode("custom-object:deal:created", inSeconds),
+		encode("custom-object:deal:created", inSeconds),
+		encode("custom-object:invoice:updated", inSeconds),
+		encode("custom-object:deal:updated", odd),
+		encode("ticket:created", func(map[string]any) {}),
+	} {
+		out, err := tr.Translate(context.Background(), rec)
+		if err != nil || out.Entry == nil {
+			t.Fatalf("not published: %v", err)
+		}
+	}
+	for _, c := range []struct {
+		metric string
+		labels map[string]string
+		want   float64
+	}{
+		{"bridge_suspect_timestamps_total", map[string]string{"event_type": "custom-object:deal:created"}, 2},
+		{"bridge_suspect_timestamps_total", map[string]string{"event_type": "custom-object:invoice:updated"}, 1},
+		{"bridge_sanitized_values_total", map[string]string{"kind": SanitizedInvalidUTF8}, 2},
+		{"bridge_sanitized_values_total", map[string]string{"kind": SanitizedNonFinite}, 2},
+	} {
+		if got := counterValue(t, reg, c.metric, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.metric, c.labels, got, c.want)
+		}
+	}
+	if n := strings.Count(logs.String(), "looks like Unix seconds"); n != 2 {
+		t.Errorf("%d warnings for two event types, want one each:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"event_type":"custom-object:deal:created"`) || strings.Contains(logs.String(), "Enterprise") {
+		t.Errorf("warning lacks the event type or carries payload content:\n%s", logs.String())
+	}
+}
+
+// counterValue is the value of the counter name with exactly labels in reg,
+// 0 when there is none.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// A route's ordering reaches the delivery engine: events of a relaxed route
+// carry Outbound.Relaxed, those of strict (and default) routes do not.
+func TestTranslateCarriesRouteOrdering(t *testing.T) {
+	routing := mapping.Config{Routes: []mapping.Route{
+		{Pattern: "custom-object:*", TopicARN: customARN, Ordering: mapping.OrderingRelaxed},
+		{Pattern: "ticket:*", TopicARN: ticketARN},
+	}}
+	tr := newRoutedTranslator(t, routing, nil)
+	gen := generator(t, 6)
+	for _, c := range []struct {
+		eventType string
+		relaxed   bool
+	}{
+		{"custom-object:deal:created", true},
+		{"ticket:created", false},
+	} {
+		r, err := gen.Record(c.eventType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := tr.Translate(context.Background(), &kgo.Record{Topic: "thena.events", Key: r.Key, Value: r.Value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Relaxed != c.relaxed {
+			t.Errorf("%s: Outbound.Relaxed = %v, want %v", c.eventType, out.Relaxed, c.relaxed)
+		}
 	}
 }

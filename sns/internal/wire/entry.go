@@ -1,0 +1,64 @@
+package wire
+
+// AttributeType is the DataType of every message attribute the package
+// writes: the bridge sends String attributes only.
+const AttributeType = "String"
+
+// Attribute is one String message attribute.
+type Attribute struct {
+	Name  string
+	Value string
+}
+
+// Entry is one message to publish.
+type Entry struct {
+	// ID names the entry inside one PublishBatch call (Publish ignores it).
+	ID         string
+	Body       string
+	Attributes []Attribute
+	// GroupID and DedupID are sent when not empty (MessageGroupId,
+	// MessageDeduplicationId): set them for FIFO topics only.
+	GroupID string
+	DedupID string
+}
+
+// BatchResult is what SNS answered to a PublishBatch call that succeeded as
+// a whole. It is reusable: PublishBatch resets it and keeps its slices'
+// capacity. The strings of one answer share one allocation (the answer's
+// text), so keeping one of them keeps that text alive.
+type BatchResult struct {
+	Successful []Success
+	Failed     []Failure
+	// RequestID is the x-amzn-RequestId of the answer, when SNS sent one.
+	RequestID string
+}
+
+// Success is an entry SNS accepted.
+type Success struct {
+	ID             string
+	MessageID      string
+	SequenceNumber string // FIFO topics only
+}
+
+// Failure is an entry SNS rejected while accepting the call.
+type Failure struct {
+	ID          string
+	Code        string
+	Message     string
+	SenderFault bool
+}
+
+// PublishResult is what SNS answered to a Publish call.
+type PublishResult struct {
+	MessageID      string
+	SequenceNumber string // FIFO topics only
+	RequestID      string
+}
+
+func (r *BatchResult) reset() {
+	clear(r.Successful)
+	clear(r.Failed)
+	r.Successful = r.Successful[:0]
+	r.Failed = r.Failed[:0]
+	r.RequestID = ""
+}
