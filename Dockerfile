@@ -14,8 +14,11 @@ ARG GOPROXY
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# .git is not copied in, so the version and commit come as build args:
+#   docker build --build-arg VERSION=$(git describe --tags --always --dirty) --build-arg COMMIT=$(git rev-parse HEAD) .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/bridge ./cmd/bridge
+ARG COMMIT=unknown
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/bridge ./cmd/bridge
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/bridge /usr/local/bin/bridge

@@ -17,6 +17,10 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BIN := $(CURDIR)/bin
 STACK := scripts/stack.sh
+# What `bridge version` and bridge_build_info report (the Dockerfile takes the same as build args).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Integration tests talk to real services; one package at a time keeps the
 # 2-core CI machine and the shared broker from being overloaded.
 INTEGRATION_FLAGS ?= -tags integration -count=1 -p 1 -timeout 30m
@@ -26,7 +30,7 @@ INTEGRATION_FLAGS ?= -tags integration -count=1 -p 1 -timeout 30m
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN)/bridge ./cmd/bridge
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/bridge ./cmd/bridge
 
 demo:
 	$(GO) run ./cmd/bridge demo -events 5000

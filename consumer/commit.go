@@ -16,19 +16,26 @@ import (
 
 // commitLoop commits the watermarks of owned partitions every CommitInterval.
 func (e *Engine) commitLoop(ctx context.Context) {
-	t := time.NewTicker(e.cfg.CommitInterval)
+	every(ctx, e.cfg.CommitInterval, func(time.Time) {
+		e.commitMu.Lock()
+		defer e.commitMu.Unlock()
+		commitCtx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
+		defer cancel()
+		e.commit(commitCtx, e.partitions())
+	})
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func(now time.Time)) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case now := <-t.C:
+			fn(now)
 		}
-		e.commitMu.Lock()
-		commitCtx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
-		e.commit(commitCtx, e.partitions())
-		cancel()
-		e.commitMu.Unlock()
 	}
 }
 

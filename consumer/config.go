@@ -43,8 +43,12 @@ const (
 
 // Defaults applied to the zero fields of a Config.
 const (
-	DefaultClientID          = "kafka-sns-bridge"
-	DefaultCommitInterval    = 5 * time.Second
+	DefaultClientID = "kafka-sns-bridge"
+	// A crash replays what finished since the last commit: at 15,000
+	// events/s, a 5 s interval was 75,000 events; 1 s is one second of
+	// traffic plus what is in flight, for one small OffsetCommit request a
+	// second per member (docs/operations.md, "Commits and duplicates").
+	DefaultCommitInterval    = time.Second
 	DefaultCommitTimeout     = 10 * time.Second
 	DefaultMaxRunPerKey      = 10
 	DefaultMaxInflightPerKey = 4
@@ -60,12 +64,18 @@ const (
 	DefaultDrainTimeout                 = 20 * time.Second
 	DefaultRebalanceTimeout             = 60 * time.Second
 	DefaultSessionTimeout               = 45 * time.Second
+	DefaultHeartbeatInterval            = time.Second
+	DefaultLagInterval                  = 10 * time.Second
 	DefaultFetchMaxBytes                = 16 << 20
 	DefaultFetchMaxPartitionBytes       = 1 << 20
 	DefaultFetchMaxWait                 = 100 * time.Millisecond
 	DefaultRetryBackoffMin              = 200 * time.Millisecond
 	DefaultRetryBackoffMax              = 30 * time.Second
 )
+
+// instanceIDPattern is what Kafka accepts as a group.instance.id
+// (JoinGroupRequest.validateGroupInstanceId).
+var instanceIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
 // minBufferedBytes is the smallest byte bound Validate accepts.
 const minBufferedBytes = 1 << 10
@@ -86,9 +96,14 @@ type Config struct {
 
 	// ClientID names the Kafka clients (default "kafka-sns-bridge").
 	ClientID string
-	// InstanceID turns on static group membership when set. It also names this
-	// member in the bridge.instance dead-letter header (the host name is used
-	// when it is empty).
+	// InstanceID turns on static group membership when set: a member that
+	// crashes and restarts with the same id within SessionTimeout gets its
+	// partitions back at once, with no rebalance. On shutdown a static
+	// member commits, then leaves the group explicitly (a LeaveGroup naming
+	// its instance id), so that a replica that goes for good (a rollout, a
+	// scale-down) hands its partitions over at once too. It also names this
+	// member in the bridge.instance dead-letter header (the host name is
+	// used when it is empty).
 	InstanceID string
 
 	TLS  TLSConfig
@@ -98,8 +113,9 @@ type Config struct {
 	// by the source topic (default "{topic}.dlq").
 	DeadLetterTopic string
 
-	// CommitInterval is how often finished offsets are committed (default 5s).
-	// Offsets are also committed on revocation and shutdown.
+	// CommitInterval is how often finished offsets are committed (default 1s),
+	// when they moved. Offsets are also committed on revocation and shutdown.
+	// A crash replays what finished since the last commit.
 	CommitInterval time.Duration
 	// CommitTimeout bounds one offset commit (default 10s).
 	CommitTimeout time.Duration
@@ -133,9 +149,22 @@ type Config struct {
 	// drains, then commits.
 	DrainTimeout time.Duration
 	// RebalanceTimeout and SessionTimeout are the group's timeouts
-	// (defaults 60s and 45s).
+	// (defaults 60s and 45s). SessionTimeout is how long the group waits for
+	// a member that stopped heartbeating: a static member's restart within
+	// it keeps its partitions; a member that is gone for good holds them
+	// that long (see docs/operations.md, "Group membership").
 	RebalanceTimeout time.Duration
 	SessionTimeout   time.Duration
+	// HeartbeatInterval is how often the member heartbeats (default 1s):
+	// the other members learn of a rebalance, a member leaving say, at their
+	// next heartbeat, so it bounds how long a departing member's partitions
+	// wait for their next owner. It must be below a third of SessionTimeout.
+	HeartbeatInterval time.Duration
+	// LagInterval is how often the committed offset lag of the owned
+	// partitions is read from the brokers (default 10s): their end offsets
+	// and the group's commits, so the lag moves while partitions are
+	// paused or stalled too.
+	LagInterval time.Duration
 
 	// FetchMaxBytes and FetchMaxPartitionBytes bound one fetch response
 	// (defaults 16 MiB and 1 MiB).
@@ -197,6 +226,8 @@ func (c Config) withDefaults() Config {
 	c.DrainTimeout = cmp.Or(c.DrainTimeout, DefaultDrainTimeout)
 	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
 	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.LagInterval = cmp.Or(c.LagInterval, DefaultLagInterval)
 	c.FetchMaxBytes = cmp.Or(c.FetchMaxBytes, DefaultFetchMaxBytes)
 	c.FetchMaxPartitionBytes = cmp.Or(c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
 	c.FetchMaxWait = cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait)
@@ -282,6 +313,13 @@ func (c Config) Validate() error {
 		return bad("DrainTimeout", "%v plus twice CommitTimeout %v must be shorter than RebalanceTimeout %v", c.DrainTimeout, c.CommitTimeout, c.RebalanceTimeout)
 	case c.SessionTimeout < 0:
 		return bad("SessionTimeout", "must be positive")
+	case c.HeartbeatInterval < 0 || 3*c.HeartbeatInterval > c.SessionTimeout:
+		return bad("HeartbeatInterval", "%v must be positive and at most a third of SessionTimeout %v", c.HeartbeatInterval, c.SessionTimeout)
+	case c.LagInterval < 0:
+		return bad("LagInterval", "must be positive")
+	case c.InstanceID != "" && !instanceIDPattern.MatchString(c.InstanceID):
+		// The broker refuses the join otherwise, long after start-up.
+		return bad("InstanceID", "%q is not a group instance id (at most 249 of a-z, A-Z, 0-9, '.', '_', '-')", c.InstanceID)
 	case c.FetchMaxBytes < 0:
 		return bad("FetchMaxBytes", "must be positive")
 	case c.FetchMaxPartitionBytes < 0:

@@ -33,8 +33,7 @@ func (p *partition) delayLocked(it *item, due time.Time) {
 }
 
 // dispatchLoop hands out runs and dead-letter produces. While draining it
-// starts no new publish, but still dead-letters items that already failed
-// permanently so that they can finish before the deadline.
+// hands out only what lies below the drain limit (beginDrain).
 func (p *partition) dispatchLoop() {
 	defer p.wg.Done()
 	var timer *time.Timer
@@ -80,11 +79,12 @@ func (p *partition) dispatchLoop() {
 func (p *partition) takeDue(now time.Time) (runs []*run, produce []*item, next time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	below := p.drainLimitLocked()
 	kept := p.delayed[:0]
 	for _, it := range p.delayed {
 		switch {
-		case it.err == nil && p.draining:
-			kept = append(kept, it)
+		case it.err == nil && it.offset >= below:
+			kept = append(kept, it) // the next owner publishes it
 		case it.due.After(now):
 			kept = append(kept, it)
 			if next.IsZero() || it.due.Before(next) {
@@ -103,15 +103,16 @@ func (p *partition) takeDue(now time.Time) (runs []*run, produce []*item, next t
 
 	for _, s := range p.ready {
 		s.queued = false
-		var lim runLimits
-		if arn := s.id.arn; arn != "" && !p.draining {
+		lim := runLimits{entries: 1}
+		if arn := s.id.arn; arn != "" {
 			lim = p.limits(arn)
 		}
 		for {
-			rn := p.scopes.take(s, now, lim, !p.draining)
+			rn := p.scopes.take(s, now, lim, below)
 			if rn == nil {
 				break
 			}
+			p.handedOut = max(p.handedOut, rn.items[len(rn.items)-1].offset)
 			if rn.items[0].err != nil {
 				produce = append(produce, rn.items[0])
 				continue

@@ -43,10 +43,11 @@
 //
 // Per partition the engine keeps every fetched, unfinished record in offset
 // order (the ledger). The watermark is one past the last record before the
-// first unfinished one; it is committed every CommitInterval, on revocation
-// and on shutdown, with the record's leader epoch. Records that finished
-// beyond an unfinished one are replayed after a crash: these, and the
-// records in flight, are the only duplicates.
+// first unfinished one; it is committed every CommitInterval (1s), on
+// revocation and on shutdown, with the record's leader epoch. After a crash
+// the records that finished since the last commit are replayed, and those
+// that finished beyond an unfinished one: these, and the records in
+// flight, are the only duplicates.
 //
 // # Bounded memory
 //
@@ -76,15 +77,31 @@
 // Polls use BlockRebalanceOnPoll and are handed to partitions without
 // blocking, so records fetched under one assignment never reach state
 // created for a later one. On revocation the engine stops translating and
-// starting publishes for those partitions, waits up to DrainTimeout for
-// publishes and dead letters already out, cancels what is left (those
+// goes on handing out only the records below the highest offset it had
+// handed out (in order, per scope), waits up to DrainTimeout for them and
+// for publishes and dead letters already out, cancels what is left (those
 // records stay unfinished and go to the next owner), commits the
-// watermarks and drops the state. The final commit and the drop run under
+// watermarks and drops the state. With a live publisher the watermark thus
+// reaches every record that had finished, and the next owner replays
+// nothing. The final commit and the drop run under
 // the same lock as the periodic commit, and the partitions leave the set the
 // periodic commit covers before the drain starts, so a member never commits
 // a partition after its revocation returned. Lost partitions are abandoned
 // at once and not committed. Shutdown (Run's ctx ending) does the same for
-// every owned partition, then closes the client, which leaves the group.
+// every owned partition, then closes the client, which leaves the group; a
+// static member (InstanceID) then leaves with an explicit LeaveGroup, which
+// franz-go never sends for one, so that its partitions move at once.
+//
+// # Health
+//
+// Health reports whether the member is in its group (from its first
+// assignment until the group is lost or it shuts down), how much owned work
+// waits, when work last moved, and which partitions are stalled in
+// translation: retrying a transient error, or in one Translate call for
+// over a second (a schema registry that does not answer), which is logged
+// and counted at once. The committed offset lag of the owned partitions is
+// read from the brokers every LagInterval, so it moves while partitions are
+// paused; bridge_oldest_unfinished_age_seconds is the lag in seconds.
 //
 // # Metrics
 //
@@ -92,7 +109,8 @@
 // bridge_end_to_end_latency_seconds, bridge_dead_letters_total{reason},
 // bridge_errors_total{class,reason}, bridge_retries_total{reason},
 // bridge_inflight_events, bridge_buffered_bytes, bridge_parked_keys, bridge_keys_at_limit,
-// bridge_committed_offset_lag{topic,partition}, bridge_rebalances_total{kind},
+// bridge_committed_offset_lag{group,topic,partition}, bridge_oldest_unfinished_age_seconds{group,topic,partition},
+// bridge_translate_stalled_partitions, bridge_rebalances_total{kind},
 // bridge_paused_partitions, bridge_partition_pauses_total{reason}, bridge_offset_commits_total{result},
 // bridge_abandoned_total,
 // and with WithClientMetrics franz-go's bridge_kafka_consumer_* and bridge_kafka_dlq_*.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
@@ -149,6 +150,10 @@ type Engine struct {
 
 	ready   atomic.Bool
 	running atomic.Bool
+	// inGroup is set at every assignment and cleared when the group is
+	// lost and at shutdown (Health).
+	inGroup  atomic.Bool
+	progress *progressClock
 
 	budget  *bufferBudget
 	blocked *blockedTopics
@@ -201,7 +206,7 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 	if o.clientMetrics && o.reg == nil {
 		return nil, errors.New("consumer: WithClientMetrics needs WithRegisterer")
 	}
-	m, err := newMetrics(o.reg)
+	m, err := newMetrics(o.reg, cfg.GroupID)
 	if err != nil {
 		return nil, fmt.Errorf("registering consumer metrics: %w", err)
 	}
@@ -209,7 +214,7 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 	if instance == "" {
 		instance, _ = os.Hostname()
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:        cfg,
 		translator: translator,
 		publisher:  publisher,
@@ -221,8 +226,16 @@ func New(cfg Config, translator Translator, publisher Publisher, opts ...Option)
 		budget:     newBufferBudget(cfg.MaxBufferedBytes, m.bufferedBytes, m.inflight),
 		blocked:    &blockedTopics{},
 		hot:        newHeavyHitters(),
+		progress:   &progressClock{},
 		owned:      make(map[tp]*partition),
-	}, nil
+	}
+	e.progress.mark(time.Now())
+	if o.reg != nil {
+		if err := o.reg.Register(newAgeCollector(cfg.GroupID, e.partitions)); err != nil {
+			return nil, fmt.Errorf("registering consumer metrics: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // Ready reports whether the member has joined its group and received its
@@ -296,6 +309,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		blocked:           e.blocked,
 		hot:               e.hot,
 		hotLog:            newKeyLogLimiter(hotKeyLogEvery),
+		progress:          e.progress,
 		retry:             e.cfg.retryPolicy(),
 		maxBufferedBytes:  e.cfg.MaxBufferedBytesPerPartition,
 		maxRunPerKey:      e.cfg.MaxRunPerKey,
@@ -316,6 +330,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	pollErr := make(chan error, 1)
 	wg.Go(func() { pollErr <- e.pollLoop(pollCtx, cl) })
 	wg.Go(func() { e.commitLoop(pollCtx) })
+	wg.Go(func() { e.lagLoop(pollCtx, kadm.NewClient(cl)) })
+	// The stall check outlives polling: the final drain may still be
+	// translating.
+	stallCtx, stopStallCheck := context.WithCancel(context.WithoutCancel(ctx))
+	var stallCheck sync.WaitGroup
+	stallCheck.Go(func() { e.stallLoop(stallCtx) })
+	defer func() {
+		stopStallCheck()
+		stallCheck.Wait()
+	}()
 
 	var runErr error
 	select {
@@ -336,6 +360,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	// Close leaves the group (dynamic members); the revoke callback it
 	// triggers finds nothing left to commit.
 	cl.Close()
+	e.inGroup.Store(false)
+	if e.cfg.InstanceID != "" {
+		e.leaveStatic(context.WithoutCancel(ctx), kadm.NewClient(dlq))
+	}
 	e.ready.Store(false)
 	e.log.Info("consumer stopped")
 	return runErr
@@ -356,6 +384,7 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.RebalanceTimeout(e.cfg.RebalanceTimeout),
 		kgo.SessionTimeout(e.cfg.SessionTimeout),
+		kgo.HeartbeatInterval(e.cfg.HeartbeatInterval),
 		kgo.FetchMaxBytes(e.cfg.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(e.cfg.FetchMaxPartitionBytes),
 		kgo.FetchMaxWait(e.cfg.FetchMaxWait),

@@ -41,6 +41,7 @@ const (
 //	tperm      Translate fails permanently (undecodable: no target topic)
 //	ttoolarge  Translate fails permanently after routing (too large for its topic)
 //	ttransN    Translate fails transiently N times, then succeeds
+//	tsleepN    Translate takes N seconds (or until its ctx ends) the first time
 //	pperm      the publisher answers with a permanent error
 //	pfailN     the PublishBatch calls carrying the entry fail it transiently
 //	           N times (the publisher retries it, with every later entry of
@@ -59,6 +60,7 @@ type fakeTranslator struct {
 	sink     *sink // when set, told each event's scope and which events will never be published
 	mu       sync.Mutex
 	attempts map[string]int
+	sleeps   map[string]int
 }
 
 func parseValue(v string) (key string, seq int, behaviours string) {
@@ -107,6 +109,15 @@ func (f *fakeTranslator) Translate(ctx context.Context, rec *kgo.Record) (Outbou
 		f.sink.skip(key, seq, arn)
 		return out, failure.Permanentf(failure.ReasonTooLarge, "entry of 300000 bytes is over the topic's limit")
 	}
+	if n, ok := count(beh, "tsleep"); ok && f.attempt(rec) == 1 {
+		t := time.NewTimer(time.Duration(n) * time.Second)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return Outbound{}, ctx.Err()
+		}
+	}
 	if n, ok := count(beh, "ttrans"); ok {
 		f.mu.Lock()
 		if f.attempts == nil {
@@ -123,6 +134,17 @@ func (f *fakeTranslator) Translate(ctx context.Context, rec *kgo.Record) (Outbou
 	body := string(rec.Value)
 	out.Entry = &sns.Entry{TopicARN: arn, Body: body, DedupID: position(rec), GroupID: key, Size: len(body)}
 	return out, nil
+}
+
+// attempt counts a Translate call of rec and returns how many there were.
+func (f *fakeTranslator) attempt(rec *kgo.Record) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sleeps == nil {
+		f.sleeps = make(map[string]int)
+	}
+	f.sleeps[position(rec)]++
+	return f.sleeps[position(rec)]
 }
 
 func digits(s string) string {
@@ -207,6 +229,8 @@ type fakePublisher struct {
 	stream string
 	sink   *sink
 	delay  time.Duration
+	// keyDelay, when set, replaces delay for the runs of the keys it names.
+	keyDelay map[string]time.Duration
 	// runEntries and runBytes are what RunLimit answers.
 	runEntries, runBytes int
 	// maxInflight is the engine's MaxInflightPerKey.
@@ -318,6 +342,10 @@ func offsetOf(position string) int64 {
 
 // answer plays the PublishBatch calls of one run.
 func (p *fakePublisher) answer(ctx context.Context, id scopeID, run []*sns.Entry, held chan struct{}, done func(int, sns.Result)) {
+	delay := p.delay
+	if d, ok := p.keyDelay[id.key]; ok {
+		delay = d
+	}
 	attempts := 1
 	if held != nil {
 		select {
@@ -331,8 +359,8 @@ func (p *fakePublisher) answer(ctx context.Context, id scopeID, run []*sns.Entry
 		pending[i] = i
 	}
 	for call := 0; ; call++ {
-		if call > 0 || p.delay > 0 {
-			wait := p.delay
+		if call > 0 || delay > 0 {
+			wait := delay
 			if call > 0 {
 				wait = p.retryDelay
 			}

@@ -14,27 +14,28 @@ import (
 // belong to sns/; the engine's own count is bridge_events_delivered_total,
 // which counts events the engine saw acknowledged end to end.
 type metrics struct {
-	consumed        *prometheus.CounterVec // topic
-	delivered       *prometheus.CounterVec // topic_arn, event_type
-	endToEnd        prometheus.Histogram   //
-	deadLetters     *prometheus.CounterVec // reason
-	errors          *prometheus.CounterVec // class, reason
-	retries         *prometheus.CounterVec // reason
-	inflight        prometheus.Gauge       //
-	bufferedBytes   prometheus.Gauge       //
-	parkedKeys      prometheus.Gauge       //
-	keysAtLimit     prometheus.Gauge       //
-	committedLag    *prometheus.GaugeVec   // topic, partition
-	rebalances      *prometheus.CounterVec // kind
-	paused          prometheus.Gauge       //
-	partitionPauses *prometheus.CounterVec // reason
-	commits         *prometheus.CounterVec // result
-	abandoned       prometheus.Counter
+	consumed         *prometheus.CounterVec // topic
+	delivered        *prometheus.CounterVec // topic_arn, event_type
+	endToEnd         prometheus.Histogram   //
+	deadLetters      *prometheus.CounterVec // reason
+	errors           *prometheus.CounterVec // class, reason
+	retries          *prometheus.CounterVec // reason
+	inflight         prometheus.Gauge       //
+	bufferedBytes    prometheus.Gauge       //
+	parkedKeys       prometheus.Gauge       //
+	keysAtLimit      prometheus.Gauge       //
+	committedLag     *prometheus.GaugeVec   // topic, partition (and the group, constant)
+	translateStalled prometheus.Gauge       //
+	rebalances       *prometheus.CounterVec // kind
+	paused           prometheus.Gauge       //
+	partitionPauses  *prometheus.CounterVec // reason
+	commits          *prometheus.CounterVec // result
+	abandoned        prometheus.Counter
 }
 
 // newMetrics makes the engine's series and registers them on reg, unless
-// reg is nil.
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// reg is nil. The lag series carry the consumer group as a label.
+func newMetrics(reg prometheus.Registerer, group string) (*metrics, error) {
 	var all []prometheus.Collector
 	add := func(c prometheus.Collector) { all = append(all, c) }
 	counters := func(o prometheus.Opts, labels ...string) *prometheus.CounterVec {
@@ -72,9 +73,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		keysAtLimit: gauge(prometheus.Opts{Name: "bridge_keys_at_limit",
 			Help: "Ordering scopes whose waiting events are held back only by their in-flight limit (one run, or ordering.max_inflight_per_key when relaxed)."}),
 		committedLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "bridge_committed_offset_lag",
-			Help: "High watermark minus the committed offset, per owned partition.",
+			Name:        "bridge_committed_offset_lag",
+			Help:        "End offset minus the group's committed offset, per owned partition: read from the brokers every kafka.lag_interval, and updated at fetches and commits.",
+			ConstLabels: prometheus.Labels{"group": group},
 		}, []string{"topic", "partition"}),
+		translateStalled: gauge(prometheus.Opts{Name: "bridge_translate_stalled_partitions",
+			Help: "Owned partitions whose translation is stalled: retrying a transient decode error (schema registry unavailable), or in one decode for over a second."}),
 		rebalances: counters(prometheus.Opts{Name: "bridge_rebalances_total",
 			Help: "Partition assignment changes seen by this member, by kind (assigned, revoked, lost)."}, "kind"),
 		paused: gauge(prometheus.Opts{Name: "bridge_paused_partitions",

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -69,6 +70,7 @@ type partitionDeps struct {
 	blocked     *blockedTopics
 	hot         *heavyHitters
 	hotLog      *keyLogLimiter
+	progress    *progressClock
 	// retry spaces the retries of a transient translate error, of a failed
 	// dead-letter produce and of a publish handed back.
 	retry             backoff.Policy
@@ -101,6 +103,9 @@ type partition struct {
 	quit            chan struct{} // closed when the partition is dropped
 	wg              sync.WaitGroup
 
+	// watch follows the translator for stalls (health.go).
+	watch translateWatch
+
 	translateWake chan struct{} // cap 1
 	dispatchWake  chan struct{} // cap 1
 	changed       chan struct{} // cap 1; signals drain progress
@@ -118,8 +123,14 @@ type partition struct {
 	// outstanding counts entries and dead-letter produces handed out and not
 	// yet answered.
 	outstanding int
-	draining    bool
-	dropped     bool
+	// handedOut is the highest offset handed out (to the publisher or the
+	// dead-letter producer), -1 before the first.
+	handedOut int64
+	// draining is set when revocation or shutdown begins; from then on only
+	// records below drainBelow go out (drainLimit).
+	draining   bool
+	drainBelow int64
+	dropped    bool
 
 	paused    bool // fetching paused for the buffer; what kgo was last told
 	whyPaused bool // the pause is not yet counted and logged with its reason
@@ -138,6 +149,7 @@ func newPartition(ctx context.Context, deps partitionDeps, topic string, id int3
 		dispatchWake:  make(chan struct{}, 1),
 		changed:       make(chan struct{}, 1),
 		ledger:        newLedger(),
+		handedOut:     -1,
 		scopes:        newScopes(deps.maxInflightPerKey, deps.metrics.parkedKeys, deps.metrics.keysAtLimit),
 	}
 	p.ctx, p.cancel = context.WithCancel(ctx)
@@ -165,6 +177,9 @@ func (p *partition) enqueue(recs []*kgo.Record, highWater int64) {
 	p.ledger.setHighWater(highWater)
 	p.reportLagLocked()
 	n, bytes, now := 0, int64(0), time.Now()
+	if p.budget.records.Load() == 0 {
+		p.progress.mark(now) // work arrives: the engine was not stalled while idle
+	}
 	for _, r := range recs {
 		it := &item{rec: r, offset: r.Offset, epoch: r.LeaderEpoch, fetched: now, cost: recordCost(r)}
 		if !p.ledger.take(it) {
@@ -221,9 +236,15 @@ func (p *partition) translate(it *item) (Outbound, error, bool) {
 	ctx := p.translateCtx
 	for {
 		it.attempts++
+		start := time.Now()
+		p.watch.begin(start)
 		out, err := p.translator.Translate(ctx, it.rec)
 		if ctx.Err() != nil {
-			return Outbound{}, nil, false
+			return Outbound{}, nil, false // drop clears the watch
+		}
+		class, reason := failure.ClassOf(err), reasonLabel(err)
+		if err == nil || class == failure.Permanent {
+			p.translated(it)
 		}
 		if err == nil {
 			if out.Entry == nil {
@@ -233,15 +254,17 @@ func (p *partition) translate(it *item) (Outbound, error, bool) {
 			}
 			return out, nil, true
 		}
-		class, reason := failure.ClassOf(err), reasonLabel(err)
 		p.metrics.errors.WithLabelValues(class.String(), reason).Inc()
 		if class == failure.Permanent {
 			return out, err, true
 		}
 		p.metrics.retries.WithLabelValues(reason).Inc()
+		if p.watch.failed(start) {
+			p.metrics.translateStalled.Inc()
+		}
 		wait := p.retry.Delay(it.attempts)
-		p.log.Warn("translate failed, retrying", "offset", it.rec.Offset,
-			"class", class.String(), "reason", reason, "attempt", it.attempts, "backoff", wait)
+		p.log.Warn("translate failed, retrying; later records of the partition wait", "offset", it.rec.Offset,
+			"class", class.String(), "reason", reason, "attempt", it.attempts, "backoff", wait.String())
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -249,6 +272,15 @@ func (p *partition) translate(it *item) (Outbound, error, bool) {
 			t.Stop()
 			return Outbound{}, nil, false
 		}
+	}
+}
+
+// translated ends a stall in translation, if there was one: it got a result.
+func (p *partition) translated(it *item) {
+	if since := p.watch.done(); !since.IsZero() {
+		p.metrics.translateStalled.Dec()
+		p.log.Info("translation recovered", "offset", it.offset, "attempts", it.attempts,
+			"stalled_for", time.Since(since).Round(time.Millisecond).String())
 	}
 }
 
@@ -272,6 +304,7 @@ func (p *partition) admit(it *item, out Outbound, err error) {
 // dead-lettered), lets its scope hand out what follows, advances the
 // watermark and lets go of the record and its entry.
 func (p *partition) finishLocked(it *item) {
+	p.progress.mark(time.Now())
 	s := it.scope
 	p.scopes.finish(it) // before the ledger lowers it.cost
 	p.wakeLocked(s)
@@ -281,24 +314,44 @@ func (p *partition) finishLocked(it *item) {
 	p.updatePauseLocked()
 }
 
-// beginDrain stops translating and starting publishes.
-func (p *partition) beginDrain() {
+// beginDrain stops translating. With finish set (a revocation or a
+// shutdown) the partition goes on handing out the records below the
+// highest offset already handed out, in order per scope, so that once they
+// finish the watermark reaches every record that finished: the final commit
+// then covers them and the next owner replays nothing that was published.
+// Records at or above it wait for the next owner. Without finish (a loss)
+// nothing more goes out.
+func (p *partition) beginDrain(finish bool) {
 	p.mu.Lock()
 	p.draining = true
+	p.drainBelow = 0
+	if finish {
+		p.drainBelow = p.handedOut + 1
+	}
 	p.mu.Unlock()
 	p.stopTranslating()
 	signal(p.dispatchWake)
 }
 
-// awaitIdle waits until nothing is out for this partition (no publish or
-// dead-letter produce unanswered, no dead letter waiting for a retry) or
-// ctx ends. It reports whether the partition went idle.
+// drainLimit is the first offset that may not go out now: none while
+// consuming, drainBelow while draining.
+func (p *partition) drainLimitLocked() int64 {
+	if p.draining {
+		return p.drainBelow
+	}
+	return math.MaxInt64
+}
+
+// awaitIdle waits until nothing is out for this partition and nothing below
+// the drain limit is left to hand out (no publish or dead-letter produce
+// unanswered, no dead letter or publish retry waiting), or ctx ends. It
+// reports whether the partition went idle.
 func (p *partition) awaitIdle(ctx context.Context) bool {
 	for {
 		p.mu.Lock()
 		idle := p.outstanding == 0 && len(p.ready) == 0
 		for _, it := range p.delayed {
-			idle = idle && it.err == nil // a publish retry does not start while draining
+			idle = idle && it.err == nil && it.offset >= p.drainBelow // waits for the next owner
 		}
 		p.mu.Unlock()
 		if idle {
@@ -360,4 +413,7 @@ func (p *partition) drop() {
 	p.cancel()
 	close(p.quit)
 	p.wg.Wait()
+	if !p.watch.done().IsZero() {
+		p.metrics.translateStalled.Dec()
+	}
 }

@@ -2,11 +2,14 @@ package consumer
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -29,10 +32,7 @@ func Ping(ctx context.Context, cfg Config, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := cl.Ping(ctx); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("no broker answered within %s", timeout)
-		}
-		return fmt.Errorf("no broker answered: %w", err)
+		return pingError(cfg, err, timeout)
 	}
 	if cfg.TopicRegex {
 		return nil
@@ -49,4 +49,32 @@ func Ping(ctx context.Context, cfg Config, timeout time.Duration) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// pingError says what stopped the first contact with the brokers, naming
+// the setting to look at: an answer that refused the credentials or a
+// certificate that is not trusted is not "no broker answered".
+func pingError(cfg Config, err error, timeout time.Duration) error {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		verify    *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.IllegalSaslState) || errors.Is(err, kerr.UnsupportedSaslMechanism):
+		who := cfg.SASL.Mechanism
+		if cfg.SASL.Username != "" {
+			who += fmt.Sprintf(" user %q", cfg.SASL.Username)
+		}
+		return fmt.Errorf("the brokers refused the SASL credentials (%s): %w", who, err)
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("the brokers' TLS certificate is not trusted (%v): give the CA that signed it as the TLS CA file", unknownCA)
+	case errors.As(err, &hostname):
+		return fmt.Errorf("the brokers' TLS certificate does not name the address dialled (%v): use a broker address the certificate names", hostname)
+	case errors.As(err, &verify):
+		return fmt.Errorf("the brokers' TLS certificate was refused: %w", verify)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no broker answered within %s", timeout)
+	}
+	return fmt.Errorf("no broker answered: %w", err)
 }

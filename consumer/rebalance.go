@@ -1,11 +1,16 @@
 package consumer
 
 // Rebalance callbacks: assigned partitions get their state; revoked ones
-// drain, commit and drop it; lost ones drop it without committing.
+// drain, commit and drop it; lost ones drop it without committing. And the
+// explicit leave of a static member at shutdown.
 
 import (
 	"context"
+	"errors"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -18,6 +23,7 @@ func (e *Engine) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	if e.closing {
 		return
 	}
+	e.inGroup.Store(true)
 	n := 0
 	for topic, ids := range assigned {
 		for _, id := range ids {
@@ -30,6 +36,7 @@ func (e *Engine) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 		}
 	}
 	if n > 0 {
+		e.progress.mark(time.Now()) // new work starts its clock
 		e.metrics.rebalances.WithLabelValues("assigned").Inc()
 		e.log.Info("partitions assigned", "partitions", assigned)
 	}
@@ -47,6 +54,9 @@ func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 // onLost drops lost partitions at once, without committing: another member
 // may own them already.
 func (e *Engine) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	// Also called, with nothing lost, when a join fails: either way the
+	// member is out of the group until its next assignment.
+	e.inGroup.Store(false)
 	if e.release(ctx, lost, false) > 0 {
 		e.metrics.rebalances.WithLabelValues("lost").Inc()
 		e.log.Warn("partitions lost; dropped their state without committing", "partitions", lost)
@@ -87,7 +97,7 @@ func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit boo
 		return 0
 	}
 	for _, p := range parts {
-		p.beginDrain()
+		p.beginDrain(commit)
 	}
 	if commit {
 		drainCtx, cancel := context.WithTimeout(ctx, e.cfg.DrainTimeout)
@@ -122,4 +132,30 @@ func (e *Engine) release(ctx context.Context, tps map[string][]int32, commit boo
 		p.drop()
 	}
 	return len(parts)
+}
+
+// leaveStatic removes this static member from its group, after its final
+// commit and once its client is closed. franz-go never sends a LeaveGroup
+// for a static member, so that a restart with the same instance id gets its
+// partitions back; but a replica that stops on SIGTERM may be gone for good
+// (a rollout gives the new pod a new name, a scale-down none), and without
+// the leave its partitions would wait SessionTimeout for a new owner. A
+// container that crashes sends nothing and keeps its partitions for its
+// restart.
+func (e *Engine) leaveStatic(ctx context.Context, adm *kadm.Client) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
+	defer cancel()
+	resp, err := adm.LeaveGroup(ctx, kadm.LeaveGroup(e.cfg.GroupID).InstanceIDs(e.cfg.InstanceID).Reason("kafka-sns-bridge shutting down"))
+	if err == nil {
+		err = resp.Error()
+	}
+	switch {
+	case err == nil:
+		e.log.Info("left the consumer group", "group", e.cfg.GroupID, "instance_id", e.cfg.InstanceID)
+	case errors.Is(err, kerr.UnknownMemberID):
+		// Not a member (any more): nothing holds its partitions.
+	default:
+		e.log.Warn("leaving the consumer group failed; its partitions wait for the session timeout before another member takes them",
+			"group", e.cfg.GroupID, "instance_id", e.cfg.InstanceID, "session_timeout", e.cfg.SessionTimeout.String(), "err", err)
+	}
 }

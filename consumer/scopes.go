@@ -98,18 +98,17 @@ func (s *scope) mayStart(inflight int) bool {
 }
 
 // take hands out the scope's next run: up to lim.entries consecutive waiting
-// items from the head that are translated, due, of the head's order
-// (strict or relaxed), and within lim.bytes together; or the head alone
-// when it is to be dead-lettered. It returns nil when the head may not go
-// out at now, or when publishing is false and the head is not a dead
-// letter.
-func (s *scope) take(now time.Time, lim runLimits, publishing bool) *run {
+// items from the head that are translated, due, below offset below, of the
+// head's order (strict or relaxed), and within lim.bytes together; or the
+// head alone when it is to be dead-lettered. It returns nil when the head
+// may not go out at now or is not below below.
+func (s *scope) take(now time.Time, lim runLimits, below int64) *run {
 	if !s.mayStart(lim.inflight) {
 		return nil
 	}
 	i := s.headIndex()
 	head := s.items[i]
-	if head.due.After(now) || (!publishing && head.err == nil) {
+	if head.due.After(now) || head.offset >= below {
 		return nil
 	}
 	n := 1
@@ -117,7 +116,8 @@ func (s *scope) take(now time.Time, lim runLimits, publishing bool) *run {
 		size := entrySize(head.out.Entry)
 		for j := i + 1; j < len(s.items) && n < lim.entries; j++ {
 			it := s.items[j]
-			if it.sent || it.err != nil || it.out.Relaxed != head.out.Relaxed || it.due.After(now) || size+entrySize(it.out.Entry) > lim.bytes {
+			if it.sent || it.err != nil || it.out.Relaxed != head.out.Relaxed || it.due.After(now) || it.offset >= below ||
+				size+entrySize(it.out.Entry) > lim.bytes {
 				break
 			}
 			size += entrySize(it.out.Entry)
@@ -178,9 +178,9 @@ func (ss *scopes) push(it *item, id scopeID) *scope {
 }
 
 // take hands out s's next run (scope.take) and updates the gauges.
-func (ss *scopes) take(s *scope, now time.Time, lim runLimits, publishing bool) *run {
+func (ss *scopes) take(s *scope, now time.Time, lim runLimits, below int64) *run {
 	lim.inflight = ss.inflight
-	rn := s.take(now, lim, publishing)
+	rn := s.take(now, lim, below)
 	if rn != nil {
 		ss.refresh(s)
 	}

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +22,9 @@ func TestScopes(t *testing.T) {
 	//	            permanently (a dead letter), "a1~" relaxed, "a1+300"
 	//	            with an entry of 300 bytes (100 otherwise)
 	//	take        take the next run of scope a at time 0; "take b", "take a@5"
-	//	            (at 5s), "drain a" (publishing off); want is the run ("" none)
+	//	            (at 5s); want is the run ("" none)
+	//	upto a3     take the next run of scope a, draining: only items pushed
+	//	            before a3 may go (items take offsets in push order)
 	//	finish a1   a1 is published or dead-lettered
 	//	back a1@5   the publisher handed a1 back, due again at 5s
 	//
@@ -96,11 +99,13 @@ func TestScopes(t *testing.T) {
 			{"finish a1", "", 0, 0},
 			{"take", "a4", 0, 0},
 		}},
-		{"while draining only dead letters go", []step{
-			{"push a1!", "", 0, 0}, {"push a2", "", 0, 0},
-			{"drain a", "a1", 1, 1}, {"finish a1", "", 0, 0},
-			{"drain a", "", 0, 0},
-			{"take", "a2", 0, 0},
+		{"while draining only what lies below the drain limit goes", []step{
+			{"push a1!", "", 0, 0}, {"push a2", "", 0, 0}, {"push a3", "", 0, 0}, {"push a4", "", 0, 0},
+			{"upto a3", "a1", 1, 1}, {"finish a1", "", 0, 0},
+			{"upto a3", "a2", 1, 1}, // a3 is past the limit: not in the run
+			{"finish a2", "", 0, 0},
+			{"upto a3", "", 0, 0},
+			{"take", "a3 a4", 0, 0},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,10 +144,15 @@ func TestScopes(t *testing.T) {
 					if it.err == nil {
 						it.out.Entry = &sns.Entry{Size: size}
 					}
+					it.offset = int64(len(items))
 					items[name], names[it] = it, name
 					ss.push(it, scopeID{key: name[:1]})
-				case "take", "drain":
-					if rn := ss.take(ss.byID[scopeID{key: key}], at, lim, verb == "take"); rn != nil {
+				case "take", "upto":
+					below := int64(math.MaxInt64)
+					if verb == "upto" {
+						key, below = arg[:1], items[arg].offset
+					}
+					if rn := ss.take(ss.byID[scopeID{key: key}], at, lim, below); rn != nil {
 						var ns []string
 						for _, it := range rn.items {
 							ns = append(ns, names[it])

@@ -276,10 +276,16 @@ func TestK8sEnvAndConfigMatchConfigKeys(t *testing.T) {
 			t.Errorf("env %s is not set", name)
 		}
 	}
-	// Static membership with a Deployment's changing pod names would strand
-	// a replaced pod's partitions for a whole session timeout.
+	// Static membership under the pod's name: the name survives a container
+	// restart, so a crashed replica gets its partitions back at once, and it
+	// is unique among the replicas (two members under one id fence each
+	// other). The bridge leaves the group on SIGTERM, so a rollout's new
+	// names strand nothing.
+	if podName := envFrom(c, "POD_NAME"); podName != "metadata.name" {
+		t.Errorf("env POD_NAME comes from %q, want the downward API's metadata.name", podName)
+	}
 	if _, ok := env["BRIDGE_KAFKA_INSTANCE_ID"]; ok {
-		t.Error("BRIDGE_KAFKA_INSTANCE_ID is set: static members of a Deployment do not leave the group on rollout or scale-down")
+		t.Error("BRIDGE_KAFKA_INSTANCE_ID is set: it overrides the ConfigMap's instance_id ${POD_NAME}")
 	}
 
 	// The ConfigMap's file: known keys only (an unknown key stops start-up),
@@ -295,6 +301,9 @@ func TestK8sEnvAndConfigMatchConfigKeys(t *testing.T) {
 		if _, set := env[m[1]]; !set && m[2] == "" {
 			t.Errorf("the ConfigMap's config.yaml needs ${%s}, which the container does not set", m[1])
 		}
+	}
+	if got := str(cm, "kafka", "instance_id"); got != "${POD_NAME}" {
+		t.Errorf("the ConfigMap's kafka.instance_id is %q, want ${POD_NAME}", got)
 	}
 	if str(cm, "http", "listen") != "" && str(cm, "http", "listen") != env["BRIDGE_HTTP_LISTEN"] {
 		t.Errorf("the ConfigMap's http.listen %q differs from BRIDGE_HTTP_LISTEN %q", str(cm, "http", "listen"), env["BRIDGE_HTTP_LISTEN"])
@@ -439,6 +448,18 @@ func configKeys(m map[string]any, prefix string) map[string]bool {
 		out[name] = true
 	}
 	return out
+}
+
+// envFrom returns the downward API field an env entry of c takes its value
+// from, "" if it has none.
+func envFrom(c map[string]any, name string) string {
+	for _, e := range list(c, "env") {
+		e := e.(map[string]any)
+		if str(e, "name") == name {
+			return str(e, "valueFrom", "fieldRef", "fieldPath")
+		}
+	}
+	return ""
 }
 
 func containerEnv(c map[string]any) map[string]string {

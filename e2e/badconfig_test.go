@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func closedPort(t *testing.T) string {
 
 // TestBadConfigurationStopsStartup: each mistake an operator makes stops
 // `bridge run` within a bounded time with a non-zero exit status and one
-// line on stderr that names what to fix.
+// line in its log (stderr) that names what to fix.
 func TestBadConfigurationStopsStartup(t *testing.T) {
 	topic, _ := sourceTopic(t, 1)
 	ticketARN := testenv.SNSTopic(t, false, nil)
@@ -85,14 +86,16 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 			if !errors.As(b.Err(), &exit) || exit.ExitCode() == 0 {
 				t.Errorf("exit: %v, want a non-zero status", b.Err())
 			}
+			// Each problem is one line of the JSON log: level ERROR, msg
+			// "bridge cannot start", the problem in err.
 			var reasons []string
-			for _, line := range strings.Split(strings.TrimSpace(b.Tail(100)), "\n") {
-				if strings.HasPrefix(line, "bridge: ") {
-					reasons = append(reasons, line)
+			for _, l := range b.LogLines() {
+				if l["level"] == "ERROR" {
+					reasons = append(reasons, fmt.Sprint(l["msg"], ": ", l["err"]))
 				}
 			}
-			if len(reasons) != 1 {
-				t.Fatalf("stderr holds %d lines starting with \"bridge: \", want one:\n%s", len(reasons), b.Tail(20))
+			if len(reasons) != 1 || !strings.HasPrefix(reasons[0], "bridge cannot start: ") {
+				t.Fatalf("stderr holds %d error lines, want one \"bridge cannot start\":\n%s", len(reasons), b.Tail(20))
 			}
 			for _, m := range mentions {
 				if !strings.Contains(reasons[0], m) {

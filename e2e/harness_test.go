@@ -6,10 +6,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
+	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
@@ -213,6 +217,59 @@ func baseConfig(t *testing.T, topic, snsEndpoint string, routes ...[2]string) br
 		cfg.Set("kafka."+k, v)
 	}
 	return cfg.Set("http.listen", "127.0.0.1:0").Set("log.level", "info").Set("shutdown_timeout", "15s")
+}
+
+// hotKeys reads the bridge's /debug/keys?n=n: its hottest ordering keys as
+// consumer.Engine.HotKeys reports them. (Not in internal/bridgeproc: the
+// consumer's own integration tests import that, through testenv.)
+func hotKeys(b *testenv.Bridge, n int) ([]consumer.KeyStats, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.Addr()+"/debug/keys?n="+strconv.Itoa(n), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /debug/keys: %s", resp.Status)
+	}
+	var page struct {
+		Keys []consumer.KeyStats `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return nil, fmt.Errorf("GET /debug/keys: %w", err)
+	}
+	return page.Keys, nil
+}
+
+// checkNothingDeadLettered fails the test when the dead-letter topic dlq
+// holds records or the bridge counted dead letters, and returns the scrape
+// of the bridge's /metrics it read.
+func checkNothingDeadLettered(t *testing.T, b *testenv.Bridge, dlq string) bridgeproc.Metrics {
+	t.Helper()
+	if dead := readAll(t, dlq); len(dead) != 0 {
+		t.Errorf("%d events dead-lettered", len(dead))
+	}
+	m, err := b.Scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Sum("bridge_dead_letters_total"); n != 0 {
+		t.Errorf("bridge_dead_letters_total = %v", n)
+	}
+	return m
+}
+
+// logPauses logs how often the bridge paused a partition, by reason
+// (bridge_partition_pauses_total).
+func logPauses(t *testing.T, m bridgeproc.Metrics) {
+	t.Helper()
+	t.Logf("partition pauses: topic_blocked %v, hot_key %v, buffer %v", m.Sum("bridge_partition_pauses_total", `reason="topic_blocked"`),
+		m.Sum("bridge_partition_pauses_total", `reason="hot_key"`), m.Sum("bridge_partition_pauses_total", `reason="buffer"`))
 }
 
 // halter is a goroutine a test stops: halt closes stop, once, and waits

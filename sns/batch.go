@@ -20,9 +20,12 @@ import (
 const packWindow = 32
 
 // run is the topic's dispatcher: it moves retries whose backoff elapsed back
-// to the ready queue, drops runs whose context ended, and starts a call
+// to the ready queue (all of them while the breaker is not closed: its
+// probes pace the calls then, and the first probe that succeeds should
+// find them ready), drops runs whose context ended, and starts a call
 // whenever a batch is full or has lingered long enough, a call slot is free,
-// the send rate and the breaker allow it. It returns once the publisher is
+// the send rate and the breaker allow it. It reports the topic turning
+// unusable or usable again (health.go). It returns once the publisher is
 // closing and the topic holds nothing.
 func (t *topic) run() {
 	p := t.p
@@ -30,16 +33,21 @@ func (t *topic) run() {
 	timer.Stop()
 	closing, abandon := p.closing, p.abandon
 	closingSeen, abandonSeen := false, false
+	var c *call // the next call's scratch space
 	for {
 		now := time.Now()
 		var finished []outcome
+		open := t.cb.State(now) != gobreaker.StateClosed
 		t.mu.Lock()
-		t.promoteLocked(now)
+		t.promoteLocked(now, open)
 		if t.reap || abandonSeen {
 			t.reap = false
 			finished = t.reapLocked(abandonSeen)
 		}
-		batch, wakeAt := t.nextBatchLocked(now, closingSeen)
+		if c == nil {
+			c = newCall()
+		}
+		batch, wakeAt := t.nextBatchLocked(now, closingSeen, c.batch[:0])
 		if batch != nil {
 			t.inflight++
 		}
@@ -51,18 +59,21 @@ func (t *topic) run() {
 		}
 		t.rate.report(t)
 		if batch != nil {
-			t.start(batch, now)
+			c.batch = batch
+			t.start(c, now)
+			c = nil
 			continue
 		}
 		if closingSeen && idle {
+			c.release()
 			return
 		}
-		if st := t.cb.State(); st != gobreaker.StateClosed {
-			// Nothing else may ask the breaker for a while: poll it so that
-			// open turns half-open on time and the state-change hook reports it.
-			poll := now.Add(t.breakerPoll())
-			if wakeAt.IsZero() || poll.Before(wakeAt) {
-				wakeAt = poll
+		// Wake when an open breaker turns half-open, so that the change is
+		// reported on time even with nothing to send, and when the topic
+		// would turn unusable.
+		for _, at := range [2]time.Time{t.cb.openUntil(), t.reportHealth(now)} {
+			if !at.IsZero() && (wakeAt.IsZero() || at.Before(wakeAt)) {
+				wakeAt = at
 			}
 		}
 		t.flushTransitions(nil)
@@ -81,11 +92,11 @@ func (t *topic) run() {
 	}
 }
 
-// promoteLocked moves the runs whose backoff elapsed to the front of the
-// ready queue: they are older than anything waiting there.
-func (t *topic) promoteLocked(now time.Time) {
+// promoteLocked moves the runs whose backoff elapsed, or all when open, to
+// the front of the ready queue: they are older than anything waiting there.
+func (t *topic) promoteLocked(now time.Time, all bool) {
 	var due []*run
-	for t.delayed.Len() > 0 && !t.delayed[0].readyAt.After(now) {
+	for t.delayed.Len() > 0 && (all || !t.delayed[0].readyAt.After(now)) {
 		r := heap.Pop(&t.delayed).(*run)
 		r.enq = now
 		n, _ := r.sending()
@@ -140,13 +151,14 @@ func abandonErr(r *run, all bool) error {
 	return nil
 }
 
-// nextBatchLocked takes the next batch off the ready queue if one should be
-// sent now; otherwise it returns when to look again (zero: when poked).
+// nextBatchLocked takes the next batch off the ready queue, appended to
+// batch, if one should be sent now; otherwise it returns nil and when to
+// look again (zero: when poked).
 //
 // A batch is the head run plus, in queue order, the runs among the next
 // packWindow that fit whole: at most MaxBatchEntries entries and the topic's
 // size limit together. A run being narrowed down goes alone, one entry.
-func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*run, time.Time) {
+func (t *topic) nextBatchLocked(now time.Time, closing bool, batch []*run) ([]*run, time.Time) {
 	var next time.Time
 	if t.delayed.Len() > 0 {
 		next = t.delayed[0].readyAt
@@ -160,8 +172,11 @@ func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*run, time.Time)
 	if len(t.ready) == 0 {
 		return nil, next
 	}
-	if now.Before(t.blockedUntil) {
-		return nil, t.blockedUntil
+	if at, ok := t.cb.ready(now); !ok {
+		if at.IsZero() {
+			return nil, next // the probe on the wire pokes when it returns
+		}
+		return nil, earliest(at)
 	}
 	if t.inflight >= t.p.cfg.MaxInflightBatches {
 		return nil, next // a finishing call pokes
@@ -192,7 +207,6 @@ func (t *topic) nextBatchLocked(now time.Time, closing bool) ([]*run, time.Time)
 	if wait, ok := t.rate.allow(now, n); !ok {
 		return nil, earliest(now.Add(wait))
 	}
-	batch := make([]*run, 0, n)
 	for j := range scanned {
 		if picked[j] {
 			batch = append(batch, t.ready[j])

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,61 +14,78 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
 
-// BenchmarkPublish measures entries/s through the Publisher, the SDK and the
-// in-process double (counting only), with and without SNS-like latency.
+// BenchmarkPublish measures entries through the Publisher with each
+// encoder: against the stub (the publisher's and its encoder's cost alone;
+// an op is one entry, so allocs/op is allocations per entry, of which one
+// is the benchmark's own Entry) and against the in-process double (counting
+// only, its parsing included), with and without SNS-like latency.
+// cpu-us/event is the process's user+system CPU per entry.
 //
-//	go test -run '^$' -bench BenchmarkPublish -benchtime 2s ./sns/
+//	go test -run '^$' -bench BenchmarkPublish -benchmem -count 5 ./sns/
 func BenchmarkPublish(b *testing.B) {
-	for _, latency := range []time.Duration{0, 15 * time.Millisecond} {
-		b.Run(fmt.Sprintf("latency=%v", latency), func(b *testing.B) {
-			srv := snstest.New(snstest.Options{CountOnly: true})
-			arn, err := srv.CreateTopic("bench", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if latency > 0 {
-				srv.Inject(&snstest.Fault{Latency: latency})
-			}
-			client := newDoubleClient(b, srv)
-			p, err := sns.NewPublisher(client, sns.Config{}, sns.WithLogger(slog.New(slog.DiscardHandler)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			body := `{"eventId":"01HZX","eventType":"ticket:created","payload":{"ticket":{"title":"` + strings.Repeat("x", 900) + `"}}}`
-			attrs := []sns.Attribute{
-				{Name: "event_name", Value: "ticket:created"}, {Name: "event_id", Value: "01HZX"},
-				{Name: "context_organization_id", Value: "ORG1"},
-			}
-			ctx := context.Background()
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			var failed int
-			done := func(r sns.Result) {
-				if r.Err != nil {
-					mu.Lock()
-					failed++
-					mu.Unlock()
-				}
-				wg.Done()
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				wg.Add(1)
-				p.Publish(ctx, &sns.Entry{TopicARN: arn, Body: body, Attributes: attrs, EventType: "ticket:created"}, done)
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "entries/s")
-			if err := p.Close(ctx); err != nil {
-				b.Fatal(err)
-			}
-			if failed > 0 || srv.Count(arn) != b.N {
-				b.Fatalf("%d failed, topic counted %d of %d", failed, srv.Count(arn), b.N)
-			}
+	for _, enc := range encoders {
+		b.Run("sink=stub/encoder="+enc, func(b *testing.B) {
+			client, stub := newStubClient(b)
+			benchPublish(b, client, enc, "arn:aws:sns:us-east-1:123456789012:bench",
+				func() int { return int(stub.accepted.Load()) })
 		})
+	}
+	for _, latency := range []time.Duration{0, 15 * time.Millisecond} {
+		for _, enc := range encoders {
+			b.Run(fmt.Sprintf("sink=double/latency=%v/encoder=%s", latency, enc), func(b *testing.B) {
+				srv := snstest.New(snstest.Options{CountOnly: true})
+				arn, err := srv.CreateTopic("bench", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if latency > 0 {
+					srv.Inject(&snstest.Fault{Latency: latency})
+				}
+				benchPublish(b, newDoubleClient(b, srv), enc, arn, func() int { return srv.Count(arn) })
+			})
+		}
+	}
+}
+
+// benchPublish publishes b.N entries of about 1 KB to arn through client
+// and checks that accepted() counts every one.
+func benchPublish(b *testing.B, client sns.API, encoder, arn string, accepted func() int) {
+	p, err := sns.NewPublisher(client, sns.Config{Encoder: encoder}, sns.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := `{"eventId":"01HZX","eventType":"ticket:created","payload":{"ticket":{"title":"` + strings.Repeat("x", 900) + `"}}}`
+	attrs := []sns.Attribute{
+		{Name: "event_name", Value: "ticket:created"}, {Name: "event_id", Value: "01HZX"},
+		{Name: "context_organization_id", Value: "ORG1"},
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	done := func(r sns.Result) {
+		if r.Err != nil {
+			failed.Add(1)
+		}
+		wg.Done()
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		wg.Add(1)
+		p.Publish(ctx, &sns.Entry{TopicARN: arn, Body: body, Attributes: attrs, EventType: "ticket:created"}, done)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "entries/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/event")
+	if err := p.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if n := failed.Load(); n > 0 || accepted() != b.N {
+		b.Fatalf("%d failed, SNS accepted %d of %d", n, accepted(), b.N)
 	}
 }
 

@@ -5,9 +5,8 @@
 package sns
 
 import (
-	"context"
-	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -15,29 +14,40 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 )
 
+// probeHedgeAfter and probeHedges shape the probes of a half-open breaker
+// while one is out (circuitConfig): SNS answers in tens of milliseconds, so
+// a probe still out after a second is likely on a connection that hangs.
+const (
+	probeHedgeAfter = time.Second
+	probeHedges     = 2
+)
+
 // transition is one recorded change of a breaker's state.
 type transition struct{ from, to gobreaker.State }
 
-// newBreaker returns t's breaker. BreakerFailures consecutive failed calls
-// open it, and so does one systemic failure (tripNow, set by the call that
-// saw it). A call abandoned with its context counts neither way. Changes are
-// recorded here and reported by flushTransitions.
-func (t *topic) newBreaker() *gobreaker.TwoStepCircuitBreaker[struct{}] {
-	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:        t.arn,
-		MaxRequests: t.p.cfg.BreakerHalfOpenCalls,
-		Timeout:     t.p.cfg.BreakerOpenTimeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return t.tripNow.Load() || c.ConsecutiveFailures >= t.p.cfg.BreakerFailures
-		},
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
-		OnStateChange: func(_ string, from, to gobreaker.State) {
-			// Called under the breaker's lock: only record; flushTransitions
-			// reports it once the lock is released.
-			t.transMu.Lock()
-			t.transitions = append(t.transitions, transition{from, to})
-			t.transMu.Unlock()
-		},
+// newBreaker returns t's breaker (circuit.go): BreakerFailures consecutive
+// failed calls open it, and so does one systemic failure; open periods
+// start at BreakerOpenTimeout and double with each consecutive opening up
+// to BreakerOpenTimeoutMax; after a systemic failure the period is the slow
+// retry delay. Changes are recorded here and reported by flushTransitions.
+func (t *topic) newBreaker() *circuit {
+	cfg := t.p.cfg
+	return newCircuit(circuitConfig{
+		failures: cfg.BreakerFailures,
+		probes:   cfg.BreakerHalfOpenCalls,
+		openBase: cfg.BreakerOpenTimeout,
+		openMax:  cfg.BreakerOpenTimeoutMax,
+		slow:     t.p.retry.Slow,
+		// A probe without an answer after a second is probably on a dead
+		// connection; two more may try new ones, a second apart.
+		hedgeAfter: probeHedgeAfter,
+		hedges:     probeHedges,
+	}, func(from, to gobreaker.State) {
+		// Called under the circuit's lock: only record; flushTransitions
+		// reports it once the lock is released.
+		t.transMu.Lock()
+		t.transitions = append(t.transitions, transition{from, to})
+		t.transMu.Unlock()
 	})
 }
 
@@ -50,9 +60,9 @@ func (t *topic) newBreaker() *gobreaker.TwoStepCircuitBreaker[struct{}] {
 // transient or systemic failure counts against the breaker, and a systemic
 // one (topic missing, access denied) opens it at once.
 type verdict struct {
-	t       *topic
-	healthy bool
-	err     error
+	healthy  bool
+	systemic bool
+	err      error
 }
 
 // published records an entry SNS accepted.
@@ -64,7 +74,7 @@ func (v *verdict) failed(fe *failure.Error) {
 	case fe.Class == failure.Permanent, isThrottle(fe):
 		v.healthy = true
 	case fe.Class == failure.Systemic:
-		v.t.tripNow.Store(true)
+		v.systemic = true
 		fallthrough
 	default:
 		if v.err == nil {
@@ -81,38 +91,27 @@ func (v *verdict) result() error {
 	return v.err
 }
 
-// start asks the breaker for a call and sends batch, or puts it back.
-func (t *topic) start(batch []*run, now time.Time) {
-	cbDone, err := t.cb.Allow()
+// start asks the breaker for a call and sends c's batch, or puts it back
+// (the dispatcher asked the breaker's ready first, so a refusal is a state
+// change in between, and the next look sees it).
+func (t *topic) start(c *call, now time.Time) {
+	tk, err := t.cb.allow(now)
 	if err != nil {
+		defer c.release()
 		t.mu.Lock()
-		t.ready = append(batch, t.ready...)
-		for _, r := range batch {
+		t.ready = slices.Insert(t.ready, 0, c.batch...)
+		for _, r := range c.batch {
 			n, _ := r.sending()
 			t.readyEntries += n
 		}
 		t.inflight--
-		// Asking the breaker is free; look again soon enough to probe
-		// shortly after it turns half-open. A close unblocks at once
-		// (flushTransitions).
-		t.rejections++
-		wait := min(t.p.retry.Delay(t.rejections), t.breakerPoll())
-		t.blockedUntil = now.Add(wait)
 		t.mu.Unlock()
-		t.flushTransitions(err)
+		t.flushTransitions(nil)
+		t.poke()
 		return
 	}
-	t.mu.Lock()
-	t.rejections = 0
-	t.mu.Unlock()
 	t.flushTransitions(nil)
-	t.p.wg.Go(func() { t.send(batch, cbDone) })
-}
-
-// breakerPoll is how often a topic whose breaker is not closed asks it again:
-// often enough to probe shortly after it turns half-open.
-func (t *topic) breakerPoll() time.Duration {
-	return max(t.p.cfg.BreakerOpenTimeout/4, 10*time.Millisecond)
+	t.p.wg.Go(func() { t.send(c, tk) })
 }
 
 // flushTransitions reports recorded breaker changes to metrics, the log and
@@ -130,11 +129,12 @@ func (t *topic) flushTransitions(cause error) {
 		}
 		for _, tr := range trs {
 			t.p.metrics.breaker(t.arn, tr.to)
-			if tr.to == gobreaker.StateClosed {
-				t.mu.Lock()
-				t.blockedUntil, t.rejections = time.Time{}, 0
-				t.mu.Unlock()
+			switch {
+			case tr.to == gobreaker.StateClosed:
 				t.poke()
+			case tr.to == gobreaker.StateOpen && unreachable(cause):
+				// The connections may be what hangs: the probe dials anew.
+				t.p.resetConns()
 			}
 			attrs := []any{slog.String("topic_arn", t.arn), slog.String("from", tr.from.String()), slog.String("to", tr.to.String())}
 			if cause != nil && tr.to == gobreaker.StateOpen {

@@ -175,6 +175,17 @@ func classifyEntry(code, message string, senderFault bool) *failure.Error {
 	return &failure.Error{Class: cc.class, Reason: cc.reason, Code: code, Err: cause}
 }
 
+// unreachable reports whether err is a call that got no answer: no
+// connection, or none in time. The connections it went over may be what
+// hangs.
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	code := Classify(err).Code
+	return code == CodeTimeout || code == CodeNetwork
+}
+
 // isThrottle reports whether fe is SNS (or KMS behind it) asking for a lower
 // rate: reason throttled. Throttling is never held against the topic's
 // breaker; it slows the topic's send rate instead.

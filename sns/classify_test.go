@@ -127,6 +127,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"Linger", func(c *Config) { c.Linger = 2e9 }},
 		{"MaxBatchEntries", func(c *Config) { c.MaxBatchEntries = 11 }},
+		{"Encoder", func(c *Config) { c.Encoder = "fast" }},
 		{"MaxInflightBatches", func(c *Config) { c.MaxInflightBatches = -1 }},
 		{"MaxQueuedEntries", func(c *Config) { c.MaxQueuedEntries = -1 }},
 		{"CallTimeout", func(c *Config) { c.CallTimeout = -1 }},

@@ -39,13 +39,31 @@ type ClientConfig struct {
 	HTTPClient *http.Client
 	// RequestTimeout bounds one HTTP request, connection included. Default 10s.
 	RequestTimeout time.Duration
+	// ResponseTimeout is how long SNS may take to start answering a request
+	// once it is sent. A connection that stays silent longer is abandoned
+	// (closed) and the call fails as a Timeout, so that a hung SNS is noticed
+	// before the publisher's CallTimeout; when the breaker opens on such
+	// failures the idle connections are closed too, and the probes dial
+	// anew (a probe out for a second is followed by another on a new
+	// connection, so recovery does not wait for this). SNS answers
+	// PublishBatch in tens of milliseconds; the default leaves room for a
+	// slow SNS, or a loaded machine, without calls failing (and being sent
+	// twice). Default DefaultResponseTimeout, 3s.
+	ResponseTimeout time.Duration
 	// DialTimeout bounds establishing a TCP connection. Default 3s.
 	DialTimeout time.Duration
 	// MaxIdleConnsPerHost is the connection pool size to SNS. Default 128, so
 	// that every batch in flight to two topics (2 x 64 by default) can keep
 	// its connection.
 	MaxIdleConnsPerHost int
+
+	// dial, when set, replaces the transport's dialer (tests: an in-memory
+	// network; see export_test.go).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
+
+// DefaultResponseTimeout is ClientConfig.ResponseTimeout's default.
+const DefaultResponseTimeout = 3 * time.Second
 
 const (
 	defaultRequestTimeout      = 10 * time.Second
@@ -55,6 +73,7 @@ const (
 
 func (c ClientConfig) withDefaults() ClientConfig {
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, defaultRequestTimeout)
+	c.ResponseTimeout = cmp.Or(c.ResponseTimeout, DefaultResponseTimeout)
 	c.DialTimeout = cmp.Or(c.DialTimeout, defaultDialTimeout)
 	c.MaxIdleConnsPerHost = cmp.Or(c.MaxIdleConnsPerHost, defaultMaxIdleConnsPerHost)
 	return c
@@ -70,6 +89,7 @@ func (c ClientConfig) Validate() error {
 		}
 	}
 	if err := firstNegative("sns client config", field[time.Duration]{"RequestTimeout", c.RequestTimeout},
+		field[time.Duration]{"ResponseTimeout", c.ResponseTimeout},
 		field[time.Duration]{"DialTimeout", c.DialTimeout}); err != nil {
 		return err
 	}
@@ -108,10 +128,18 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*awssns.Client, error) {
 	if awsCfg.Region == "" {
 		return nil, errors.New("sns client config: Region is empty and the AWS config chain sets none")
 	}
+	// Freeze the client the chain configured into a plain *http.Client, so
+	// that the publisher can close its idle connections (CloseIdleConnections)
+	// and the SDK applies no defaults of its own over ours.
+	hc := awsCfg.HTTPClient
+	if b, ok := hc.(*awshttp.BuildableClient); ok {
+		hc = b.Freeze()
+	}
 	return awssns.NewFromConfig(awsCfg, func(o *awssns.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
+		o.HTTPClient = hc
 		if cfg.HTTPClient != nil {
 			o.HTTPClient = cfg.HTTPClient
 		}
@@ -130,7 +158,10 @@ func newHTTPClient(cfg ClientConfig) *awshttp.BuildableClient {
 			t.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 			t.IdleConnTimeout = 90 * time.Second
 			t.TLSHandshakeTimeout = cfg.DialTimeout
-			t.ResponseHeaderTimeout = cfg.RequestTimeout
+			t.ResponseHeaderTimeout = cfg.ResponseTimeout
 			t.ExpectContinueTimeout = time.Second
+			if cfg.dial != nil {
+				t.DialContext = cfg.dial
+			}
 		})
 }

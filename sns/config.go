@@ -41,6 +41,13 @@ type Config struct {
 	// MaxQueuedEntries caps entries accepted and not yet done across all
 	// topics; Publish blocks while it is reached. Default 4096.
 	MaxQueuedEntries int
+	// Encoder chooses how PublishBatch calls are made: EncoderDirect (the
+	// default) writes and signs the request in sns/internal/wire, with the
+	// SDK client's credentials, endpoint and HTTP client; EncoderSDK goes
+	// through the SDK client's own PublishBatch, as before, for one release.
+	// Direct needs the *awssns.Client NewClient returns; with any other API
+	// the SDK path is used.
+	Encoder string
 	// CallTimeout bounds one PublishBatch call, and so how long an entry
 	// already on the wire can outlive its context. Default 5s.
 	CallTimeout time.Duration
@@ -55,10 +62,20 @@ type Config struct {
 	// BreakerFailures is how many consecutive failed calls open a topic's
 	// breaker; one systemic failure opens it at once. Default 5.
 	BreakerFailures uint32
-	// BreakerOpenTimeout is how long an open breaker refuses calls before it
-	// lets BreakerHalfOpenCalls probe calls through. Defaults 15s and 1.
-	BreakerOpenTimeout   time.Duration
-	BreakerHalfOpenCalls uint32
+	// BreakerOpenTimeout is how long a breaker that just opened refuses
+	// calls before it lets BreakerHalfOpenCalls probe calls through (half
+	// open); each consecutive opening without a close doubles it, up to
+	// BreakerOpenTimeoutMax, and each period lasts its value plus up to a
+	// quarter more, at random (jitter). A period counts from the start of
+	// the call that opened the breaker, so a probe that hung longer than it
+	// is followed by the next probe at once. After a systemic failure the
+	// period is BackoffMax/2 to BackoffMax instead. Defaults 250ms, 1s and
+	// 1: a sick SNS gets at most one probe a second per topic, and the first
+	// delivery follows within about a second of SNS answering again.
+	// BreakerOpenTimeoutMax below BreakerOpenTimeout is raised to it.
+	BreakerOpenTimeout    time.Duration
+	BreakerOpenTimeoutMax time.Duration
+	BreakerHalfOpenCalls  uint32
 }
 
 // NoLinger is Config.Linger's "do not wait": partly filled batches go at
@@ -66,18 +83,25 @@ type Config struct {
 // sns.linger: 0) passes NoLinger for it.
 const NoLinger time.Duration = -1
 
+// Encoders of Config.Encoder.
+const (
+	EncoderDirect = "direct"
+	EncoderSDK    = "sdk"
+)
+
 // Defaults of Config.
 const (
-	DefaultLinger               = 2 * time.Millisecond
-	DefaultMaxBatchEntries      = 10
-	DefaultMaxInflightBatches   = 64
-	DefaultMaxQueuedEntries     = 4096
-	DefaultCallTimeout          = 5 * time.Second
-	DefaultBackoffBase          = 50 * time.Millisecond
-	DefaultBackoffMax           = 30 * time.Second
-	DefaultBreakerFailures      = 5
-	DefaultBreakerOpenTimeout   = 15 * time.Second
-	DefaultBreakerHalfOpenCalls = 1
+	DefaultLinger                = 2 * time.Millisecond
+	DefaultMaxBatchEntries       = 10
+	DefaultMaxInflightBatches    = 64
+	DefaultMaxQueuedEntries      = 4096
+	DefaultCallTimeout           = 5 * time.Second
+	DefaultBackoffBase           = 50 * time.Millisecond
+	DefaultBackoffMax            = 30 * time.Second
+	DefaultBreakerFailures       = 5
+	DefaultBreakerOpenTimeout    = 250 * time.Millisecond
+	DefaultBreakerOpenTimeoutMax = time.Second
+	DefaultBreakerHalfOpenCalls  = 1
 	// DefaultMaxMessageSize is SNS's default MaximumMessageSize (256 KiB).
 	DefaultMaxMessageSize = 262144
 )
@@ -97,6 +121,7 @@ func (c Config) withDefaults() Config {
 	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultBackoffMax)
 	c.BreakerFailures = cmp.Or(c.BreakerFailures, DefaultBreakerFailures)
 	c.BreakerOpenTimeout = cmp.Or(c.BreakerOpenTimeout, DefaultBreakerOpenTimeout)
+	c.BreakerOpenTimeoutMax = max(cmp.Or(c.BreakerOpenTimeoutMax, DefaultBreakerOpenTimeoutMax), c.BreakerOpenTimeout)
 	c.BreakerHalfOpenCalls = cmp.Or(c.BreakerHalfOpenCalls, DefaultBreakerHalfOpenCalls)
 	return c
 }
@@ -109,6 +134,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sns config: Linger %v is over 1s", c.Linger)
 	case c.MaxBatchEntries < 0 || c.MaxBatchEntries > 10:
 		return fmt.Errorf("sns config: MaxBatchEntries %d is outside [1, 10]", c.MaxBatchEntries)
+	case c.Encoder != "" && c.Encoder != EncoderDirect && c.Encoder != EncoderSDK:
+		return fmt.Errorf("sns config: Encoder %q is neither %q nor %q", c.Encoder, EncoderDirect, EncoderSDK)
 	}
 	if err := firstNegative("sns config", field[int]{"MaxInflightBatches", c.MaxInflightBatches},
 		field[int]{"MaxQueuedEntries", c.MaxQueuedEntries}); err != nil {
@@ -116,7 +143,8 @@ func (c Config) Validate() error {
 	}
 	if err := firstNegative("sns config", field[time.Duration]{"CallTimeout", c.CallTimeout},
 		field[time.Duration]{"BackoffBase", c.BackoffBase}, field[time.Duration]{"BackoffMax", c.BackoffMax},
-		field[time.Duration]{"BreakerOpenTimeout", c.BreakerOpenTimeout}); err != nil {
+		field[time.Duration]{"BreakerOpenTimeout", c.BreakerOpenTimeout},
+		field[time.Duration]{"BreakerOpenTimeoutMax", c.BreakerOpenTimeoutMax}); err != nil {
 		return err
 	}
 	d := c.withDefaults()

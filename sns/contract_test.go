@@ -65,7 +65,8 @@ func runContract(t *testing.T, st contractStack) {
 		return m
 	}
 
-	run := func(name string, f func(t *testing.T)) {
+	run := func(t *testing.T, name string, f func(t *testing.T)) {
+		t.Helper()
 		t.Run(name, func(t *testing.T) {
 			if why, ok := st.Divergences[name]; ok {
 				t.Skipf("this stack differs from SNS here: %s", why)
@@ -74,7 +75,7 @@ func runContract(t *testing.T, st contractStack) {
 		})
 	}
 
-	run("PublishBatch delivers bodies and attributes intact", func(t *testing.T) {
+	run(t, "PublishBatch delivers bodies and attributes intact", func(t *testing.T) {
 		arn, read := st.NewTopic(t, false)
 		var entries []types.PublishBatchRequestEntry
 		want := map[string]map[string]string{}
@@ -116,7 +117,7 @@ func runContract(t *testing.T, st contractStack) {
 		}
 	})
 
-	run("Publish delivers body and attributes intact", func(t *testing.T) {
+	run(t, "Publish delivers body and attributes intact", func(t *testing.T) {
 		arn, read := st.NewTopic(t, false)
 		out, err := client.Publish(ctx, &awssns.PublishInput{TopicArn: &arn, Message: aws.String("one"),
 			MessageAttributes: attrs("event_name", "account:created")})
@@ -129,7 +130,7 @@ func runContract(t *testing.T, st contractStack) {
 		}
 	})
 
-	run("batch of 11 is refused as a whole", func(t *testing.T) {
+	run(t, "batch of 11 is refused as a whole", func(t *testing.T) {
 		arn, _ := st.NewTopic(t, false)
 		var entries []types.PublishBatchRequestEntry
 		for i := range 11 {
@@ -139,7 +140,7 @@ func runContract(t *testing.T, st contractStack) {
 		expectCode(t, err, "TooManyEntriesInBatchRequest", failure.Systemic)
 	})
 
-	run("duplicate batch entry ids are refused", func(t *testing.T) {
+	run(t, "duplicate batch entry ids are refused", func(t *testing.T) {
 		arn, _ := st.NewTopic(t, false)
 		entries := []types.PublishBatchRequestEntry{
 			{Id: aws.String("a"), Message: aws.String("x")},
@@ -149,14 +150,14 @@ func runContract(t *testing.T, st contractStack) {
 		expectCode(t, err, "BatchEntryIdsNotDistinct", failure.Systemic)
 	})
 
-	run("oversize message is refused, permanent", func(t *testing.T) {
+	run(t, "oversize message is refused, permanent", func(t *testing.T) {
 		arn, _ := st.NewTopic(t, false)
 		_, err := client.Publish(ctx, &awssns.PublishInput{TopicArn: &arn,
 			Message: aws.String(strings.Repeat("x", sns.DefaultMaxMessageSize+1))})
 		expectCode(t, err, "InvalidParameter", failure.Permanent)
 	})
 
-	run("oversize batch is refused, permanent", func(t *testing.T) {
+	run(t, "oversize batch is refused, permanent", func(t *testing.T) {
 		arn, _ := st.NewTopic(t, false)
 		big := strings.Repeat("x", 140_000)
 		entries := []types.PublishBatchRequestEntry{
@@ -167,7 +168,7 @@ func runContract(t *testing.T, st contractStack) {
 		expectCode(t, err, "BatchRequestTooLong", failure.Permanent)
 	})
 
-	run("message size counts attributes", func(t *testing.T) {
+	run(t, "message size counts attributes", func(t *testing.T) {
 		arn, _ := st.NewTopic(t, false)
 		_, err := client.Publish(ctx, &awssns.PublishInput{TopicArn: &arn,
 			Message:           aws.String(strings.Repeat("x", sns.DefaultMaxMessageSize-10)),
@@ -175,7 +176,7 @@ func runContract(t *testing.T, st contractStack) {
 		expectCode(t, err, "InvalidParameter", failure.Permanent)
 	})
 
-	run("unknown topic is NotFound, systemic, and Topics names it", func(t *testing.T) {
+	run(t, "unknown topic is NotFound, systemic, and Topics names it", func(t *testing.T) {
 		_, err := client.PublishBatch(ctx, &awssns.PublishBatchInput{TopicArn: aws.String(st.MissingTopicARN),
 			PublishBatchRequestEntries: []types.PublishBatchRequestEntry{{Id: aws.String("a"), Message: aws.String("x")}}})
 		expectCode(t, err, "NotFound", failure.Systemic)
@@ -185,7 +186,7 @@ func runContract(t *testing.T, st contractStack) {
 		}
 	})
 
-	run("Topics reads FIFO-ness and the size limit", func(t *testing.T) {
+	run(t, "Topics reads FIFO-ness and the size limit", func(t *testing.T) {
 		std, _ := st.NewTopic(t, false)
 		fifo, _ := st.NewTopic(t, true)
 		infos, err := sns.Topics(ctx, client, []string{std, fifo})
@@ -198,41 +199,7 @@ func runContract(t *testing.T, st contractStack) {
 		}
 	})
 
-	run("publisher keeps FIFO order and SNS drops repeated dedup ids", func(t *testing.T) {
-		arn, read := st.NewTopic(t, true)
-		p := newContractPublisher(t, client)
-		var entries []*sns.Entry
-		for i := range 5 {
-			entries = append(entries, &sns.Entry{TopicARN: arn, Body: fmt.Sprintf("event %d", i),
-				Attributes: []sns.Attribute{{Name: "event_id", Value: fmt.Sprintf("E%d", i)}},
-				GroupID:    "ORG1", DedupID: fmt.Sprintf("E%d", i)})
-		}
-		for _, r := range publishAll(t, p, entries) {
-			if r.Err != nil {
-				t.Fatalf("publish: %v", r.Err)
-			}
-		}
-		// The same event again (a replay after a crash): accepted, not delivered twice.
-		again := *entries[0]
-		if r := publishAll(t, p, []*sns.Entry{&again})[0]; r.Err != nil || r.MessageID == "" {
-			t.Fatalf("republish: %+v", r)
-		}
-		got := read(t, 5, 10*time.Second)
-		got = append(got, read(t, 0, 2*time.Second)...)
-		var bodies []string
-		for _, m := range got {
-			bodies = append(bodies, m.Body)
-			if m.GroupID != "" && m.GroupID != "ORG1" {
-				t.Errorf("message group %q, want ORG1", m.GroupID)
-			}
-		}
-		want := []string{"event 0", "event 1", "event 2", "event 3", "event 4"}
-		if !slices.Equal(bodies, want) {
-			t.Fatalf("subscriber got %q, want %q", bodies, want)
-		}
-	})
-
-	run("a refused FIFO entry does not hold back its group", func(t *testing.T) {
+	run(t, "a refused FIFO entry does not hold back its group", func(t *testing.T) {
 		arn, read := st.NewTopic(t, true)
 		entry := func(id string) types.PublishBatchRequestEntry {
 			return types.PublishBatchRequestEntry{Id: aws.String(id), Message: aws.String(id),
@@ -268,59 +235,98 @@ func runContract(t *testing.T, st contractStack) {
 		}
 	})
 
-	run("publisher sends a FIFO run in one call, in order", func(t *testing.T) {
-		arn, read := st.NewTopic(t, true)
-		p := newContractPublisher(t, client)
-		var entries []*sns.Entry
-		var want []string
-		for i := range 10 {
-			body := fmt.Sprintf("event %d", i)
-			want = append(want, body)
-			entries = append(entries, &sns.Entry{TopicARN: arn, Body: body,
-				Attributes: []sns.Attribute{{Name: "event_id", Value: fmt.Sprintf("R%d", i)}},
-				GroupID:    "ORG1", DedupID: fmt.Sprintf("R%d", i)})
-		}
-		for i, r := range publishRun(t, p, "ORG1", entries) {
-			if r.Err != nil || r.MessageID == "" || r.Attempts != 1 {
-				t.Fatalf("entry %d: %+v; want published in one attempt", i, r)
-			}
-		}
-		got := read(t, 10, 10*time.Second)
-		var bodies []string
-		for _, m := range got {
-			bodies = append(bodies, m.Body)
-		}
-		if !slices.Equal(bodies, want) {
-			t.Fatalf("subscriber got %q, want %q", bodies, want)
-		}
-	})
+	// The publisher's behaviour, through each encoder.
+	for _, enc := range encoders {
+		t.Run("encoder "+enc, func(t *testing.T) {
+			run(t, "publisher keeps FIFO order and SNS drops repeated dedup ids", func(t *testing.T) {
+				arn, read := st.NewTopic(t, true)
+				p := newContractPublisher(t, client, enc)
+				var entries []*sns.Entry
+				for i := range 5 {
+					entries = append(entries, &sns.Entry{TopicARN: arn, Body: fmt.Sprintf("event %d", i),
+						Attributes: []sns.Attribute{{Name: "event_id", Value: fmt.Sprintf("E%d", i)}},
+						GroupID:    "ORG1", DedupID: fmt.Sprintf("E%d", i)})
+				}
+				for _, r := range publishAll(t, p, entries) {
+					if r.Err != nil {
+						t.Fatalf("publish: %v", r.Err)
+					}
+				}
+				// The same event again (a replay after a crash): accepted, not delivered twice.
+				again := *entries[0]
+				if r := publishAll(t, p, []*sns.Entry{&again})[0]; r.Err != nil || r.MessageID == "" {
+					t.Fatalf("republish: %+v", r)
+				}
+				got := read(t, 5, 10*time.Second)
+				got = append(got, read(t, 0, 2*time.Second)...)
+				var bodies []string
+				for _, m := range got {
+					bodies = append(bodies, m.Body)
+					if m.GroupID != "" && m.GroupID != "ORG1" {
+						t.Errorf("message group %q, want ORG1", m.GroupID)
+					}
+				}
+				want := []string{"event 0", "event 1", "event 2", "event 3", "event 4"}
+				if !slices.Equal(bodies, want) {
+					t.Fatalf("subscriber got %q, want %q", bodies, want)
+				}
+			})
 
-	run("publisher dead-letters only the entry SNS rejects", func(t *testing.T) {
-		arn, read := st.NewTopic(t, false)
-		p := newContractPublisher(t, client)
-		entries := []*sns.Entry{
-			{TopicARN: arn, Body: "good 1", Attributes: []sns.Attribute{{Name: "event_name", Value: "a"}}},
-			{TopicARN: arn, Body: "bad", Attributes: []sns.Attribute{{Name: "event_name", Value: ""}}},
-			{TopicARN: arn, Body: "good 2", Attributes: []sns.Attribute{{Name: "event_name", Value: "b"}}},
-		}
-		rs := publishAll(t, p, entries)
-		if rs[0].Err != nil || rs[2].Err != nil {
-			t.Fatalf("good entries: %v, %v", rs[0].Err, rs[2].Err)
-		}
-		if !failure.IsPermanent(rs[1].Err) {
-			t.Fatalf("entry with an empty attribute value: %v; want a permanent error", rs[1].Err)
-		}
-		var ee *sns.EntryError
-		if !errors.As(rs[1].Err, &ee) || !ee.SenderFault ||
-			(ee.Code != "ParameterValueInvalid" && ee.Code != "InvalidParameter") {
-			t.Fatalf("rejection cause %#v; want an EntryError with an SNS validation code and SenderFault", ee)
-		}
-		got := read(t, 2, 10*time.Second)
-		got = append(got, read(t, 0, time.Second)...)
-		if len(got) != 2 {
-			t.Fatalf("subscriber got %d messages, want the 2 good ones: %+v", len(got), got)
-		}
-	})
+			run(t, "publisher sends a FIFO run in one call, in order", func(t *testing.T) {
+				arn, read := st.NewTopic(t, true)
+				p := newContractPublisher(t, client, enc)
+				var entries []*sns.Entry
+				var want []string
+				for i := range 10 {
+					body := fmt.Sprintf("event %d", i)
+					want = append(want, body)
+					entries = append(entries, &sns.Entry{TopicARN: arn, Body: body,
+						Attributes: []sns.Attribute{{Name: "event_id", Value: fmt.Sprintf("R%d", i)}},
+						GroupID:    "ORG1", DedupID: fmt.Sprintf("R%d", i)})
+				}
+				for i, r := range publishRun(t, p, "ORG1", entries) {
+					if r.Err != nil || r.MessageID == "" || r.Attempts != 1 {
+						t.Fatalf("entry %d: %+v; want published in one attempt", i, r)
+					}
+				}
+				got := read(t, 10, 10*time.Second)
+				var bodies []string
+				for _, m := range got {
+					bodies = append(bodies, m.Body)
+				}
+				if !slices.Equal(bodies, want) {
+					t.Fatalf("subscriber got %q, want %q", bodies, want)
+				}
+			})
+
+			run(t, "publisher dead-letters only the entry SNS rejects", func(t *testing.T) {
+				arn, read := st.NewTopic(t, false)
+				p := newContractPublisher(t, client, enc)
+				entries := []*sns.Entry{
+					{TopicARN: arn, Body: "good 1", Attributes: []sns.Attribute{{Name: "event_name", Value: "a"}}},
+					{TopicARN: arn, Body: "bad", Attributes: []sns.Attribute{{Name: "event_name", Value: ""}}},
+					{TopicARN: arn, Body: "good 2", Attributes: []sns.Attribute{{Name: "event_name", Value: "b"}}},
+				}
+				rs := publishAll(t, p, entries)
+				if rs[0].Err != nil || rs[2].Err != nil {
+					t.Fatalf("good entries: %v, %v", rs[0].Err, rs[2].Err)
+				}
+				if !failure.IsPermanent(rs[1].Err) {
+					t.Fatalf("entry with an empty attribute value: %v; want a permanent error", rs[1].Err)
+				}
+				var ee *sns.EntryError
+				if !errors.As(rs[1].Err, &ee) || !ee.SenderFault ||
+					(ee.Code != "ParameterValueInvalid" && ee.Code != "InvalidParameter") {
+					t.Fatalf("rejection cause %#v; want an EntryError with an SNS validation code and SenderFault", ee)
+				}
+				got := read(t, 2, 10*time.Second)
+				got = append(got, read(t, 0, time.Second)...)
+				if len(got) != 2 {
+					t.Fatalf("subscriber got %d messages, want the 2 good ones: %+v", len(got), got)
+				}
+			})
+		})
+	}
 }
 
 func expectCode(t *testing.T, err error, code string, class failure.Class) {
@@ -334,9 +340,9 @@ func expectCode(t *testing.T, err error, code string, class failure.Class) {
 	}
 }
 
-func newContractPublisher(t *testing.T, client sns.API) *sns.Publisher {
+func newContractPublisher(t *testing.T, client sns.API, encoder string) *sns.Publisher {
 	t.Helper()
-	p, err := sns.NewPublisher(client, sns.Config{Linger: 5 * time.Millisecond})
+	p, err := sns.NewPublisher(client, sns.Config{Linger: 5 * time.Millisecond, Encoder: encoder})
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
 	}

@@ -52,7 +52,10 @@
 // [0, min(BackoffMax, BackoffBase*2^(n-1))]), throttled ones the same but
 // never longer than 100ms, systemic ones after BackoffMax/2 to BackoffMax;
 // internal/backoff is the policy. Runs of a call that failed as a whole
-// share one backoff and come back together. The publisher is the only retry
+// share one backoff and come back together; for a transient failure of the
+// whole call (no connection, no answer, a 5xx) it is capped at one second,
+// because the breaker, not the runs' backoff, paces calls to an SNS in that
+// state. The publisher is the only retry
 // layer: NewClient gives the SDK client a single attempt per call.
 //
 // # Throttling and the send rate
@@ -74,19 +77,56 @@
 //
 // # Circuit breaker
 //
-// Each topic has a breaker (sony/gobreaker). A call counts against it when
-// it fails as a whole with a transient or systemic error other than
-// throttling, or when every entry in it failed that way. A call in which any
-// entry was published, rejected for good or throttled counts as a success:
-// SNS is reachable and working. Throttling never counts against the breaker,
-// so a throttling storm slows the topic but never stops it. Permanent errors
-// never count. BreakerFailures consecutive failures open the breaker; a
-// single systemic failure (topic missing, access denied, KMS key unusable)
-// opens it at once. While it is open no call is made for the topic and its
-// runs wait; after BreakerOpenTimeout one probe call goes (half-open) and its
-// outcome closes or reopens the breaker. WithStateChange and BreakerState let
-// the consumer pause the partitions feeding an open topic; half-open means a
-// probe is on the wire, so resume only on closed.
+// Each topic has a breaker (circuit.go; its states are sony/gobreaker's
+// State, which WithStateChange and BreakerState report). A call counts
+// against it when it fails as a whole with a transient or systemic error
+// other than throttling, or when every entry in it failed that way. A call
+// in which any entry was published, rejected for good or throttled counts
+// as a success: SNS is reachable and working. Throttling never counts
+// against the breaker, so a throttling storm slows the topic but never
+// stops it. Permanent errors never count. BreakerFailures consecutive
+// failures open the breaker; a single systemic failure (topic missing,
+// access denied, KMS key unusable) opens it at once. While it is open no
+// call is made for the topic, its runs wait, and their own retry delays are
+// set aside: the breaker's probes pace the calls. After the open period
+// (BreakerOpenTimeout, doubled with each consecutive opening up to
+// BreakerOpenTimeoutMax, plus up to a quarter at random; after a systemic
+// failure BackoffMax/2 to BackoffMax) one probe call goes (half-open) and
+// its outcome closes or reopens the breaker. The period counts from the
+// start of the call that opened the breaker, so a probe that hung is
+// followed by the next one at once. With the defaults a sick SNS gets at
+// most one call a second per topic, and once it answers again the first
+// entry is published within about a second, the rest right after.
+// WithStateChange and BreakerState let the consumer pause the partitions
+// feeding an open topic; half-open means a probe may go, so resume only on
+// closed.
+//
+// # Hung and refused connections
+//
+// NewClient's transport abandons a request SNS has not started answering
+// within ClientConfig.ResponseTimeout (3s), inside CallTimeout, and closes
+// its connection; when the breaker opens on calls that got no answer or no
+// connection, the publisher closes the idle connections too, so that the
+// probe dials anew instead of reusing a connection that hangs. While a
+// probe is out, another goes every second (two at most), each on a new
+// connection when the others are busy: a probe hanging on a dead
+// connection does not decide how soon a recovered SNS is found, and a probe
+// that is merely slow is still waited for. (A hedging probe needs entries
+// of its own to carry: with a single waiting run, recovery waits for the
+// probe's ResponseTimeout.)
+// The runs of a call that failed that way (or with a 5xx) wait at most a
+// second before their next attempt.
+//
+// # Unusable SNS
+//
+// TopicUnusable reports a topic whose entries wait while its breaker is
+// not closed, or while none of its calls has succeeded for CallTimeout;
+// bridge_sns_unusable{topic_arn} shows it, and the log says when it
+// changes. Unusable, what the bridge's /readyz asks, is SNS unusable for
+// everything the publisher holds: some topic unusable and no call to any
+// topic succeeded within CallTimeout. A topic whose partitions all paused
+// behind another topic gets no call and keeps its breaker closed; it does
+// not keep the replica ready.
 //
 // # Start-up
 //
@@ -94,6 +134,18 @@
 // every configured topic with GetTopicAttributes so that a missing or
 // forbidden topic stops the bridge with a message naming it, and reports each
 // topic's FIFO-ness and size limit for Config.Topics.
+//
+// # On the wire
+//
+// PublishBatch requests are written by sns/internal/wire (Config.Encoder
+// "direct", the default): the form body in one pass into a pooled buffer,
+// signed with the SDK's own SigV4 signer and credentials, sent through the
+// SDK client's HTTP client to the endpoint the SDK resolves, the answer read
+// without reflection. The SDK client stays in charge of credentials, region,
+// endpoint resolution and GetTopicAttributes. Config.Encoder "sdk" sends
+// them through the SDK's PublishBatch instead, the fallback for one release;
+// errors on both paths classify alike (the wire package's tests hold it to
+// the SDK).
 //
 // Package snstest holds an in-process SNS double that speaks the same wire
 // protocol as the real service, for unit tests and benchmarks.

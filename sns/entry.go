@@ -1,11 +1,11 @@
 package sns
 
+import "github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
+
 // Attribute is one SNS message attribute. The bridge sends only String
 // attributes, in a fixed order so that sizes and tests are deterministic.
-type Attribute struct {
-	Name  string
-	Value string
-}
+// It is the wire encoder's type, so entries go to it without copying.
+type Attribute = wire.Attribute
 
 // Entry is one message ready for SNS: the result of mapping one event.
 type Entry struct {
@@ -50,4 +50,4 @@ func MessageSize(body string, attrs []Attribute) int {
 }
 
 // attributeType is the SNS data type of every attribute the bridge sends.
-const attributeType = "String"
+const attributeType = wire.AttributeType

@@ -27,6 +27,7 @@ type Metrics struct {
 	orderBreak   *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
 	sendRate     *prometheus.GaugeVec
+	unusableVec  *prometheus.GaugeVec
 
 	mu         sync.Mutex
 	eventTypes map[string]struct{}
@@ -44,6 +45,7 @@ type Metrics struct {
 //	bridge_order_breaks_total{topic_arn}              entries published while an earlier one of their run awaited a retry
 //	bridge_sns_throttled_total{topic_arn}             entry attempts SNS refused for the rate (a throttled call counts each entry)
 //	bridge_sns_send_rate_limit{topic_arn}             the topic's adaptive send limit in entries/s; 0 = unlimited
+//	bridge_sns_unusable{topic_arn}                    1 while SNS is unusable for the topic's waiting entries (Publisher.TopicUnusable)
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -88,10 +90,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "bridge_sns_send_rate_limit",
 			Help: "The topic's adaptive limit on entries sent per second, set after SNS throttles; 0 means unlimited.",
 		}, []string{"topic_arn"}),
+		unusableVec: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bridge_sns_unusable",
+			Help: "1 while SNS is unusable for the topic's waiting entries: its breaker is not closed, or no call succeeded for sns.call_timeout while they waited.",
+		}, []string{"topic_arn"}),
 		eventTypes: make(map[string]struct{}),
 	}
 	for _, c := range []prometheus.Collector{m.published, m.batchSize, m.duration, m.errors, m.retries, m.breakerState,
-		m.inflight, m.orderBreak, m.throttled, m.sendRate} {
+		m.inflight, m.orderBreak, m.throttled, m.sendRate, m.unusableVec} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -159,7 +165,7 @@ func (m *Metrics) inflightAdd(n int) {
 }
 
 // topic starts topicARN's series: its breaker closed, no order break, no
-// throttling, no rate limit.
+// throttling, no rate limit, usable.
 func (m *Metrics) topic(topicARN string) {
 	if m == nil {
 		return
@@ -168,6 +174,7 @@ func (m *Metrics) topic(topicARN string) {
 	m.orderBreak.WithLabelValues(topicARN)
 	m.throttled.WithLabelValues(topicARN)
 	m.sendRate.WithLabelValues(topicARN).Set(0)
+	m.unusableVec.WithLabelValues(topicARN).Set(0)
 }
 
 func (m *Metrics) orderBreaks(topicARN string, n int) {
@@ -189,4 +196,15 @@ func (m *Metrics) rateLimit(topicARN string, entriesPerSecond float64) {
 		return
 	}
 	m.sendRate.WithLabelValues(topicARN).Set(entriesPerSecond)
+}
+
+func (m *Metrics) unusable(topicARN string, unusable bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if unusable {
+		v = 1
+	}
+	m.unusableVec.WithLabelValues(topicARN).Set(v)
 }

@@ -1,9 +1,17 @@
 package sns_test
 
+import "github.com/prometheus/client_golang/prometheus"
+
 // metricValue reads one series (counter or gauge) of the fixture's registry;
 // 0 when absent.
 func metricValue(f *fixture, name string, labels map[string]string) float64 {
-	mfs, err := f.reg.Gather()
+	return metricIn(f.reg, name, labels)
+}
+
+// metricIn reads the first series of name (counter or gauge) in reg whose
+// labels include labels; 0 when absent, -1 when reg cannot be read.
+func metricIn(reg prometheus.Gatherer, name string, labels map[string]string) float64 {
+	mfs, err := reg.Gather()
 	if err != nil {
 		return -1
 	}

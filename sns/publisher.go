@@ -10,18 +10,32 @@ import (
 	"sync/atomic"
 	"time"
 
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
 )
+
+// batchAPI makes one PublishBatch call: *wire.Client (Config.Encoder
+// direct) or wire.SDK (sdk).
+type batchAPI interface {
+	PublishBatch(ctx context.Context, topicARN string, entries []wire.Entry, res *wire.BatchResult) error
+}
 
 // ErrClosed is the Result error of entries abandoned because the publisher
 // closed: passed to PublishRun or Publish after Close, or still unpublished
 // when Close's context ended. It wraps context.Canceled, so callers that
 // treat a context error as "abandoned" need no special case.
 var ErrClosed = fmt.Errorf("sns publisher closed: %w", context.Canceled)
+
+// unreachableBackoffMax caps the wait of the runs of a call that failed as
+// a whole for a transient reason other than throttling (no connection, no
+// answer, a 5xx): the breaker paces calls to an SNS in that state, and the
+// runs should be ready the moment it answers again.
+const unreachableBackoffMax = time.Second
 
 // throttleBackoffMax caps the wait of an entry SNS throttled: the topic's
 // send rate paces the calls, so a longer wait per key would only hold the
@@ -40,12 +54,15 @@ const throttleBackoffMax = 100 * time.Millisecond
 type Publisher struct {
 	cfg           Config
 	client        API
+	batches       batchAPI
+	resetConns    func() // closes the HTTP client's idle connections
 	metrics       *Metrics
 	log           *slog.Logger
 	onStateChange func(topicARN string, from, to gobreaker.State)
 	retry         backoff.Policy
 	throttleRetry backoff.Policy
-	runEntries    int // most entries in one run: RunLimit's
+	callRetry     backoff.Policy // whole-call transient failures
+	runEntries    int            // most entries in one run: RunLimit's
 
 	// slots bounds entries accepted and not done (MaxQueuedEntries).
 	slots *semaphore.Weighted
@@ -61,6 +78,9 @@ type Publisher struct {
 	abandon     chan struct{} // closed when Close's ctx ends: give up
 	callCtx     context.Context
 	cancelCalls context.CancelFunc
+
+	watchMu sync.Mutex
+	watches map[<-chan struct{}]*ctxWatch // by Done channel
 
 	outstanding atomic.Int64
 	drained     chan struct{}
@@ -109,6 +129,8 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 		retry:  backoff.Policy{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
 		throttleRetry: backoff.Policy{Base: min(cfg.BackoffBase, throttleBackoffMax),
 			Max: min(cfg.BackoffMax, throttleBackoffMax)},
+		callRetry: backoff.Policy{Base: min(cfg.BackoffBase, unreachableBackoffMax),
+			Max: min(cfg.BackoffMax, unreachableBackoffMax)},
 		runEntries:  min(cfg.MaxBatchEntries, cfg.MaxQueuedEntries),
 		slots:       semaphore.NewWeighted(int64(cfg.MaxQueuedEntries)),
 		closingCtx:  closingCtx,
@@ -118,11 +140,31 @@ func NewPublisher(client API, cfg Config, opts ...Option) (*Publisher, error) {
 		callCtx:     callCtx,
 		cancelCalls: cancel,
 		drained:     make(chan struct{}),
+		watches:     make(map[<-chan struct{}]*ctxWatch),
 	}
 	for _, opt := range opts {
 		opt(p)
 	}
 	p.log = cmp.Or(p.log, slog.Default())
+	for arn := range cfg.Topics {
+		p.metrics.topic(arn) // the per-topic series exist before the first event
+	}
+	p.batches = wire.SDK{API: client}
+	p.resetConns = func() {}
+	if c, ok := client.(*awssns.Client); ok {
+		if hc, ok := c.Options().HTTPClient.(interface{ CloseIdleConnections() }); ok {
+			p.resetConns = hc.CloseIdleConnections
+		}
+	}
+	if c, ok := client.(*awssns.Client); ok && cfg.Encoder != EncoderSDK {
+		direct, err := wire.New(context.Background(), c.Options())
+		if err != nil {
+			cancel()
+			stopAccept()
+			return nil, fmt.Errorf("sns: direct encoder: %w", err)
+		}
+		p.batches = direct
+	}
 	return p, nil
 }
 
@@ -174,6 +216,40 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 	if done == nil {
 		panic("sns: PublishRun called with a nil done func")
 	}
+	p.publishRun(ctx, key, entries, reporter{run: done})
+}
+
+// Publish hands e to the publisher as a run of one (see PublishRun) and
+// returns; done receives e's terminal Result exactly once, later, from a
+// publisher goroutine. For callers without an ordering key (dead-letter
+// replay).
+func (p *Publisher) Publish(ctx context.Context, e *Entry, done func(Result)) {
+	if done == nil {
+		panic("sns: Publish called with a nil done func")
+	}
+	one := [1]*Entry{e}
+	p.publishRun(ctx, "", one[:], reporter{one: done})
+}
+
+// reporter is the done func of a PublishRun (run) or of a Publish (one),
+// kept as given so that Publish wraps nothing per entry.
+type reporter struct {
+	run func(int, Result)
+	one func(Result)
+}
+
+func (rp reporter) report(i int, r Result) {
+	if rp.one != nil {
+		rp.one(r)
+		return
+	}
+	rp.run(i, r)
+}
+
+// publishRun is PublishRun for both entry points. entries does not outlive
+// the call (the run keeps the entries, not the slice), so that Publish's
+// slice of one stays on its stack.
+func (p *Publisher) publishRun(ctx context.Context, key string, entries []*Entry, done reporter) {
 	n := len(entries)
 	switch {
 	case n == 0:
@@ -183,8 +259,8 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 	}
 	if err := p.acquire(ctx, n); err != nil {
 		p.finishAsync(func() {
-			for i := range entries {
-				done(i, Result{Err: err})
+			for i := range n {
+				done.report(i, Result{Err: err})
 			}
 		})
 		return
@@ -194,14 +270,14 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 		p.mu.RUnlock()
 		p.slots.Release(int64(n))
 		p.finishAsync(func() {
-			for i := range entries {
-				done(i, Result{Err: ErrClosed})
+			for i := range n {
+				done.report(i, Result{Err: ErrClosed})
 			}
 		})
 		return
 	}
 	var t *topic
-	r := &run{ctx: ctx, key: key, done: done}
+	r := newRun(ctx, key, done, n)
 	type rejection struct {
 		i   int
 		err error
@@ -226,14 +302,14 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 			}})
 			continue
 		}
-		r.items = append(r.items, &item{e: e, i: i, size: size})
-		r.size += size
+		r.add(e, i, size)
 	}
 	if len(r.items) > 0 {
 		r.open.Store(int32(len(r.items)))
 		r.solo = r.size > t.maxSize
 		p.outstanding.Add(int64(len(r.items)))
 		p.metrics.inflightAdd(len(r.items))
+		p.watch(r)
 		t.enqueue(r)
 	}
 	p.mu.RUnlock()
@@ -241,21 +317,10 @@ func (p *Publisher) PublishRun(ctx context.Context, key string, entries []*Entry
 		p.slots.Release(int64(len(rejected)))
 		p.finishAsync(func() {
 			for _, rj := range rejected {
-				done(rj.i, Result{Err: rj.err})
+				done.report(rj.i, Result{Err: rj.err})
 			}
 		})
 	}
-}
-
-// Publish hands e to the publisher as a run of one (see PublishRun) and
-// returns; done receives e's terminal Result exactly once, later, from a
-// publisher goroutine. For callers without an ordering key (dead-letter
-// replay).
-func (p *Publisher) Publish(ctx context.Context, e *Entry, done func(Result)) {
-	if done == nil {
-		panic("sns: Publish called with a nil done func")
-	}
-	p.PublishRun(ctx, "", []*Entry{e}, func(_ int, r Result) { done(r) })
 }
 
 // acquire takes n of the MaxQueuedEntries slots, waiting while they are
@@ -294,11 +359,12 @@ func (p *Publisher) finishAsync(report func()) {
 // its run calls it: the topic's dispatcher while the run waits, or the call
 // that carried it.
 func (p *Publisher) finish(o outcome) {
-	if o.r.open.Add(-1) == 0 && o.r.stopWatch != nil {
-		o.r.stopWatch()
+	if o.r.open.Add(-1) == 0 && o.r.watch != nil {
+		p.unwatch(o.r.watch)
 	}
+	o.r.t.held.Add(-1)
 	o.res.Attempts = o.it.attempts
-	o.r.done(o.it.i, o.res)
+	o.r.done.report(o.it.i, o.res)
 	p.slots.Release(1)
 	p.metrics.inflightAdd(-1)
 	if p.outstanding.Add(-1) == 0 {
@@ -358,7 +424,7 @@ func (p *Publisher) BreakerState(topicARN string) gobreaker.State {
 	// Reading the state can move open to half-open; the topic's dispatcher
 	// reports that change, so that the WithStateChange hook never runs on
 	// the caller's goroutine.
-	return t.(*topic).cb.State()
+	return t.(*topic).cb.State(time.Now())
 }
 
 // Close stops accepting entries (Publish then reports ErrClosed), keeps
@@ -394,6 +460,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 	p.wg.Wait()
 	if !already {
 		p.cancelCalls()
+		p.stopWatches()
 	}
 	if err != nil {
 		return fmt.Errorf("closing sns publisher: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -25,8 +26,9 @@ import (
 // fixture is a Publisher wired to an in-process double, for tests that run
 // inside a synctest bubble (no sockets, fake time).
 type fixture struct {
+	encoder string
 	srv     *snstest.Server
-	rec     *recordingAPI
+	rec     *recorder
 	logs    *lockedBuffer
 	pub     *sns.Publisher
 	topic   string
@@ -39,27 +41,29 @@ type fixture struct {
 	transitions []string
 }
 
-func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
+func newFixture(t *testing.T, encoder string, mutate func(*sns.Config)) *fixture {
 	t.Helper()
-	f := &fixture{srv: snstest.New(snstest.Options{}), results: map[string]sns.Result{}, calls: map[string]int{},
+	f := &fixture{encoder: encoder, srv: snstest.New(snstest.Options{}), results: map[string]sns.Result{}, calls: map[string]int{},
 		reg: prometheus.NewRegistry(), logs: &lockedBuffer{}}
 	var err error
 	f.topic, err = f.srv.CreateTopic("events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.rec = &recordingAPI{API: newDoubleClient(t, f.srv)}
+	f.rec = &recorder{next: f.srv.HTTPClient().Transport}
+	client := newSNSClient(t, &http.Client{Transport: f.rec})
 	if f.metrics, err = sns.NewMetrics(f.reg); err != nil {
 		t.Fatal(err)
 	}
 	cfg := sns.Config{
+		Encoder:     encoder,
 		BackoffBase: 100 * time.Millisecond,
 		BackoffMax:  5 * time.Second,
 	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	f.pub, err = sns.NewPublisher(f.rec, cfg,
+	f.pub, err = sns.NewPublisher(client, cfg,
 		sns.WithMetrics(f.metrics),
 		sns.WithLogger(slog.New(slog.NewJSONHandler(f.logs, nil))),
 		sns.WithStateChange(func(arn string, from, to gobreaker.State) {
@@ -80,9 +84,18 @@ func newFixture(t *testing.T, mutate func(*sns.Config)) *fixture {
 	return f
 }
 
-// withFixture runs body in a synctest bubble with a fresh fixture.
+// encoders are the values of sns.Config.Encoder: every fixture test runs
+// with each, so that both paths to SNS behave alike.
+var encoders = []string{sns.EncoderDirect, sns.EncoderSDK}
+
+// withFixture runs body in a synctest bubble with a fresh fixture, once per
+// encoder.
 func withFixture(t *testing.T, mutate func(*sns.Config), body func(*testing.T, *fixture)) {
-	synctest.Test(t, func(t *testing.T) { body(t, newFixture(t, mutate)) })
+	for _, enc := range encoders {
+		t.Run(enc, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { body(t, newFixture(t, enc, mutate)) })
+		})
+	}
 }
 
 func (f *fixture) entry(body string) *sns.Entry {
@@ -152,6 +165,25 @@ func TestPublishBatchesEntriesPerTopic(t *testing.T) {
 		}
 		if got := publishedCounter(f); got != 25 {
 			t.Errorf("bridge_sns_published_total = %v, want 25", got)
+		}
+	})
+}
+
+// TestEncoderChoosesThePathToSNS: sns.encoder direct writes the requests
+// itself; sdk, the operator's fallback, hands them to the SDK's client.
+func TestEncoderChoosesThePathToSNS(t *testing.T) {
+	withFixture(t, nil, func(t *testing.T, f *fixture) {
+		f.publish(t.Context(), "e0")
+		time.Sleep(time.Second)
+		f.checkPublished(t, []string{"e0"})
+		agents := f.rec.userAgents()
+		if len(agents) != 1 {
+			t.Fatalf("%d PublishBatch requests, want 1", len(agents))
+		}
+		direct := strings.HasPrefix(agents[0], "kafka-sns-bridge-wire")
+		sdk := strings.Contains(agents[0], "aws-sdk-go-v2")
+		if f.encoder == sns.EncoderDirect && (!direct || sdk) || f.encoder == sns.EncoderSDK && (direct || !sdk) {
+			t.Errorf("encoder %s sent User-Agent %q", f.encoder, agents[0])
 		}
 	})
 }
@@ -491,13 +523,57 @@ func TestTopicsValidatesAtStartUp(t *testing.T) {
 
 func newDoubleClient(t testing.TB, srv *snstest.Server) *awssns.Client {
 	t.Helper()
+	return newSNSClient(t, srv.HTTPClient())
+}
+
+// newSNSClient is the SDK client NewClient builds, over hc (the double's
+// in-process transport, possibly wrapped).
+func newSNSClient(t testing.TB, hc *http.Client) *awssns.Client {
+	t.Helper()
 	client, err := sns.NewClient(t.Context(), sns.ClientConfig{
 		Region: "us-east-1", Endpoint: "http://snstest.invalid",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:  srv.HTTPClient(),
+		HTTPClient:  hc,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return client
+}
+
+// TestTopicSeriesExistFromStartUp: the per-topic gauges of every configured
+// topic exist before its first event, so that rules over them see the
+// topic from start-up.
+func TestTopicSeriesExistFromStartUp(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := sns.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:sns:us-east-1:123456789012:quiet"
+	p, err := sns.NewPublisher(newDoubleClient(t, snstest.New(snstest.Options{})), sns.Config{Topics: map[string]sns.TopicInfo{arn: {}}},
+		sns.WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(t.Context())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "topic_arn" && l.GetValue() == arn {
+					found[mf.GetName()] = true
+				}
+			}
+		}
+	}
+	for _, name := range []string{"bridge_sns_breaker_state", "bridge_sns_unusable", "bridge_sns_send_rate_limit"} {
+		if !found[name] {
+			t.Errorf("%s has no series for %s before its first event", name, arn)
+		}
+	}
 }

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -14,37 +17,56 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
-
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
 
-// recordingAPI records the bodies of every PublishBatch call, in order.
-type recordingAPI struct {
-	sns.API
-	mu    sync.Mutex
-	calls [][]string
+// recorder records the bodies of every PublishBatch request, in order, on
+// its way to next: what went on the wire, whichever encoder wrote it.
+type recorder struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	calls  [][]string
+	agents []string // User-Agent of each PublishBatch request
 }
 
-func (r *recordingAPI) PublishBatch(ctx context.Context, in *awssns.PublishBatchInput, opts ...func(*awssns.Options)) (*awssns.PublishBatchOutput, error) {
-	var bodies []string
-	for _, e := range in.PublishBatchRequestEntries {
-		bodies = append(bodies, aws.ToString(e.Message))
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
 	}
-	r.mu.Lock()
-	r.calls = append(r.calls, bodies)
-	r.mu.Unlock()
-	return r.API.PublishBatch(ctx, in, opts...)
+	req.Body.Close()
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, err
+	}
+	if form.Get("Action") == "PublishBatch" {
+		var bodies []string
+		for i := 1; form.Has(fmt.Sprintf("PublishBatchRequestEntries.member.%d.Id", i)); i++ {
+			bodies = append(bodies, form.Get(fmt.Sprintf("PublishBatchRequestEntries.member.%d.Message", i)))
+		}
+		r.mu.Lock()
+		r.calls = append(r.calls, bodies)
+		r.agents = append(r.agents, req.Header.Get("User-Agent"))
+		r.mu.Unlock()
+	}
+	return r.next.RoundTrip(req)
 }
 
 // batches returns the bodies of each call so far.
-func (r *recordingAPI) batches() [][]string {
+func (r *recorder) batches() [][]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.calls)
+}
+
+// userAgents returns the User-Agent of each call so far.
+func (r *recorder) userAgents() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.agents)
 }
 
 // lockedBuffer is a log sink safe for the publisher's goroutines.

@@ -10,15 +10,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/internal/keyhash"
+	"github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
 )
 
 // batchIDs are the PublishBatch entry ids by position.
@@ -33,33 +32,64 @@ type slot struct {
 	fe    *failure.Error
 }
 
-// send makes one PublishBatch call for batch and settles every run in it.
-func (t *topic) send(batch []*run, cbDone func(error)) {
+// call is one PublishBatch call's scratch space, reused across calls so
+// that a call allocates nothing of its own: its runs, their entries' slots,
+// the entries as the encoder takes them, the answer, and what becomes of
+// the runs.
+type call struct {
+	batch    []*run
+	slots    []slot
+	entries  []wire.Entry
+	res      wire.BatchResult
+	finished []outcome
+	again    []*run
+}
+
+var calls = sync.Pool{New: func() any {
+	const n = DefaultMaxBatchEntries
+	return &call{batch: make([]*run, 0, n), slots: make([]slot, 0, n), entries: make([]wire.Entry, 0, n),
+		finished: make([]outcome, 0, n), again: make([]*run, 0, n)}
+}}
+
+func newCall() *call { return calls.Get().(*call) }
+
+// release clears c's references and returns it to the pool.
+func (c *call) release() {
+	clear(c.batch)
+	clear(c.slots)
+	clear(c.entries)
+	clear(c.finished)
+	clear(c.again)
+	c.batch, c.slots, c.entries = c.batch[:0], c.slots[:0], c.entries[:0]
+	c.finished, c.again = c.finished[:0], c.again[:0]
+	calls.Put(c)
+}
+
+// send makes one PublishBatch call for c.batch and settles every run in it.
+func (t *topic) send(c *call, tk ticket) {
 	p := t.p
-	slots := make([]slot, 0, p.cfg.MaxBatchEntries)
+	defer c.release()
+	batch := c.batch
 	for _, r := range batch {
 		n, _ := r.sending()
 		for _, it := range r.items[:n] {
-			slots = append(slots, slot{r: r, it: it})
+			c.slots = append(c.slots, slot{r: r, it: it})
 		}
 	}
-	in := &awssns.PublishBatchInput{
-		TopicArn:                   aws.String(t.arn),
-		PublishBatchRequestEntries: make([]types.PublishBatchRequestEntry, len(slots)),
-	}
+	slots := c.slots
 	for k, s := range slots {
 		s.it.attempts++
 		s.it.e.ID = batchIDs[k]
-		in.PublishBatchRequestEntries[k] = t.requestEntry(s.it.e)
+		c.entries = append(c.entries, t.wireEntry(s.it.e))
 	}
 	ctx, cancel := context.WithTimeout(p.callCtx, p.cfg.CallTimeout)
 	start := time.Now()
-	out, err := p.client.PublishBatch(ctx, in)
+	err := p.batches.PublishBatch(ctx, t.arn, c.entries, &c.res)
 	cancel()
 	now := time.Now()
 	p.metrics.call(len(slots), now.Sub(start))
 
-	v := verdict{t: t}
+	var v verdict
 	narrow := false
 	// wait, when set, is the one backoff shared by a call that failed as a
 	// whole, so that its runs come back together as one batch.
@@ -89,21 +119,22 @@ func (t *topic) send(batch []*run, cbDone func(error)) {
 				n = max(n, r.failures)
 			}
 			if fe.Class != failure.Permanent {
-				wait = max(p.retryDelay(n+1, fe), time.Nanosecond)
+				wait = max(p.callRetryDelay(n+1, fe), time.Nanosecond)
 			}
 		}
 	} else {
-		settle(slots, out, &v)
+		settle(slots, &c.res, &v)
 	}
 	t.observeRate(now, start, slots, err != nil)
 
 	breakerErr := v.result()
-	cbDone(breakerErr)
-	t.tripNow.Store(false)
+	if v.healthy {
+		t.succeeded(now)
+	}
+	t.cb.done(tk, now, breakerErr, v.systemic)
 	t.flushTransitions(breakerErr)
 
-	var finished []outcome
-	var again []*run
+	finished, again := c.finished[:0], c.again[:0]
 	k := 0
 	for _, r := range batch {
 		n, _ := r.sending()
@@ -145,6 +176,7 @@ func (t *topic) send(batch []*run, cbDone func(error)) {
 	}
 	t.inflight--
 	t.mu.Unlock()
+	c.finished, c.again = finished, again // keep what they grew to
 	t.rate.report(t)
 	t.poke()
 }
@@ -207,30 +239,31 @@ func (t *topic) settleRun(r *run, rs []slot, now time.Time, wait time.Duration, 
 // settle fills in each slot's outcome from a 200 answer: a MessageID, the
 // entry's own failure, or, for an entry the answer does not mention, a
 // transient NoResult; and tells v.
-func settle(slots []slot, out *awssns.PublishBatchOutput, v *verdict) {
-	seen := make([]bool, len(slots))
-	index := func(id *string) int {
-		if id == nil || len(*id) != 1 || (*id)[0] < '0' || int((*id)[0]-'0') >= len(slots) {
+func settle(slots []slot, out *wire.BatchResult, v *verdict) {
+	var seenBuf [DefaultMaxBatchEntries]bool
+	seen := seenBuf[:len(slots)]
+	index := func(id string) int {
+		if len(id) != 1 || id[0] < '0' || int(id[0]-'0') >= len(slots) {
 			return -1
 		}
-		return int((*id)[0] - '0')
+		return int(id[0] - '0')
 	}
 	for _, s := range out.Successful {
-		k := index(s.Id)
+		k := index(s.ID)
 		if k < 0 || seen[k] {
 			continue
 		}
 		seen[k] = true
 		v.published()
-		slots[k].msgID = aws.ToString(s.MessageId)
+		slots[k].msgID = s.MessageID
 	}
 	for _, f := range out.Failed {
-		k := index(f.Id)
+		k := index(f.ID)
 		if k < 0 || seen[k] {
 			continue
 		}
 		seen[k] = true
-		fe := classifyEntry(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)
+		fe := classifyEntry(f.Code, f.Message, f.SenderFault)
 		v.failed(fe)
 		slots[k].fe = fe
 	}
@@ -305,27 +338,14 @@ func severer(a, b *failure.Error) *failure.Error {
 	return a
 }
 
-func (t *topic) requestEntry(e *Entry) types.PublishBatchRequestEntry {
-	re := types.PublishBatchRequestEntry{
-		Id:      aws.String(e.ID),
-		Message: aws.String(e.Body),
-	}
-	if len(e.Attributes) > 0 {
-		re.MessageAttributes = make(map[string]types.MessageAttributeValue, len(e.Attributes))
-		for _, a := range e.Attributes {
-			re.MessageAttributes[a.Name] = types.MessageAttributeValue{
-				DataType:    aws.String(attributeType),
-				StringValue: aws.String(a.Value),
-			}
-		}
-	}
+// wireEntry is e as the encoder takes it: group and deduplication ids on
+// FIFO topics only.
+func (t *topic) wireEntry(e *Entry) wire.Entry {
+	we := wire.Entry{ID: e.ID, Body: e.Body, Attributes: e.Attributes}
 	if t.fifo {
-		re.MessageGroupId = aws.String(e.GroupID)
-		if e.DedupID != "" {
-			re.MessageDeduplicationId = aws.String(e.DedupID)
-		}
+		we.GroupID, we.DedupID = e.GroupID, e.DedupID
 	}
-	return re
+	return we
 }
 
 // permanentErr is the Result error of a permanently rejected entry: a
@@ -358,4 +378,15 @@ func (p *Publisher) retryDelay(failures int, fe *failure.Error) time.Duration {
 		return p.throttleRetry.Delay(failures)
 	}
 	return p.retry.Delay(failures)
+}
+
+// callRetryDelay is retryDelay for the runs of a call that failed as a
+// whole, but with transient failures capped at unreachableBackoffMax: SNS
+// unreachable, not answering or answering 5xx is what the breaker paces,
+// and a run's own long wait would only hold it back once SNS answers again.
+func (p *Publisher) callRetryDelay(failures int, fe *failure.Error) time.Duration {
+	if fe.Class == failure.Transient && !isThrottle(fe) {
+		return p.callRetry.Delay(failures)
+	}
+	return p.retryDelay(failures, fe)
 }

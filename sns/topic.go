@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/sony/gobreaker/v2"
 )
 
 // run is what is left of one PublishRun call: consecutive entries of one
@@ -22,21 +20,50 @@ import (
 // queue or delay heap (under topic.mu), or the send goroutine of the call
 // carrying it.
 type run struct {
+	t     *topic
 	ctx   context.Context
 	key   string
 	items []*item
-	done  func(int, Result)
+	store []item // backs items; never grown past its capacity
+	done  reporter
 	size  int // sum of items' sizes
 	// open counts the run's entries whose done has not run; the last one
-	// stops the context watch.
-	open      atomic.Int32
-	failures  int  // consecutive failed attempts, for backoff
-	solo      bool // one entry per call, in order: a whole-call rejection is being narrowed down
-	logged    bool // an order break of this run was logged
-	enq       time.Time
-	readyAt   time.Time
-	heapIdx   int
-	stopWatch func() bool
+	// lets go of the context watch.
+	open     atomic.Int32
+	watch    *ctxWatch
+	failures int  // consecutive failed attempts, for backoff
+	solo     bool // one entry per call, in order: a whole-call rejection is being narrowed down
+	logged   bool // an order break of this run was logged
+	enq      time.Time
+	readyAt  time.Time
+	heapIdx  int
+}
+
+// runOfOne is a run of one entry in one allocation: what a uniform backlog
+// over many keys (and Publish) hands the publisher, event after event.
+type runOfOne struct {
+	run
+	store [1]item
+	items [1]*item
+}
+
+// newRun returns an empty run for n entries: one allocation for a run of
+// one, three for longer runs.
+func newRun(ctx context.Context, key string, done reporter, n int) *run {
+	if n == 1 {
+		ro := &runOfOne{run: run{ctx: ctx, key: key, done: done}}
+		ro.run.items = ro.items[:0]
+		ro.run.store = ro.store[:0]
+		return &ro.run
+	}
+	return &run{ctx: ctx, key: key, done: done, items: make([]*item, 0, n), store: make([]item, 0, n)}
+}
+
+// add appends entry i of the PublishRun call, of size bytes.
+func (r *run) add(e *Entry, i, size int) {
+	r.store = append(r.store, item{e: e, i: i, size: size})
+	r.items = append(r.items, &r.store[len(r.store)-1])
+	r.size += size
 }
 
 // item is one entry of a run.
@@ -79,17 +106,23 @@ type topic struct {
 	arn     string
 	fifo    bool
 	maxSize int
-	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
-	tripNow atomic.Bool // a systemic failure opens the breaker at once
+	cb      *circuit
 	rate    *sendRate
+
+	// What health.go reads: entries held (queued, waiting or on the wire)
+	// and since when, and when a call last succeeded, in Unix nanoseconds.
+	held        atomic.Int64
+	heldSince   atomic.Int64
+	lastSuccess atomic.Int64
+	// The dispatcher's last report of the topic's usability.
+	unusable      bool
+	unusableSince time.Time
 
 	mu           sync.Mutex
 	ready        []*run
 	readyEntries int // entries the ready runs would send
 	delayed      delayHeap
 	inflight     int
-	blockedUntil time.Time // the breaker refused; no call before this
-	rejections   int
 	reap         bool // some run's context ended
 
 	wake chan struct{}
@@ -137,9 +170,8 @@ func (t *topic) poke() {
 
 func (t *topic) enqueue(r *run) {
 	r.enq = time.Now()
-	if r.ctx.Done() != nil {
-		r.stopWatch = context.AfterFunc(r.ctx, t.markReap)
-	}
+	r.t = t
+	t.hold(len(r.items), r.enq)
 	n, _ := r.sending()
 	full := t.p.cfg.MaxBatchEntries
 	t.mu.Lock()

@@ -108,8 +108,9 @@ func TestDirectPathClassifiesAsSDK(t *testing.T) {
 		"AuthorizationError":      {failure.Systemic, failure.ReasonForbidden, "AuthorizationError", "", true},
 		"503 empty":               {failure.Transient, failure.ReasonSNSUnavail, sns.CodeHTTP5xx, "", false},
 		"502 html":                {failure.Transient, failure.ReasonSNSUnavail, sns.CodeHTTP5xx, "", false},
-		// The SDK reads no code from these; neither does the direct path.
-		"429 empty":                 {failure.Transient, failure.ReasonSNSUnavail, sns.CodeNetwork, "", false},
+		// A bare 429 is throttling (issue 10): the status alone says so.
+		"429 empty": {failure.Transient, failure.ReasonThrottled, sns.CodeHTTP429, "", false},
+		// The SDK reads no code from this; neither does the direct path.
 		"400 json query-compatible": {failure.Transient, failure.ReasonSNSUnavail, sns.CodeNetwork, "", false},
 	}
 	for name, a := range wiretest.ErrorAnswers {

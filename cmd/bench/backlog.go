@@ -78,22 +78,22 @@ func deleteTopic(ctx context.Context, adm *kadm.Client, topic string) error {
 	return err
 }
 
-// ensureBacklog makes sure the backlog topic holds exactly o.events records
-// generated from o.seed: a topic of that name (<prefix>.s<seed>.n<events>)
-// with that many records in o.partitions partitions is reused, anything else
-// is deleted and produced again.
-func ensureBacklog(ctx context.Context, o options, stderr io.Writer) error {
+// ensureBacklog makes sure topic (named after sh, see shape.topic) holds
+// exactly sh.Events records generated for sh, with their schema ids
+// rewritten by reframe when it is set: a topic of that name with that many
+// records in sh.Partitions partitions is reused, anything else is deleted
+// and produced again.
+func ensureBacklog(ctx context.Context, o options, sh shape, topic string, reframe func([]byte) ([]byte, error), stderr io.Writer) error {
 	adm, cl, err := adminClient(o)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	topic := o.backlogTopic()
 	n, parts, err := recordCount(ctx, adm, topic)
 	if err != nil {
 		return fmt.Errorf("asking Kafka at %s about %s (is the stack up? scripts/stack.sh status): %w", o.brokers, topic, err)
 	}
-	if !o.fresh && n == o.events && parts == o.partitions {
+	if !o.fresh && n == sh.Events && parts == sh.Partitions {
 		logf(stderr, "backlog: reusing %s (%d records, %d partitions)", topic, n, parts)
 		return nil
 	}
@@ -118,14 +118,23 @@ func ensureBacklog(ctx context.Context, o options, stderr io.Writer) error {
 	}
 	start, last := time.Now(), time.Now()
 	var sent, bytes int64
-	err = generate(o.seed, o.orgs, o.events, func(recs []eventgen.Record) error {
+	keys := map[string]int64{}
+	err = generate(sh, func(recs []eventgen.Record) error {
 		for _, r := range recs {
-			p.produce(ctx, &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value})
+			v := r.Value
+			if reframe != nil {
+				var err error
+				if v, err = reframe(v); err != nil {
+					return err
+				}
+			}
+			p.produce(ctx, &kgo.Record{Topic: topic, Key: r.Key, Value: v})
+			keys[string(r.Key)]++
 			sent++
-			bytes += int64(len(r.Value))
+			bytes += int64(len(v))
 		}
 		if time.Since(last) >= 2*time.Second {
-			logf(stderr, "backlog: %d/%d events produced", sent, o.events)
+			logf(stderr, "backlog: %d/%d events produced", sent, sh.Events)
 			last = time.Now()
 		}
 		return p.err()
@@ -136,6 +145,11 @@ func ensureBacklog(ctx context.Context, o options, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("producing the backlog: %w", err)
 	}
-	logf(stderr, "backlog: %s ready: %d events, %.0f bytes on average, in %.1fs", topic, sent, float64(bytes)/float64(sent), time.Since(start).Seconds())
+	var top int64
+	for _, c := range keys {
+		top = max(top, c)
+	}
+	logf(stderr, "backlog: %s ready: %d events, %.0f bytes on average, %d organizations, the busiest with %.1f %% of the events (expected %.1f %%), in %.1fs",
+		topic, sent, float64(bytes)/float64(sent), len(keys), 100*float64(top)/float64(sent), 100*sh.topShare(), time.Since(start).Seconds())
 	return nil
 }

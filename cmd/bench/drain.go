@@ -10,27 +10,24 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/thena-ai/kafka-sns-bridge/internal/benchsink"
 	"github.com/thena-ai/kafka-sns-bridge/internal/bridgeproc"
 )
 
 // drain runs contender c once over the whole backlog.
-func (h *harness) drain(ctx context.Context, c string, rep int) (runResult, error) {
+func (h *harness) drain(ctx context.Context, c contender, rep int) (runResult, error) {
 	o := h.opts
-	latency := time.Duration(0)
-	if strings.HasSuffix(c, slowSuffix) {
-		latency = o.sinkLatency
-	}
-	sk, err := newSink(latency)
+	sk, err := h.newSink(c)
 	if err != nil {
 		return runResult{}, err
 	}
-	defer sk.close()
-	group := "bench-" + c + "-" + h.nextID()
-	label := fmt.Sprintf("%s rep %d/%d", c, rep, o.reps)
+	defer sk.Close()
+	name := c.String()
+	group := "bench-" + name + "-" + h.nextID()
+	label := fmt.Sprintf("%s rep %d/%d", name, rep, o.reps)
 	logf(h.stderr, "%s: start (%d events)", label, o.events)
 	ctx, cancel := context.WithTimeout(ctx, o.runTimeout)
 	defer cancel()
@@ -41,16 +38,20 @@ func (h *harness) drain(ctx context.Context, c string, rep int) (runResult, erro
 		out    bytes.Buffer
 	)
 	selfBefore, busyBefore := selfCPU(), readCPUStat()
-	if base(c) == cBridge {
-		bridge, err = h.startBridge(ctx, sk, o.backlogTopic(), group, nil)
+	switch {
+	case c.bridgeLike():
+		bridge, err = h.startBridge(ctx, c, sk, h.topic, h.shape.Framing, group, nil)
 		if err != nil {
 			return runResult{}, err
 		}
 		proc = bridge.Child
-	} else {
-		cmd := h.workerCmd(ctx, map[string]string{
-			cRawConsume: "raw-consume", cRawPublish: "raw-publish", cPerMessage: "per-message", cPipeline: "pipeline"}[base(c)], sk, o.backlogTopic(), group)
-		if base(c) == cPipeline {
+	case c.kind == cBento:
+		if proc, err = h.startBento(ctx, sk, h.topic, group); err != nil {
+			return runResult{}, err
+		}
+	default:
+		cmd := h.workerCmd(ctx, c.kind, sk, h.topic, group)
+		if c.kind == cPipeline {
 			cmd.Args = append(cmd.Args, "-fetch-max-wait", o.fetchMaxWait.String())
 			if o.cpuprofile != "" {
 				p, err := filepath.Abs(o.cpuprofile)
@@ -66,17 +67,19 @@ func (h *harness) drain(ctx context.Context, c string, rep int) (runResult, erro
 		}
 	}
 	stopPerf := func() {}
-	if rep == 1 && h.opts.perfDir != "" && isBridge(c) {
-		stopPerf = h.perf(ctx, proc.Pid(), c)
+	if rep == 1 && h.opts.perfDir != "" && c.bridgeLike() {
+		stopPerf = h.perf(ctx, proc.Pid(), name)
 	}
 
-	// Progress, and for the bridge (which never exits by itself) the stop
-	// signal once the sink has every event.
+	// Progress, the storm, and for the services (which never exit by
+	// themselves) the stop signal once the sink has every event.
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	lastAt, lastN, lastLog := time.Now(), int64(0), time.Now()
 	var werr error
 	var hwm int64
+	var storm *stormResult
+	var orderBreaks float64
 	signaled := false
 loop:
 	for {
@@ -86,72 +89,199 @@ loop:
 			break loop
 		case now := <-tick.C:
 			hwm = max(hwm, peakRSS(proc.Pid()))
-			n := sk.accepted.Load()
-			if isBridge(c) {
-				if now.Sub(lastLog) >= 2*time.Second {
-					fmt.Fprintf(h.stderr, "  %s: %d/%d events at the sink, %.0f events/s%s\n", label, n, o.events, float64(n-lastN)/now.Sub(lastAt).Seconds(), gauges(bridge))
-					lastAt, lastN, lastLog = now, n, now
+			n := sk.distinct()
+			if c.push == vThrottle && storm == nil {
+				if first := sk.Stats().First; !first.IsZero() && now.Sub(first) >= o.stormAfter {
+					start, end := sk.StartStorm(o.stormShare, o.stormFor)
+					storm = &stormResult{Share: o.stormShare, Start: start.UnixNano(), End: end.UnixNano()}
+					logf(h.stderr, "%s: storm: %.0f %% of the entries throttled for %s", label, 100*o.stormShare, o.stormFor)
 				}
-				if n >= o.events && !signaled {
-					stopPerf()
-					if err := proc.Signal(syscall.SIGTERM); err != nil {
-						return runResult{}, err
-					}
-					signaled = true
+			}
+			if !c.service() {
+				continue
+			}
+			if now.Sub(lastLog) >= 2*time.Second {
+				g := ""
+				if bridge != nil {
+					g = gauges(bridge)
 				}
+				fmt.Fprintf(h.stderr, "  %s: %d/%d events at the sink, %.0f events/s%s\n", label, n, o.events, float64(n-lastN)/now.Sub(lastAt).Seconds(), g)
+				lastAt, lastN, lastLog = now, n, now
+			}
+			if n >= o.events && !signaled {
+				stopPerf()
+				if bridge != nil {
+					orderBreaks = finalMetric(bridge, "bridge_order_breaks_total")
+				}
+				if err := proc.Signal(syscall.SIGTERM); err != nil {
+					return runResult{}, err
+				}
+				signaled = true
 			}
 		case <-ctx.Done():
 			proc.Kill()
-			return runResult{}, fmt.Errorf("%s did not finish: %w (the sink has %d of %d events)", c, ctx.Err(), sk.accepted.Load(), o.events)
+			return runResult{}, fmt.Errorf("%s did not finish: %w (the sink has %d of %d events; %s)", name, ctx.Err(), sk.distinct(), o.events, sinkNotes(sk.Stats()))
 		}
 	}
 	stopPerf()
 	if werr != nil {
-		return runResult{}, fmt.Errorf("%s exited: %w", c, werr)
+		return runResult{}, fmt.Errorf("%s exited: %w", name, werr)
 	}
 	ru, ok := proc.State().SysUsage().(*syscall.Rusage)
 	if !ok {
 		return runResult{}, errors.New("no rusage for the child process")
 	}
+	st := sk.Stats()
 	res := runResult{
 		SinkCPUSeconds: selfCPU() - selfBefore,
 		MachineBusy:    readCPUStat().busySince(busyBefore),
-		Contender:      c,
+		Contender:      name,
 		Rep:            rep,
+		Shape:          h.shape,
+		Sink:           map[string]string{sinkDouble: sinkDouble}[o.sinkKind],
 		CPUSeconds:     tv(ru.Utime) + tv(ru.Stime),
 		MaxRSS:         hwm,
-		Requests:       sk.requests(),
+		Requests:       st.Requests,
+		Throttled:      st.Throttled,
+		Duplicates:     st.Duplicates,
+		OrderBreaks:    orderBreaks,
+	}
+	if len(st.Refused) > 0 {
+		res.Refused = st.Refused
+	}
+	if c.push == vQuota {
+		res.Quota = o.quota
 	}
 	var wr workerResult
-	if !isBridge(c) {
+	if !c.service() {
 		if err := json.Unmarshal(lastLine(out.Bytes()), &wr); err != nil {
 			return runResult{}, fmt.Errorf("reading the worker's result %q: %w", out.String(), err)
 		}
 		res.MaxRSS = max(res.MaxRSS, wr.PeakRSS)
 	}
-	if c == cRawConsume {
+	switch c.kind {
+	case cRawConsume:
 		res.Events = wr.Events
 		res.Seconds = time.Duration(wr.LastNano - wr.FirstNano).Seconds()
-	} else {
-		res.Events = sk.accepted.Load()
-		res.Seconds = time.Duration(sk.last.Load() - sk.first.Load()).Seconds()
+	case cRawPublish:
+		// It cycles a pool of ready-made messages: copies by design.
+		res.Events, res.Duplicates = st.Accepted, 0
+		res.Seconds = st.Last.Sub(st.First).Seconds()
+	default:
+		res.Events = st.Accepted - st.Duplicates
+		res.Seconds = st.Last.Sub(st.First).Seconds()
+	}
+	if storm != nil {
+		measureStorm(storm, sk.Server, st.First, st.Last)
+		res.Storm = storm
 	}
 	if res.Events < o.events {
-		return res, fmt.Errorf("%s finished with %d of %d events", c, res.Events, o.events)
+		return res, fmt.Errorf("%s finished with %d of %d events (%s)", name, res.Events, o.events, sinkNotes(st))
 	}
-	logf(h.stderr, "%s: %d events in %.2fs = %.0f events/s, %.2f CPU s (%.1f µs/event), peak RSS %.0f MiB, %.3f SNS requests/event; sink %.1f µs/event, machine %.0f%% busy",
-		label, res.Events, res.Seconds, res.rate(), res.CPUSeconds, res.cpuPerEvent()*1e6, float64(res.MaxRSS)/(1<<20), res.requestsPerEvent(),
-		res.SinkCPUSeconds/float64(res.Events)*1e6, res.MachineBusy*100)
+	logf(h.stderr, "%s: %d events in %.2fs = %.0f events/s, %.2f CPU s (%.1f µs/event), peak RSS %.0f MiB, %.3f SNS requests/event over %d connections; sink %.1f µs/event, machine %.0f%% busy%s%s",
+		label, res.Events, res.Seconds, res.rate(), res.CPUSeconds, res.cpuPerEvent()*1e6, float64(res.MaxRSS)/(1<<20), res.requestsPerEvent(), st.Connections,
+		res.SinkCPUSeconds/float64(res.Events)*1e6, res.MachineBusy*100, pushNotes(res), refusedNote(res))
 	return res, nil
+}
+
+// sinkNotes says what the sink refused, throttled and saw twice.
+func sinkNotes(st benchsink.Stats) string {
+	s := fmt.Sprintf("%d throttled, %d duplicates", st.Throttled, st.Duplicates)
+	if len(st.Refused) > 0 {
+		s += ", refused as SNS would: " + benchsink.SortedRefusals(st.Refused)
+	}
+	return s
+}
+
+func refusedNote(r runResult) string {
+	if len(r.Refused) == 0 {
+		return ""
+	}
+	return "; THE SINK REFUSED " + benchsink.SortedRefusals(r.Refused)
+}
+
+func pushNotes(r runResult) string {
+	s := ""
+	if r.Throttled > 0 {
+		s += fmt.Sprintf("; %d throttled (%.1f %% of the entries)", r.Throttled, 100*r.throttledShare())
+	}
+	if r.Duplicates > 0 {
+		s += fmt.Sprintf("; %d duplicates", r.Duplicates)
+	}
+	if r.OrderBreaks > 0 {
+		s += fmt.Sprintf("; %.0f order breaks", r.OrderBreaks)
+	}
+	if st := r.Storm; st != nil {
+		s += fmt.Sprintf("; storm: %.0f events/s before, %.0f during, %s", st.Before, st.During, st.recoveryText())
+	}
+	return s
+}
+
+// finalMetric reads one metric's sum from the bridge's /metrics.
+func finalMetric(b *bridgeproc.Bridge, name string) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	m, err := b.Metrics(ctx)
+	if err != nil {
+		return 0
+	}
+	return m.Sum(name)
+}
+
+// recoveryWindow is the window the rate after a storm is measured over, and
+// recoveryShare the share of the rate before the storm that counts as full
+// speed again.
+const (
+	recoveryWindow = 500 * time.Millisecond
+	recoveryShare  = 0.9
+	beforeWindow   = 5 * time.Second
+)
+
+// acceptances is what measureStorm needs of the sink.
+type acceptances interface {
+	Rate(from, to time.Time) float64
+}
+
+// measureStorm fills in st's rates and recovery from the sink's acceptances,
+// the first and last of which were at first and last. The rate before the
+// storm is over the beforeWindow before it, or since the first event.
+func measureStorm(st *stormResult, sk acceptances, first, last time.Time) {
+	start, end := time.Unix(0, st.Start), time.Unix(0, st.End)
+	from := start.Add(-beforeWindow)
+	if from.Before(first) {
+		from = first
+	}
+	st.Before = sk.Rate(from, start)
+	st.During = sk.Rate(start, end)
+	st.Recovery = -1
+	step := benchsink.SlotWidth()
+	for t := end; !t.Add(recoveryWindow).After(last); t = t.Add(step) {
+		if sk.Rate(t, t.Add(recoveryWindow)) >= recoveryShare*st.Before {
+			st.Recovery = t.Sub(end).Seconds()
+			return
+		}
+	}
+}
+
+func (st *stormResult) recoveryText() string {
+	if st.Recovery < 0 {
+		return "the backlog ran out before full speed was seen again"
+	}
+	return fmt.Sprintf("full speed %.1fs after it ended", st.Recovery)
 }
 
 func (h *harness) workerCmd(ctx context.Context, kind string, sk *sink, topic, group string) *exec.Cmd {
 	o := h.opts
-	return exec.CommandContext(ctx, h.self, "worker", kind,
+	cmd := exec.CommandContext(ctx, h.self, "worker", kind,
 		"-brokers", o.brokers, "-topic", topic, "-group", group,
 		"-events", strconv.FormatInt(o.events, 10), "-seed", strconv.FormatInt(o.seed, 10),
-		"-orgs", strconv.Itoa(o.orgs), "-schemas", o.schemas, "-sns-endpoint", sk.srv.URL,
+		"-orgs", strconv.Itoa(o.orgs), "-zipf", strconv.FormatFloat(o.zipf, 'g', -1, 64),
+		"-schemas", o.schemas, "-sns-endpoint", sk.URL(),
 		"-arn-events", sk.arnEvents, "-arn-custom", sk.arnCustom, "-inflight", strconv.Itoa(o.inflight))
+	if h.shape.Framing == framingRegistry {
+		cmd.Args = append(cmd.Args, "-registry", o.registry)
+	}
+	return cmd
 }
 
 // perf attaches 'perf record' to pid until the returned func is called.

@@ -14,13 +14,14 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/eventgen"
 )
 
-// generate calls fn with the n events of seed, in order, chunk by chunk, so
+// generate calls fn with the events of sh, in order, chunk by chunk, so
 // that a million events never sit in memory at once.
-func generate(seed int64, orgs int, n int64, fn func([]eventgen.Record) error) error {
-	gen, err := eventgen.New(seed, eventgen.Options{Orgs: orgs})
+func generate(sh shape, fn func([]eventgen.Record) error) error {
+	gen, err := eventgen.New(sh.Seed, sh.genOptions())
 	if err != nil {
 		return err
 	}
+	n := sh.Events
 	const chunk = 10000
 	for done := int64(0); done < n; {
 		k := int64(chunk)
@@ -80,7 +81,7 @@ func (p *producer) close() error {
 // produceLive writes fresh events at f.rate per second for f.duration, each
 // stamped with the current time, as a service publishing events would.
 func produceLive(ctx context.Context, f workerFlags, stderr io.Writer) (workerResult, error) {
-	gen, err := eventgen.New(f.seed, eventgen.Options{Orgs: f.orgs})
+	gen, err := eventgen.New(f.seed, eventgen.Options{Orgs: f.orgs, Zipf: f.zipf})
 	if err != nil {
 		return workerResult{}, err
 	}

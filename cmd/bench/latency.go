@@ -53,21 +53,24 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 		return latencyResult{}, err
 	}
 	defer deleteTopic(context.WithoutCancel(ctx), adm, topic) //nolint:errcheck // best effort
-	sk, err := newSink(0)
+	c := contender{kind: cBridge}
+	sk, err := h.newSink(c)
 	if err != nil {
 		return latencyResult{}, err
 	}
-	defer sk.close()
+	defer sk.Close()
 	label := fmt.Sprintf("latency %d events/s rep %d/%d", rate, rep, o.reps)
 	logf(h.stderr, "%s: start (%s)", label, o.rateDuration)
 	ctx, cancel := context.WithTimeout(ctx, o.rateDuration+3*time.Minute)
 	defer cancel()
 
-	bridge, err := h.startBridge(ctx, sk, topic, "bench-live-"+id, h.stderr)
+	// Live events are encoded with local schema ids.
+	bridge, err := h.startBridge(ctx, c, sk, topic, framingLocal, "bench-live-"+id, h.stderr)
 	if err != nil {
 		return latencyResult{}, err
 	}
 	var hwm atomic.Int64
+	var recording atomic.Bool
 	watch := make(chan struct{})
 	defer close(watch)
 	go func() {
@@ -82,8 +85,8 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 				if v := peakRSS(bridge.Pid()); v > hwm.Load() {
 					hwm.Store(v)
 				}
-				if now.Sub(lastLog) >= 2*time.Second && sk.recordFrom.Load() != 0 {
-					fmt.Fprintf(h.stderr, "  %s: %d events at the sink%s\n", label, sk.accepted.Load(), gauges(bridge))
+				if now.Sub(lastLog) >= 2*time.Second && recording.Load() {
+					fmt.Fprintf(h.stderr, "  %s: %d events at the sink%s\n", label, sk.Accepted(), gauges(bridge))
 					lastLog = now
 				}
 			}
@@ -106,10 +109,11 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 	}
 	time.Sleep(time.Second) // let the first fetch requests settle
 
-	sk.recordFrom.Store(time.Now().Add(o.warmup).UnixMilli())
+	sk.RecordLatencyFrom(time.Now())
+	recording.Store(true)
 	prod := exec.CommandContext(ctx, h.self, "worker", "produce-live", "-brokers", o.brokers, "-topic", topic,
 		"-rate", strconv.Itoa(rate), "-duration", o.rateDuration.String(), "-seed", strconv.FormatInt(o.seed, 10),
-		"-orgs", strconv.Itoa(o.orgs))
+		"-orgs", strconv.Itoa(o.orgs), "-zipf", strconv.FormatFloat(o.zipf, 'g', -1, 64))
 	var out bytes.Buffer
 	prod.Stdout, prod.Stderr, prod.Env = &out, h.stderr, bridgeproc.Env(os.Environ())
 	busyBefore := readCPUStat()
@@ -125,11 +129,11 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 		return latencyResult{}, fmt.Errorf("reading the producer's result %q: %w", out.String(), err)
 	}
 	deadline := time.Now().Add(3 * time.Minute)
-	for sk.accepted.Load() < wr.Events && time.Now().Before(deadline) {
+	for sk.Accepted() < wr.Events && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	werr := stopBridge()
-	if got := sk.accepted.Load(); got < wr.Events {
+	if got := sk.Accepted(); got < wr.Events {
 		return latencyResult{}, fmt.Errorf("the sink has %d of the %d events produced", got, wr.Events)
 	}
 	var ee *exec.ExitError
@@ -140,13 +144,12 @@ func (h *harness) latency(ctx context.Context, rate, rep int) (latencyResult, er
 		return latencyResult{}, fmt.Errorf("the bridge exited: %w", werr)
 	}
 	ru := bridge.State().SysUsage().(*syscall.Rusage)
-	ps := sk.percentiles(0.50, 0.99, 1)
-	sk.mu.Lock()
-	counted := len(sk.latencies)
-	sk.mu.Unlock()
+	// The warm-up counts from the producer's start, not the harness's: a
+	// loaded machine can take seconds to start the producer child.
+	ps, counted := sk.percentiles(time.Unix(0, wr.FirstNano).Add(o.warmup), 0.50, 0.99, 1)
 	res := latencyResult{Rate: rate, Rep: rep, Produced: wr.Events, Counted: counted, P50: ps[0], P99: ps[1], Max: ps[2],
 		CPUSeconds: tv(ru.Utime) + tv(ru.Stime), MaxRSS: hwm.Load(), MachineBusy: busy,
-		Sustained: float64(wr.Events) / time.Duration(sk.last.Load()-wr.FirstNano).Seconds()}
+		Sustained: float64(wr.Events) / sk.Stats().Last.Sub(time.Unix(0, wr.FirstNano)).Seconds()}
 	logf(h.stderr, "%s: %d events offered, %.0f/s sustained, %d timed: p50 %s, p99 %s, max %s; bridge CPU %.2fs; machine %.0f%% busy",
 		label, res.Produced, res.Sustained, res.Counted, res.P50.Round(100*time.Microsecond), res.P99.Round(100*time.Microsecond), res.Max.Round(time.Millisecond), res.CPUSeconds, busy*100)
 	return res, nil

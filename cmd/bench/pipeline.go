@@ -24,7 +24,7 @@ import (
 // Kafka client settings the bridge does not expose (-fetch-max-wait),
 // without touching cmd/bridge.
 func inProcessPipeline(ctx context.Context, f workerFlags, stderr io.Writer) (workerResult, error) {
-	tr, client, err := newPublishing(ctx, f)
+	tr, client, err := newPublishing(ctx, f, true)
 	if err != nil {
 		return workerResult{}, err
 	}

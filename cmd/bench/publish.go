@@ -23,10 +23,17 @@ import (
 )
 
 // newPublishing builds what the publishing contenders share: the bridge's
-// Translator the way `bridge run` would with the local schemas, the default
+// Translator the way `bridge run` would with the local schemas (or the
+// registry, when consumed records carry its ids and fromKafka), the default
 // limits and the standard routes, and an SNS client of the sink.
-func newPublishing(ctx context.Context, f workerFlags) (*translate.Translator, *awssns.Client, error) {
-	src, err := avro.NewLocalSource(os.DirFS(f.schemas))
+func newPublishing(ctx context.Context, f workerFlags, fromKafka bool) (*translate.Translator, *awssns.Client, error) {
+	var src avro.SchemaSource
+	var err error
+	if f.registry != "" && fromKafka {
+		src, err = avro.NewRegistrySource(f.registry)
+	} else {
+		src, err = avro.NewLocalSource(os.DirFS(f.schemas))
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,11 +67,11 @@ func attributes(e *sns.Entry) map[string]types.MessageAttributeValue {
 // call, f.inflight calls in flight per topic: the ceiling the SDK and the
 // sink set.
 func rawPublish(ctx context.Context, f workerFlags, stderr io.Writer) (workerResult, error) {
-	tr, client, err := newPublishing(ctx, f)
+	tr, client, err := newPublishing(ctx, f, false)
 	if err != nil {
 		return workerResult{}, err
 	}
-	gen, err := eventgen.New(f.seed, eventgen.Options{Orgs: f.orgs})
+	gen, err := eventgen.New(f.seed, eventgen.Options{Orgs: f.orgs, Zipf: f.zipf})
 	if err != nil {
 		return workerResult{}, err
 	}
@@ -158,7 +165,7 @@ const snsMaxBatchBytes = sns.DefaultMaxMessageSize
 // spread over 2*inflight goroutines by key (so each key stays in order, as in
 // the bridge) and each topic allows f.inflight Publish calls at once.
 func perMessage(ctx context.Context, f workerFlags, stderr io.Writer) (workerResult, error) {
-	tr, client, err := newPublishing(ctx, f)
+	tr, client, err := newPublishing(ctx, f, true)
 	if err != nil {
 		return workerResult{}, err
 	}

@@ -40,7 +40,9 @@ type workerFlags struct {
 	events      int64
 	seed        int64
 	orgs        int
+	zipf        float64
 	schemas     string
+	registry    string
 	snsEndpoint string
 	arnEvents   string
 	arnCustom   string
@@ -84,7 +86,9 @@ func runWorker(ctx context.Context, kind string, args []string, stdout, stderr i
 	fs.Int64Var(&f.events, "events", 0, "events to consume or publish")
 	fs.Int64Var(&f.seed, "seed", 1, "event generator seed")
 	fs.IntVar(&f.orgs, "orgs", 10000, "organizations")
+	fs.Float64Var(&f.zipf, "zipf", 0, "Zipf exponent of the organizations (0: uniform)")
 	fs.StringVar(&f.schemas, "schemas", "schemas", "directory of .avsc files")
+	fs.StringVar(&f.registry, "registry", "", "schema registry the consumed records' ids are from (default: local ids, -schemas)")
 	fs.StringVar(&f.snsEndpoint, "sns-endpoint", "", "SNS endpoint URL")
 	fs.StringVar(&f.arnEvents, "arn-events", "", "topic ARN for every event but custom objects")
 	fs.StringVar(&f.arnCustom, "arn-custom", "", "topic ARN for custom-object:* events")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,9 +49,21 @@ type demoOptions struct {
 // publisher with breakers, dead-letter producer, metrics — on an embedded
 // Kafka (franz-go's kfake) and the in-process SNS double, so a newcomer sees
 // the bridge work with nothing installed but Go.
+const demoUsage = `Usage: bridge demo [-events N] [flags]
+
+Runs the whole pipeline (consumer group, decoder, mapper, publisher with
+breakers, dead-letter producer, metrics) on an embedded Kafka and an
+in-process SNS double: nothing to install but Go. A generator produces
+realistic events for -orgs organizations, with -poison bad records that are
+dead-lettered. Progress is printed every -progress; with -events N the demo
+stops once all N are published or dead-lettered and prints a summary with
+sample SNS messages. /metrics, /healthz and /readyz are served on -http.
+
+Flags:
+`
+
 func runDemo(ctx context.Context, args []string, env commandEnv) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet("demo", demoUsage, env)
 	var o demoOptions
 	fs.IntVar(&o.events, "events", 0, "stop after this many events and print a summary with sample messages (0: a steady 1,000 events/s until Ctrl-C; the embedded Kafka keeps every record in memory)")
 	fs.IntVar(&o.orgs, "orgs", 200, "organizations the events are spread over")
@@ -64,6 +75,9 @@ func runDemo(ctx context.Context, args []string, env commandEnv) error {
 	if err := parseFlags(fs, args); err != nil {
 		return helpIsDone(err)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: demo takes no arguments, got %q", errUsage, fs.Arg(0))
+	}
 	if o.events < 0 || o.orgs < 1 || o.poison < 0 || o.interval <= 0 {
 		return fmt.Errorf("%w: -events, -poison must be >= 0, -orgs >= 1, -progress > 0", errUsage)
 	}
@@ -74,7 +88,7 @@ func runDemo(ctx context.Context, args []string, env commandEnv) error {
 }
 
 func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := newLogger(stderr, slog.LevelWarn)
 
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1),
 		kfake.SeedTopics(demoPartitions, demoTopic),
@@ -121,8 +135,13 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, err := assemble(ctx, s, src, client, topics, log)
+	ln, err := listen("-http", s.HTTP.Listen)
 	if err != nil {
+		return err
+	}
+	svc, err := assemble(ctx, s, src, client, topics, ln, log)
+	if err != nil {
+		_ = ln.Close() // nothing was served on it
 		return err
 	}
 

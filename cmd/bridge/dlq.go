@@ -3,8 +3,11 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,16 +18,19 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/deadletter"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 )
 
-const dlqUsage = `Usage: bridge dlq <list|show|replay> -config FILE [flags]
+const dlqUsage = `Usage: bridge dlq <list|show|replay> [-config FILE | -brokers HOST:PORT,...] [flags]
 
 Reads the dead-letter topics directly, partition by partition, from their
 start to the end offsets seen when the command starts; it never joins or
 disturbs the bridge's consumer group. The dead-letter topics are the
 config's kafka.dead_letter_topic template applied to kafka.topics, or
--source SOURCE_TOPIC's, or -topic DLQ_TOPIC.
+-source SOURCE_TOPIC's, or -topic DLQ_TOPIC. -brokers replaces the config's
+kafka.brokers; without a config file (list and show), it is all they need,
+with -topic or -source (plaintext, no TLS or SASL: those come from a config).
 
   list     one line per dead letter (-json: one JSON object per line;
            -summary: counts by reason and by event type)
@@ -64,19 +70,18 @@ func runDLQ(ctx context.Context, args []string, env commandEnv) error {
 type dlqFlags struct {
 	fs         *flag.FlagSet
 	configPath string
+	brokers    string
 	topic      string
 	source     string
 	sel        *dlqFilterFlags
+	// args is how many arguments the command takes (show: a position).
+	args int
 }
 
 func newDLQFlags(name, usage string, env commandEnv, withSelection bool) *dlqFlags {
-	f := &dlqFlags{fs: flag.NewFlagSet("dlq "+name, flag.ContinueOnError)}
-	f.fs.SetOutput(env.stderr)
-	f.fs.Usage = func() {
-		fmt.Fprint(env.stderr, usage)
-		f.fs.PrintDefaults()
-	}
+	f := &dlqFlags{fs: newFlagSet("dlq "+name, usage, env)}
 	f.fs.StringVar(&f.configPath, "config", "config.yaml", "the bridge's configuration file (brokers, dead-letter template, schemas, routing, SNS)")
+	f.fs.StringVar(&f.brokers, "brokers", "", "seed brokers host:port, comma-separated; replaces the config's kafka.brokers, and with no config file is all list and show need")
 	f.fs.StringVar(&f.topic, "topic", "", "dead-letter topic to read (default: the template applied to every source topic)")
 	f.fs.StringVar(&f.source, "source", "", "read the dead-letter topic of this source topic")
 	if withSelection {
@@ -92,8 +97,8 @@ func (f *dlqFlags) parse(args []string) error {
 	if err := parseFlags(f.fs, args); err != nil {
 		return err
 	}
-	if f.fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.fs.Arg(0))
+	if f.fs.NArg() > f.args {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.fs.Arg(f.args))
 	}
 	if f.topic != "" && f.source != "" {
 		return fmt.Errorf("%w: give -topic or -source, not both", errUsage)
@@ -107,8 +112,11 @@ func (f *dlqFlags) parse(args []string) error {
 type dlqSession struct {
 	filter   dlq.Filter
 	settings settings
-	topics   []string
-	reader   *dlq.Reader
+	// configured is false when -brokers stood in for a config file: there
+	// are no schemas or routing to translate with.
+	configured bool
+	topics     []string
+	reader     *dlq.Reader
 }
 
 // open does what every dlq subcommand does first: build the selection from
@@ -122,11 +130,11 @@ func (f *dlqFlags) open(env commandEnv) (*dlqSession, error) {
 			return nil, err
 		}
 	}
-	s, err := loadSettings(f.configPath, env.getenv, env.environ)
+	s, configured, err := f.settings(env)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %s", f.configPath, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil, err
 	}
-	ss.settings = s
+	ss.settings, ss.configured = s, configured
 	if ss.topics, err = f.topics(s); err != nil {
 		return nil, err
 	}
@@ -140,6 +148,30 @@ func (f *dlqFlags) open(env commandEnv) (*dlqSession, error) {
 	return &ss, nil
 }
 
+// settings loads the configuration, with -brokers over its kafka.brokers.
+// When -brokers is given, -config is not and there is no config.yaml, the
+// defaults stand in (configured false).
+func (f *dlqFlags) settings(env commandEnv) (s settings, configured bool, err error) {
+	brokers := splitList(f.brokers)
+	if f.brokers != "" && len(brokers) == 0 {
+		return s, false, fmt.Errorf("%w: -brokers %q names no broker", errUsage, f.brokers)
+	}
+	if len(brokers) > 0 && !flagSet(f.fs, "config") {
+		if _, err := os.Stat(f.configPath); errors.Is(err, fs.ErrNotExist) {
+			s = defaultSettings()
+			s.Kafka.Brokers = brokers
+			return s, false, nil
+		}
+	}
+	if s, err = loadSettings(f.configPath, env.getenv, env.environ); err != nil {
+		return s, false, err
+	}
+	if len(brokers) > 0 {
+		s.Kafka.Brokers = brokers
+	}
+	return s, true, nil
+}
+
 // topics resolves the dead-letter topics to read.
 func (f *dlqFlags) topics(s settings) ([]string, error) {
 	if f.topic != "" {
@@ -148,6 +180,9 @@ func (f *dlqFlags) topics(s settings) ([]string, error) {
 	template := cmp.Or(s.Kafka.DeadLetterTopic, deadletter.DefaultTopic)
 	if f.source != "" {
 		return []string{deadletter.Topic(template, f.source)}, nil
+	}
+	if len(s.Kafka.Topics) == 0 {
+		return nil, fmt.Errorf("%w: without a config file there is no kafka.topics: name the dead-letter topic with -topic or the source topic with -source", errUsage)
 	}
 	if s.Kafka.TopicRegex {
 		return nil, fmt.Errorf("%w: kafka.topics are regular expressions; name the dead-letter topic with -topic or the source topic with -source", errUsage)
@@ -169,7 +204,7 @@ type dlqFilterFlags struct {
 }
 
 func (ff *dlqFilterFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&ff.reason, "reason", "", "only these bridge.error.reason values, comma-separated (undecodable, bad_magic, unknown_schema, schema_invalid, missing_field, unroutable, too_large, sns_rejected)")
+	fs.StringVar(&ff.reason, "reason", "", "only these bridge.error.reason values, comma-separated ("+strings.Join(failure.DeadLetterReasons(), ", ")+")")
 	fs.StringVar(&ff.eventType, "event-type", "", "only event types matching this glob (ticket:*, *:comment:*)")
 	fs.StringVar(&ff.org, "org", "", "only this organization id")
 	fs.IntVar(&ff.sourcePartition, "source-partition", -1, "only dead letters from this source partition")
@@ -180,6 +215,17 @@ func (ff *dlqFilterFlags) register(fs *flag.FlagSet) {
 
 func (ff *dlqFilterFlags) filter(now time.Time) (dlq.Filter, error) {
 	f := dlq.Filter{Reasons: dlq.ParseReasons(ff.reason), EventType: ff.eventType, OrgID: ff.org}
+	known := failure.DeadLetterReasons()
+	for _, r := range f.Reasons {
+		if slices.Contains(known, r) {
+			continue
+		}
+		hint := ""
+		if s, ok := nearest(r, known); ok {
+			hint = fmt.Sprintf("did you mean %s? ", s)
+		}
+		return f, fmt.Errorf("%w: -reason %q is not a dead-letter reason (%sthey are %s)", errUsage, r, hint, strings.Join(known, ", "))
+	}
 	if ff.sourcePartition >= 0 {
 		f.SourcePartition, f.HasSourcePartition = int32(ff.sourcePartition), true
 	} else if ff.sourcePartition != -1 {

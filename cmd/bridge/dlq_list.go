@@ -10,7 +10,7 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
 )
 
-const dlqListUsage = `Usage: bridge dlq list -config FILE [-topic DLQ_TOPIC | -source SOURCE_TOPIC] [filters] [-json | -summary]
+const dlqListUsage = `Usage: bridge dlq list [-config FILE | -brokers HOST:PORT,...] [-topic DLQ_TOPIC | -source SOURCE_TOPIC] [filters] [-json | -summary]
 
 Lists dead letters, one line each: dead-letter position (topic/partition@offset,
 for 'bridge dlq show'), failed-at time, reason, event type, org id, source

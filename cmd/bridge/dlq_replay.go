@@ -69,6 +69,9 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		return err
 	}
 	defer ss.reader.Close()
+	if !ss.configured {
+		return fmt.Errorf("%w: dlq replay needs the bridge's configuration (-config FILE): it translates each dead letter with its schemas and routing first", errUsage)
+	}
 	s, topics := ss.settings, ss.topics
 	dest := "to-source"
 	if *toSNS {

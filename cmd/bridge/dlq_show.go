@@ -12,17 +12,20 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
-const dlqShowUsage = `Usage: bridge dlq show -config FILE -partition P -offset O [-topic DLQ_TOPIC | -source SOURCE_TOPIC] [-json]
+const dlqShowUsage = `Usage: bridge dlq show [-config FILE | -brokers HOST:PORT,...] TOPIC/PARTITION@OFFSET [-json]
+       bridge dlq show [-config FILE | -brokers HOST:PORT,...] -partition P -offset O [-topic DLQ_TOPIC | -source SOURCE_TOPIC] [-json]
 
 Shows one dead letter in full: key, timestamp, every header, and what the
 bridge makes of its value now (as 'bridge translate' shows it, with the
 config's schemas and routing): the SNS message, or the permanent error.
+The position is the first column of 'bridge dlq list'.
 
 Flags:
 `
 
 func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 	f := newDLQFlags("show", dlqShowUsage, env, false)
+	f.args = 1
 	partition := f.fs.Int("partition", -1, "partition of the dead-letter topic (required)")
 	offset := f.fs.Int64("offset", -1, "offset in that partition (required)")
 	asJSON := f.fs.Bool("json", false, "print one JSON object")
@@ -30,8 +33,13 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 	if err := f.parse(args); err != nil {
 		return helpIsDone(err)
 	}
+	if f.fs.NArg() == 1 {
+		if err := f.position(f.fs.Arg(0), partition, offset); err != nil {
+			return err
+		}
+	}
 	if *partition < 0 || *offset < 0 {
-		return fmt.Errorf("%w: dlq show needs -partition and -offset (as 'bridge dlq list' prints them: topic/partition@offset)", errUsage)
+		return fmt.Errorf("%w: dlq show needs a position, topic/partition@offset as 'bridge dlq list' prints it, or -partition and -offset", errUsage)
 	}
 	ss, err := f.open(env)
 	if err != nil {
@@ -46,7 +54,9 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 		return err
 	}
 	var tr translate.Explanation
-	if tt, err := toolTranslator(ss.settings, *maxSize); err != nil {
+	if !ss.configured {
+		tr.Error = &translate.Failure{Class: "unknown", Reason: "config", Message: "no configuration file: give -config FILE to see what its schemas and routing make of the record"}
+	} else if tt, err := toolTranslator(ss.settings, *maxSize); err != nil {
 		tr.Error = &translate.Failure{Class: "unknown", Reason: "config", Message: err.Error()}
 	} else {
 		tr = tt.Explain(ctx, d.SourceRecord(), *maxSize)
@@ -60,6 +70,26 @@ func runDLQShow(ctx context.Context, args []string, env commandEnv) error {
 		return enc.Encode(out)
 	}
 	return dlqWriteDeadLetter(env.stdout, d, tr)
+}
+
+// position sets the topic, partition and offset flags from pos, the
+// topic/partition@offset of 'bridge dlq list'; flags given as well must
+// agree with it.
+func (f *dlqFlags) position(pos string, partition *int, offset *int64) error {
+	topic, p, o, err := deadletter.ParsePosition(pos)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	switch {
+	case f.source != "":
+		return fmt.Errorf("%w: the position %s names the dead-letter topic; leave out -source", errUsage, pos)
+	case f.topic != "" && f.topic != topic,
+		flagSet(f.fs, "partition") && *partition != int(p),
+		flagSet(f.fs, "offset") && *offset != o:
+		return fmt.Errorf("%w: the position %s and the -topic, -partition or -offset flags disagree; give one or the other", errUsage, pos)
+	}
+	f.topic, *partition, *offset = topic, int(p), o
+	return nil
 }
 
 // dlqWriteDeadLetter prints a dead letter for people.

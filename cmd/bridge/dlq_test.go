@@ -284,6 +284,12 @@ func TestDLQShow(t *testing.T) {
 		}
 	}
 
+	// The position dlq list prints works as it is, flags after it too.
+	byPosition, _, err := dlqRun(ctx, t, "show", dlqTestTopic+"/0@0", "-config", f.config)
+	if err != nil || byPosition != stdout {
+		t.Errorf("show %s/0@0: %v\n%s", dlqTestTopic, err, byPosition)
+	}
+
 	// A bad-magic dead letter still fails the same way.
 	bad := dlqPosition(t, f, "bad_magic", 0)
 	stdout, _, err = dlqRun(ctx, t, "show", "-config", f.config, "-partition", strconv.Itoa(int(bad.Partition)), "-offset", strconv.FormatInt(bad.Offset, 10), "-json")
@@ -552,6 +558,37 @@ func TestDLQReplayToSNS(t *testing.T) {
 	}
 }
 
+// -brokers stands in for a config file (kcat's habit): list and show work
+// with it and -topic alone, and it replaces a config's kafka.brokers.
+func TestDLQBrokersFlag(t *testing.T) {
+	f := newDLQFixture(t)
+	ctx := context.Background()
+	t.Chdir(t.TempDir()) // no config.yaml here
+	brokers := strings.Join(f.cluster.ListenAddrs(), ",")
+	stdout, stderr, err := dlqRun(ctx, t, "list", "-brokers", brokers, "-topic", dlqTestTopic, "-reason", "unroutable")
+	if err != nil {
+		t.Fatalf("list -brokers: %v\n%s", err, stderr)
+	}
+	if n := strings.Count(stdout, "\n") - 1; n != 4 {
+		t.Errorf("list -brokers: %d records, want the 4 unroutable ones:\n%s", n, stdout)
+	}
+	stdout, _, err = dlqRun(ctx, t, "show", "-brokers", brokers, dlqTestTopic+"/0@0")
+	if err != nil || !strings.Contains(stdout, "dead letter  "+dlqTestTopic+"/0@0") || !strings.Contains(stdout, "give -config FILE") {
+		t.Errorf("show -brokers: %v\n%s", err, stdout)
+	}
+	if _, _, err := dlqRun(ctx, t, "list", "-brokers", brokers); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "-topic") {
+		t.Errorf("list -brokers without a topic: %v, want a usage error asking for -topic or -source", err)
+	}
+	if _, _, err := dlqRun(ctx, t, "replay", "-brokers", brokers, "-topic", dlqTestTopic, "-to-sns"); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "-config FILE") {
+		t.Errorf("replay -brokers without a config: %v, want a usage error asking for -config", err)
+	}
+	// Over a config: its brokers are replaced (these do not answer).
+	_, _, err = dlqRun(ctx, t, "list", "-config", f.config, "-brokers", closedAddr(t))
+	if err == nil {
+		t.Error("list -config -brokers CLOSED: the config's brokers were used")
+	}
+}
+
 func TestDLQUsageErrors(t *testing.T) {
 	f := newDLQFixture(t)
 	ctx := context.Background()
@@ -570,6 +607,10 @@ func TestDLQUsageErrors(t *testing.T) {
 		{"topic and source", []string{"list", "-config", f.config, "-topic", "a", "-source", "b"}, "-topic or -source"},
 		{"show without offset", []string{"show", "-config", f.config, "-partition", "0"}, "-partition and -offset"},
 		{"unknown flag", []string{"list", "-config", f.config, "-colour"}, "flag provided but not defined"},
+		{"unknown reason", []string{"list", "-config", f.config, "-reason", "bad_magic,unroutabel"}, `-reason "unroutabel" is not a dead-letter reason (did you mean unroutable?`},
+		{"bad position", []string{"show", "-config", f.config, dlqTestTopic + "/0"}, "not a position topic/partition@offset"},
+		{"position and flags disagree", []string{"show", "-config", f.config, dlqTestTopic + "/0@0", "-offset", "3"}, "disagree"},
+		{"two positions", []string{"show", "-config", f.config, dlqTestTopic + "/0@0", dlqTestTopic + "/0@1"}, "unexpected argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,29 +25,65 @@ import (
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
-// startupTimeout bounds each start-up check (brokers, registry, SNS topics),
-// so that bad configuration fails in seconds with a reason, not never.
-const startupTimeout = 15 * time.Second
+const runUsage = `Usage: bridge run [-config FILE]
+
+Runs the bridge: joins the Kafka consumer group of kafka.group_id, decodes
+each record of kafka.topics, publishes it to the SNS topic its route names,
+and commits an offset once everything before it is published or
+dead-lettered. It stops gracefully on SIGTERM or Ctrl-C (within
+shutdown_timeout).
+
+Before consuming it checks the configuration (every problem at once, each
+naming its key), then this machine (http.listen is free, the schema files
+and TLS files can be read), then the world (the schema registry answers,
+the brokers hold the source topics, AWS credentials exist and every routed
+SNS topic exists and may be used). The log is JSON lines on stderr; a
+failed start is logged there too ("bridge cannot start", one line per
+problem) and, on a terminal, also printed plainly.
+
+Flags:
+`
 
 func runService(ctx context.Context, args []string, env commandEnv) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	configPath := fs.String("config", "config.yaml", "configuration file")
+	fs := newFlagSet("run", runUsage, env)
+	configPath := fs.String("config", "config.yaml", "configuration file (the repository's config.yaml documents every key)")
 	if err := parseFlags(fs, args); err != nil {
 		return helpIsDone(err)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: run takes no arguments, got %q (give the configuration file as -config %s)", errUsage, fs.Arg(0), fs.Arg(0))
+	}
+	level := new(slog.LevelVar)
+	log := newLogger(env.stderr, level)
 	s, err := loadSettings(*configPath, env.getenv, env.environ)
 	if err != nil {
-		return err
+		return startFailed(log, env.stderr, err)
 	}
-	level, _ := parseLevel(s.Log.Level)
-	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: level}))
-
+	l, _ := parseLevel(s.Log.Level) // valid: loadSettings checked it
+	level.Set(l)
 	svc, err := startService(ctx, s, log)
 	if err != nil {
-		return err
+		return startFailed(log, env.stderr, err)
 	}
-	return svc.run(ctx)
+	if err := svc.run(ctx); err != nil {
+		return &reportedError{err} // svc.run logged it
+	}
+	return nil
+}
+
+// startFailed logs each problem that stopped start-up, one line each, and
+// prints them plainly too when stderr is a terminal.
+func startFailed(log *slog.Logger, stderr io.Writer, err error) error {
+	problems := leafErrors(err)
+	for _, p := range problems {
+		log.Error("bridge cannot start", "err", p)
+	}
+	if isTerminal(stderr) {
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "bridge: %v\n", p)
+		}
+	}
+	return &reportedError{err}
 }
 
 // service is a started bridge: every dependency checked and built, nothing
@@ -61,54 +94,17 @@ type service struct {
 	registry  *prometheus.Registry
 	publisher *sns.Publisher
 	engine    *consumer.Engine
-	breakers  *breakerBoard
 	listener  net.Listener
 }
 
-// startService checks the configuration against the world (brokers, schema
-// registry, SNS topics) and builds the pipeline. Each failure names what to
-// fix.
-func startService(ctx context.Context, s settings, log *slog.Logger) (*service, error) {
-	src, err := s.schemaSource()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSchemaSource(ctx, src); err != nil {
-		return nil, fmt.Errorf("schemas.registry_url %s: %w", s.Schemas.RegistryURL, err)
-	}
-	if err := consumer.Ping(ctx, s.consumerConfig(), startupTimeout); err != nil {
-		return nil, fmt.Errorf("kafka.brokers %v: %w", s.Kafka.Brokers, err)
-	}
-	client, topics, err := checkTopics(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	return assemble(ctx, s, src, client, topics, log)
-}
-
-// checkTopics builds the SNS client and reads every routed topic: each must
-// exist and be permitted. The error is one line naming every unusable ARN.
-func checkTopics(ctx context.Context, s settings) (*awssns.Client, map[string]sns.TopicInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-	client, err := sns.NewClient(ctx, s.clientConfig())
-	if err != nil {
-		return nil, nil, fmt.Errorf("sns: %w", err)
-	}
-	topics, err := sns.Topics(ctx, client, s.Routing.TopicARNs())
-	if err != nil {
-		return nil, nil, fmt.Errorf("routing: SNS topics are not usable: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return client, topics, nil
-}
-
 // assemble builds the pipeline from checked parts: decoder, mapper,
-// publisher with its breakers wired to the engine, engine, HTTP listener.
-// The demo calls it too, with an embedded Kafka and the SNS double.
-func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, log *slog.Logger) (*service, error) {
+// publisher with its breakers wired to the engine, engine; ln is the bound
+// HTTP listener. The demo calls it too, with an embedded Kafka and the SNS
+// double.
+func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, ln net.Listener, log *slog.Logger) (*service, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tr, err := s.translator(src, topics, reg, translate.WithLogger(log))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build().collector())
+	tr, err := s.translator(src, topics, reg, translate.WithLogger(log.With("component", "translate")))
 	if err != nil {
 		return nil, err
 	}
@@ -117,15 +113,12 @@ func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns
 	if err != nil {
 		return nil, err
 	}
-	board := newBreakerBoard(s.Routing.TopicARNs())
 	pc := s.publisherConfig()
 	pc.Topics = topics
 	var engine *consumer.Engine // set below; the hook fires only once publishing starts
-	pub, err := sns.NewPublisher(client, pc, sns.WithMetrics(snsMetrics), sns.WithLogger(log),
+	pub, err := sns.NewPublisher(client, pc, sns.WithMetrics(snsMetrics), sns.WithLogger(log.With("component", "sns")),
 		sns.WithStateChange(func(arn string, _, to gobreaker.State) {
-			open := to == gobreaker.StateOpen
-			board.set(arn, open)
-			engine.TopicBlocked(arn, open)
+			engine.TopicBlocked(arn, to == gobreaker.StateOpen)
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
@@ -134,33 +127,12 @@ func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns
 		consumer.WithLogger(log),
 		consumer.WithRegisterer(reg),
 		consumer.WithClientMetrics(),
-		consumer.WithVersion(version),
+		consumer.WithVersion(build().Version),
 	)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("kafka: %w", err), pub.Close(ctx))
 	}
-	ln, err := net.Listen("tcp", s.HTTP.Listen)
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("http.listen: %w", err), pub.Close(ctx))
-	}
-	return &service{settings: s, log: log, registry: reg, publisher: pub, engine: engine, breakers: board, listener: ln}, nil
-}
-
-// checkSchemaSource asks a registry for an id that cannot exist: an answer
-// (unknown schema) proves the URL, TLS and credentials work; no answer is a
-// start-up error. A local directory needs no check.
-func checkSchemaSource(ctx context.Context, src avro.SchemaSource) error {
-	rs, ok := src.(*avro.RegistrySource)
-	if !ok {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-	_, err := rs.Schema(ctx, 0)
-	if err == nil || isUnknownSchema(err) {
-		return nil
-	}
-	return fmt.Errorf("the schema registry does not answer: %w", err)
+	return &service{settings: s, log: log, registry: reg, publisher: pub, engine: engine, listener: ln}, nil
 }
 
 // run serves HTTP and consumes until ctx ends, then shuts down within the
@@ -185,16 +157,21 @@ func (svc *service) run(ctx context.Context) error {
 		defer cancel()
 		return errors.Join(err, svc.publisher.Close(closeCtx))
 	})
-	svc.log.Info("bridge started", "version", version, "http", svc.listener.Addr().String(),
+	b := build()
+	svc.log.Info("bridge started", "version", b.Version, "commit", b.Commit, "http", svc.listener.Addr().String(),
 		"topics", svc.settings.Kafka.Topics, "group", svc.settings.Kafka.GroupID)
-	err := g.Wait()
+	if err := g.Wait(); err != nil {
+		svc.log.Error("bridge stopped", "err", err)
+		return err
+	}
 	svc.log.Info("bridge stopped")
-	return err
+	return nil
 }
 
 // handler serves /metrics, /healthz (the process is alive) and /readyz (the
-// group is joined, topics were validated at start-up, and not every topic's
-// breaker is open).
+// member is in its group and its work moves (consumerUnready), topics were
+// validated at start-up, and SNS is usable for the events the replica holds
+// (sns.Publisher.Unusable)).
 func (svc *service) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(svc.registry, promhttp.HandlerOpts{Registry: svc.registry}))
@@ -210,16 +187,34 @@ func (svc *service) handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		consumerWhy := consumerUnready(svc.engine.Health(), time.Now(), svc.settings.HTTP)
 		switch {
-		case !svc.engine.Ready():
-			http.Error(w, "not ready: consumer group not joined", http.StatusServiceUnavailable)
-		case svc.breakers.allOpen():
-			http.Error(w, "not ready: every SNS topic's circuit breaker is open", http.StatusServiceUnavailable)
+		case consumerWhy != "":
+			http.Error(w, "not ready: "+consumerWhy, http.StatusServiceUnavailable)
+		case svc.publisher.Unusable():
+			http.Error(w, "not ready: SNS is unusable for the events this replica holds", http.StatusServiceUnavailable)
 		default:
 			fmt.Fprintln(w, "ready")
 		}
 	})
 	return mux
+}
+
+// consumerUnready says why the delivery engine makes the replica unready,
+// or "" when it does not: the member is not in its consumer group (not
+// joined yet, or the group was lost); records have waited
+// http.ready_stall_timeout with none finished; or every partition with work
+// has been stalled decoding for http.ready_translate_stall_timeout.
+func consumerUnready(h consumer.Health, now time.Time, hs httpSettings) string {
+	switch {
+	case !h.InGroup:
+		return "not a member of the consumer group (joining, or the group was lost: brokers unreachable or session expired)"
+	case h.Waiting > 0 && now.Sub(h.LastProgress) > hs.ReadyStallTimeout:
+		return fmt.Sprintf("%d records waiting and none published or dead-lettered for %s", h.Waiting, now.Sub(h.LastProgress).Round(time.Second))
+	case !h.TranslateStalledSince.IsZero() && now.Sub(h.TranslateStalledSince) > hs.ReadyTranslateStallTimeout:
+		return fmt.Sprintf("decoding stalled on every partition with work for %s (schema registry unavailable?)", now.Sub(h.TranslateStalledSince).Round(time.Second))
+	}
+	return ""
 }
 
 // hotKeysDefault and hotKeysMax bound the n of /debug/keys?n=.
@@ -251,38 +246,4 @@ func (svc *service) serveHotKeys(w http.ResponseWriter, r *http.Request) {
 		GeneratedAt time.Time           `json:"generated_at"`
 		Keys        []consumer.KeyStats `json:"keys"`
 	}{time.Now().UTC(), keys})
-}
-
-// breakerBoard remembers which topics' breakers are open, for /readyz.
-type breakerBoard struct {
-	mu   sync.Mutex
-	open map[string]bool
-}
-
-func newBreakerBoard(arns []string) *breakerBoard {
-	b := &breakerBoard{open: make(map[string]bool, len(arns))}
-	for _, a := range arns {
-		b.open[a] = false
-	}
-	return b
-}
-
-func (b *breakerBoard) set(arn string, open bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.open[arn] = open
-}
-
-func (b *breakerBoard) allOpen() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.open) == 0 {
-		return false
-	}
-	for _, o := range b.open {
-		if !o {
-			return false
-		}
-	}
-	return true
 }

@@ -6,9 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -58,11 +61,15 @@ type kafkaSettings struct {
 	DrainTimeout                 time.Duration `yaml:"drain_timeout"`
 	RebalanceTimeout             time.Duration `yaml:"rebalance_timeout"`
 	SessionTimeout               time.Duration `yaml:"session_timeout"`
-	FetchMaxBytes                int32         `yaml:"fetch_max_bytes"`
-	FetchMaxPartitionBytes       int32         `yaml:"fetch_max_partition_bytes"`
-	FetchMaxWait                 time.Duration `yaml:"fetch_max_wait"`
-	RetryBackoffMin              time.Duration `yaml:"retry_backoff_min"`
-	RetryBackoffMax              time.Duration `yaml:"retry_backoff_max"`
+	HeartbeatInterval            time.Duration `yaml:"heartbeat_interval"`
+	// LagInterval is how often the committed offset lag is read from the
+	// brokers.
+	LagInterval            time.Duration `yaml:"lag_interval"`
+	FetchMaxBytes          int32         `yaml:"fetch_max_bytes"`
+	FetchMaxPartitionBytes int32         `yaml:"fetch_max_partition_bytes"`
+	FetchMaxWait           time.Duration `yaml:"fetch_max_wait"`
+	RetryBackoffMin        time.Duration `yaml:"retry_backoff_min"`
+	RetryBackoffMax        time.Duration `yaml:"retry_backoff_max"`
 }
 
 type orderingSettings struct {
@@ -111,19 +118,26 @@ type limitSettings struct {
 }
 
 type snsSettings struct {
-	Region               string        `yaml:"region"`
-	Endpoint             string        `yaml:"endpoint"`
-	Profile              string        `yaml:"profile"`
-	RequestTimeout       time.Duration `yaml:"request_timeout"`
-	Linger               time.Duration `yaml:"linger"`
-	MaxInflightBatches   int           `yaml:"max_inflight_batches"`
-	MaxQueuedEntries     int           `yaml:"max_queued_entries"`
-	CallTimeout          time.Duration `yaml:"call_timeout"`
-	BackoffBase          time.Duration `yaml:"backoff_base"`
-	BackoffMax           time.Duration `yaml:"backoff_max"`
-	BreakerFailures      uint32        `yaml:"breaker_failures"`
-	BreakerOpenTimeout   time.Duration `yaml:"breaker_open_timeout"`
-	BreakerHalfOpenCalls uint32        `yaml:"breaker_half_open_calls"`
+	Region         string        `yaml:"region"`
+	Endpoint       string        `yaml:"endpoint"`
+	Profile        string        `yaml:"profile"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ResponseTimeout abandons a connection SNS does not start answering on.
+	ResponseTimeout time.Duration `yaml:"response_timeout"`
+	// Encoder is how PublishBatch requests are written: direct (the
+	// bridge's own encoder) or sdk (the AWS SDK's, the fallback for one
+	// release).
+	Encoder               string        `yaml:"encoder"`
+	Linger                time.Duration `yaml:"linger"`
+	MaxInflightBatches    int           `yaml:"max_inflight_batches"`
+	MaxQueuedEntries      int           `yaml:"max_queued_entries"`
+	CallTimeout           time.Duration `yaml:"call_timeout"`
+	BackoffBase           time.Duration `yaml:"backoff_base"`
+	BackoffMax            time.Duration `yaml:"backoff_max"`
+	BreakerFailures       uint32        `yaml:"breaker_failures"`
+	BreakerOpenTimeout    time.Duration `yaml:"breaker_open_timeout"`
+	BreakerOpenTimeoutMax time.Duration `yaml:"breaker_open_timeout_max"`
+	BreakerHalfOpenCalls  uint32        `yaml:"breaker_half_open_calls"`
 }
 
 type httpSettings struct {
@@ -132,6 +146,12 @@ type httpSettings struct {
 	// Pprof serves Go's profiles under /debug/pprof/ on the same port, for
 	// profiling a live replica. Off by default: profiles reveal internals.
 	Pprof bool `yaml:"pprof"`
+	// ReadyStallTimeout: /readyz fails once records have waited this long
+	// with none finished.
+	ReadyStallTimeout time.Duration `yaml:"ready_stall_timeout"`
+	// ReadyTranslateStallTimeout: /readyz fails once every partition with
+	// work has been stalled decoding (schema registry) this long.
+	ReadyTranslateStallTimeout time.Duration `yaml:"ready_translate_stall_timeout"`
 }
 
 type logSettings struct {
@@ -156,6 +176,8 @@ func defaultSettings() settings {
 			DrainTimeout:                 kc.DrainTimeout,
 			RebalanceTimeout:             kc.RebalanceTimeout,
 			SessionTimeout:               kc.SessionTimeout,
+			HeartbeatInterval:            kc.HeartbeatInterval,
+			LagInterval:                  kc.LagInterval,
 			FetchMaxBytes:                kc.FetchMaxBytes,
 			FetchMaxPartitionBytes:       kc.FetchMaxPartitionBytes,
 			FetchMaxWait:                 kc.FetchMaxWait,
@@ -179,60 +201,88 @@ func defaultSettings() settings {
 			},
 		},
 		SNS: snsSettings{
-			RequestTimeout:       10 * time.Second,
-			Linger:               sns.DefaultLinger,
-			MaxInflightBatches:   sns.DefaultMaxInflightBatches,
-			MaxQueuedEntries:     sns.DefaultMaxQueuedEntries,
-			CallTimeout:          sns.DefaultCallTimeout,
-			BackoffBase:          sns.DefaultBackoffBase,
-			BackoffMax:           sns.DefaultBackoffMax,
-			BreakerFailures:      sns.DefaultBreakerFailures,
-			BreakerOpenTimeout:   sns.DefaultBreakerOpenTimeout,
-			BreakerHalfOpenCalls: sns.DefaultBreakerHalfOpenCalls,
+			RequestTimeout:        10 * time.Second,
+			ResponseTimeout:       sns.DefaultResponseTimeout,
+			Encoder:               sns.EncoderDirect,
+			Linger:                sns.DefaultLinger,
+			MaxInflightBatches:    sns.DefaultMaxInflightBatches,
+			MaxQueuedEntries:      sns.DefaultMaxQueuedEntries,
+			CallTimeout:           sns.DefaultCallTimeout,
+			BackoffBase:           sns.DefaultBackoffBase,
+			BackoffMax:            sns.DefaultBackoffMax,
+			BreakerFailures:       sns.DefaultBreakerFailures,
+			BreakerOpenTimeout:    sns.DefaultBreakerOpenTimeout,
+			BreakerOpenTimeoutMax: sns.DefaultBreakerOpenTimeoutMax,
+			BreakerHalfOpenCalls:  sns.DefaultBreakerHalfOpenCalls,
 		},
-		HTTP:            httpSettings{Listen: "127.0.0.1:9090"},
+		HTTP: httpSettings{Listen: "127.0.0.1:9090",
+			ReadyStallTimeout: 2 * time.Minute, ReadyTranslateStallTimeout: 10 * time.Second},
 		Log:             logSettings{Level: "info"},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
 
-// loadSettings reads the config file at path over the defaults and
-// validates the result, naming the first bad field of each section.
+// loadSettings reads the config file at path over the defaults, applies
+// the environment and validates the result. The error holds every problem
+// found, one per line, each naming its key and where it was set.
 func loadSettings(path string, getenv func(string) string, environ []string) (settings, error) {
 	s := defaultSettings()
-	if err := readConfigFile(path, getenv, environ, &s); err != nil {
+	src, err := readConfig(path, getenv, environ, &s)
+	if src == nil {
 		return s, err
 	}
-	return s, s.Validate()
+	return s, src.explain(err, s.Validate())
 }
 
+// The settings types whose field names match each package's Config, for
+// turning the package's validation errors into YAML paths.
+var (
+	kafkaFields   = fieldScope{{reflect.TypeFor[kafkaSettings](), "kafka"}, {reflect.TypeFor[orderingSettings](), "ordering"}}
+	limitFields   = fieldScope{{reflect.TypeFor[limitSettings](), "schemas.limits"}}
+	routingFields = fieldScope{{reflect.TypeFor[mapping.Config](), "routing"}}
+	snsFields     = fieldScope{{reflect.TypeFor[snsSettings](), "sns"}}
+)
+
 // Validate checks what no package checks (the file's own keys and how
-// sections relate), then each package's Config.
+// sections relate), then each package's Config. Every problem is reported,
+// each naming its YAML path.
 func (s settings) Validate() error {
 	var errs []error
-	if (s.Schemas.RegistryURL == "") == (s.Schemas.LocalDir == "") {
-		errs = append(errs, errors.New("schemas: set exactly one of schemas.registry_url and schemas.local_dir"))
+	switch {
+	case s.Schemas.RegistryURL == "" && s.Schemas.LocalDir == "":
+		errs = append(errs, problemf("schemas", "set schemas.registry_url (a schema registry) or schemas.local_dir (a directory of .avsc files)"))
+	case s.Schemas.RegistryURL != "" && s.Schemas.LocalDir != "":
+		errs = append(errs, problemf("schemas", "schemas.registry_url and schemas.local_dir are both set; keep one"))
 	}
 	if _, _, err := net.SplitHostPort(s.HTTP.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("http.listen: %q is not host:port", s.HTTP.Listen))
+		errs = append(errs, problemf("http.listen", "%q is not host:port (like 0.0.0.0:9090)", s.HTTP.Listen))
+	}
+	if s.HTTP.ReadyStallTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("http.ready_stall_timeout: %s must be positive", s.HTTP.ReadyStallTimeout))
+	}
+	if s.HTTP.ReadyTranslateStallTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("http.ready_translate_stall_timeout: %s must be positive", s.HTTP.ReadyTranslateStallTimeout))
 	}
 	if _, err := parseLevel(s.Log.Level); err != nil {
-		errs = append(errs, fmt.Errorf("log.level: %w", err))
+		errs = append(errs, problemf("log.level", "%v", err))
 	}
 	if s.ShutdownTimeout <= s.Kafka.DrainTimeout {
-		errs = append(errs, fmt.Errorf("shutdown_timeout (%s) must be longer than kafka.drain_timeout (%s)", s.ShutdownTimeout, s.Kafka.DrainTimeout))
+		errs = append(errs, problemf("shutdown_timeout", "%s must be longer than kafka.drain_timeout (%s)", s.ShutdownTimeout, s.Kafka.DrainTimeout))
 	}
 	if err := s.consumerConfig().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("kafka: %w", err))
+		errs = append(errs, kafkaFields.rewrite(err, "kafka", "consumer config: "))
 	}
 	if err := s.decoderConfig().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("schemas.limits: %w", err))
+		errs = append(errs, limitFields.rewrite(err, "schemas.limits", "avro: Config.", "avro: "))
 	}
-	if err := s.Routing.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("routing: %w", err))
+	for _, err := range leafErrors(s.Routing.Validate()) {
+		errs = append(errs, routingFields.rewrite(err, "routing", "mapping: "))
 	}
 	if err := s.clientConfig().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("sns: %w", err))
+		errs = append(errs, snsFields.rewrite(err, "sns", "sns client config: "))
+	}
+	if err := s.publisherConfig().Validate(); err != nil {
+		errs = append(errs, snsFields.rewrite(err, "sns", "sns config: "))
 	}
 	return errors.Join(errs...)
 }
@@ -265,6 +315,8 @@ func (s settings) consumerConfig() consumer.Config {
 		DrainTimeout:                 k.DrainTimeout,
 		RebalanceTimeout:             k.RebalanceTimeout,
 		SessionTimeout:               k.SessionTimeout,
+		HeartbeatInterval:            k.HeartbeatInterval,
+		LagInterval:                  k.LagInterval,
 		FetchMaxBytes:                k.FetchMaxBytes,
 		FetchMaxPartitionBytes:       k.FetchMaxPartitionBytes,
 		FetchMaxWait:                 k.FetchMaxWait,
@@ -287,10 +339,11 @@ func (s settings) decoderConfig() avro.Config {
 
 func (s settings) clientConfig() sns.ClientConfig {
 	return sns.ClientConfig{
-		Region:         s.SNS.Region,
-		Endpoint:       s.SNS.Endpoint,
-		Profile:        s.SNS.Profile,
-		RequestTimeout: s.SNS.RequestTimeout,
+		Region:          s.SNS.Region,
+		Endpoint:        s.SNS.Endpoint,
+		Profile:         s.SNS.Profile,
+		RequestTimeout:  s.SNS.RequestTimeout,
+		ResponseTimeout: s.SNS.ResponseTimeout,
 	}
 }
 
@@ -300,15 +353,17 @@ func (s settings) publisherConfig() sns.Config {
 	n := s.SNS
 	return sns.Config{
 		// In the file 0 means no linger; in sns.Config 0 means its default.
-		Linger:               cmp.Or(n.Linger, sns.NoLinger),
-		MaxInflightBatches:   n.MaxInflightBatches,
-		MaxQueuedEntries:     n.MaxQueuedEntries,
-		CallTimeout:          n.CallTimeout,
-		BackoffBase:          n.BackoffBase,
-		BackoffMax:           n.BackoffMax,
-		BreakerFailures:      n.BreakerFailures,
-		BreakerOpenTimeout:   n.BreakerOpenTimeout,
-		BreakerHalfOpenCalls: n.BreakerHalfOpenCalls,
+		Linger:                cmp.Or(n.Linger, sns.NoLinger),
+		Encoder:               n.Encoder,
+		MaxInflightBatches:    n.MaxInflightBatches,
+		MaxQueuedEntries:      n.MaxQueuedEntries,
+		CallTimeout:           n.CallTimeout,
+		BackoffBase:           n.BackoffBase,
+		BackoffMax:            n.BackoffMax,
+		BreakerFailures:       n.BreakerFailures,
+		BreakerOpenTimeout:    n.BreakerOpenTimeout,
+		BreakerOpenTimeoutMax: n.BreakerOpenTimeoutMax,
+		BreakerHalfOpenCalls:  n.BreakerHalfOpenCalls,
 	}
 }
 
@@ -331,9 +386,12 @@ func (s settings) translator(src avro.SchemaSource, topics map[string]mapping.To
 // schemaSource builds the configured source of writer schemas.
 func (s settings) schemaSource() (avro.SchemaSource, error) {
 	if s.Schemas.LocalDir != "" {
+		if err := localDirProblem(s.Schemas.LocalDir); err != nil {
+			return nil, err
+		}
 		src, err := avro.NewLocalSource(os.DirFS(s.Schemas.LocalDir))
 		if err != nil {
-			return nil, fmt.Errorf("schemas.local_dir: %w", err)
+			return nil, problemf("schemas.local_dir", "%v", err)
 		}
 		return src, nil
 	}
@@ -345,44 +403,81 @@ func (s settings) schemaSource() (avro.SchemaSource, error) {
 		opts = append(opts, avro.WithBasicAuth(s.Schemas.Username, s.Schemas.Password))
 	}
 	if s.Schemas.TLS.Enabled || strings.HasPrefix(s.Schemas.RegistryURL, "https://") {
-		cfg, err := tlsConfig(s.Schemas.TLS)
+		cfg, err := tlsConfig(s.Schemas.TLS, "schemas.tls")
 		if err != nil {
-			return nil, fmt.Errorf("schemas.tls: %w", err)
+			return nil, err
 		}
 		opts = append(opts, avro.WithTLSConfig(cfg))
 	}
 	src, err := avro.NewRegistrySource(s.Schemas.RegistryURL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("schemas.registry_url: %w", err)
+		return nil, problemf("schemas.registry_url", "%v", err)
 	}
 	return src, nil
 }
 
-// tlsConfig builds a client TLS configuration from PEM files.
-func tlsConfig(t tlsSettings) (*tls.Config, error) {
+// localDirProblem explains a schemas.local_dir that is not a directory.
+func localDirProblem(dir string) error {
+	where := ""
+	if !filepath.IsAbs(dir) {
+		if wd, err := os.Getwd(); err == nil {
+			where = " (relative paths are from the working directory, " + wd + ")"
+		}
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil && errors.Is(err, os.ErrNotExist):
+		return problemf("schemas.local_dir", "no directory %s%s: give the directory of the .avsc files, or set schemas.registry_url instead", dir, where)
+	case err != nil:
+		return problemf("schemas.local_dir", "cannot read %s: %v", dir, err)
+	case !fi.IsDir():
+		return problemf("schemas.local_dir", "%s is a file, not a directory of .avsc files", dir)
+	}
+	return nil
+}
+
+// tlsConfig builds a client TLS configuration from the PEM files of t, the
+// section at path; each file that cannot be used is one problem.
+func tlsConfig(t tlsSettings, path string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in, documented as never for production
+	var errs []error
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
+		switch {
+		case err != nil:
+			errs = append(errs, problemf(path+".ca_file", "cannot read %s: %v", t.CAFile, unwrapPath(err)))
+		default:
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				errs = append(errs, problemf(path+".ca_file", "%s holds no PEM certificate", t.CAFile))
+			}
+			cfg.RootCAs = pool
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-		cfg.RootCAs = pool
 	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, errors.New("cert_file and key_file: set both or neither")
-	}
-	if t.CertFile != "" {
+	switch {
+	case (t.CertFile == "") != (t.KeyFile == ""):
+		errs = append(errs, problemf(path+".cert_file", "set both %s.cert_file and %s.key_file, or neither", path, path))
+	case t.CertFile != "":
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("cert_file/key_file: %w", err)
+			errs = append(errs, problemf(path+".cert_file", "%s and %s are not a usable certificate and key: %v", t.CertFile, t.KeyFile, unwrapPath(err)))
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// unwrapPath is the reason of a file error without the path, which the
+// caller names already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func parseLevel(s string) (slog.Level, error) {

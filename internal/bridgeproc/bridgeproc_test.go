@@ -115,6 +115,10 @@ func TestConfigSetGetAndYAML(t *testing.T) {
 	if cfg.Get("kafka.group_id") != "g" || cfg.Get("kafka.max_buffered_bytes") != 2000 || cfg.Get("log.level") != "debug" || cfg.Get("no.such.key") != nil {
 		t.Errorf("Get after Set: %v", cfg)
 	}
+	cfg.Set("kafka.instance_id", nil)
+	if !cfg.Has("kafka.instance_id") || !cfg.Has("kafka.group_id") || cfg.Has("kafka.no_such_key") || cfg.Has("no.such.key") || cfg.Has("kafka.group_id.deeper") {
+		t.Errorf("Has: a key set to null is there, one never set is not: %v", cfg)
+	}
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	if err := cfg.WriteFile(path); err != nil {
 		t.Fatal(err)

@@ -60,16 +60,29 @@ func (c Config) Set(path string, v any) Config {
 
 // Get returns the value at a dotted path, nil when it is not set.
 func (c Config) Get(path string) any {
+	v, _ := c.lookup(path)
+	return v
+}
+
+// Has reports whether the dotted path is set, to any value (null included):
+// whether a configuration file has the key.
+func (c Config) Has(path string) bool {
+	_, ok := c.lookup(path)
+	return ok
+}
+
+func (c Config) lookup(path string) (any, bool) {
 	keys := strings.Split(path, ".")
 	m := map[string]any(c)
 	for _, k := range keys[:len(keys)-1] {
 		next, ok := m[k].(map[string]any)
 		if !ok {
-			return nil
+			return nil, false
 		}
 		m = next
 	}
-	return m[keys[len(keys)-1]]
+	v, ok := m[keys[len(keys)-1]]
+	return v, ok
 }
 
 // WriteFile writes c as YAML to path, readable by its owner only.

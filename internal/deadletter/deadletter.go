@@ -294,3 +294,19 @@ func (d DeadLetter) ReplayRecord() (*kgo.Record, error) {
 	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderReplayCount, Value: []byte(strconv.Itoa(d.ReplayCount + 1))})
 	return rec, nil
 }
+
+// ParsePosition reads a dead letter's position as Position writes it,
+// topic/partition@offset ("thena.events.dlq/3@1042"), as an operator copies
+// it from `bridge dlq list` into `bridge dlq show`.
+func ParsePosition(s string) (topic string, partition int32, offset int64, err error) {
+	slash, at := strings.LastIndex(s, "/"), strings.LastIndex(s, "@")
+	if slash <= 0 || at < slash {
+		return "", 0, 0, fmt.Errorf("%q is not a position topic/partition@offset", s)
+	}
+	p, perr := strconv.ParseInt(s[slash+1:at], 10, 32)
+	o, oerr := strconv.ParseInt(s[at+1:], 10, 64)
+	if perr != nil || oerr != nil || p < 0 || o < 0 {
+		return "", 0, 0, fmt.Errorf("%q is not a position topic/partition@offset (partition and offset are whole numbers)", s)
+	}
+	return s[:slash], int32(p), o, nil
+}

@@ -88,3 +88,17 @@ func TestParseAndRecords(t *testing.T) {
 		t.Errorf("ReplayRecord without a source topic: %v", err)
 	}
 }
+
+// ParsePosition reads what Position writes, and refuses what is not one.
+func TestParsePosition(t *testing.T) {
+	d := DeadLetter{Record: &kgo.Record{Topic: "thena.events.dlq", Partition: 3, Offset: 1042}}
+	topic, p, o, err := ParsePosition(d.Position())
+	if err != nil || topic != "thena.events.dlq" || p != 3 || o != 1042 {
+		t.Errorf("ParsePosition(%q) = %q %d %d %v", d.Position(), topic, p, o, err)
+	}
+	for _, bad := range []string{"", "thena.events.dlq", "thena.events.dlq/3", "/3@1", "t/x@1", "t/3@-1", "t/-1@0", "t@1/3"} {
+		if _, _, _, err := ParsePosition(bad); err == nil {
+			t.Errorf("ParsePosition(%q) accepted it", bad)
+		}
+	}
+}

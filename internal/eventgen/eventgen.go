@@ -9,6 +9,7 @@ package eventgen
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -21,6 +22,11 @@ import (
 type Options struct {
 	// Orgs is the number of organizations events are spread over (default 50).
 	Orgs int
+	// Zipf, when above 1, draws each event's organization from a Zipf(Zipf)
+	// distribution over the Orgs organizations (the first is the busiest:
+	// TopOrgShare of the events) instead of uniformly, the skew of real
+	// tenants. Zero is uniform; values in (0, 1] are refused.
+	Zipf float64
 	// Start is the time of the first event (default 2026-11-27T05:00:00Z).
 	// Event times advance from it by a random 10 ms to 3 s per event.
 	Start time.Time
@@ -56,6 +62,7 @@ type Generator struct {
 	rng   *rand.Rand
 	src   *avro.LocalSource
 	orgs  []*org
+	zipf  *rand.Zipf // nil: organizations are drawn uniformly
 	clock time.Time
 	now   func() time.Time
 }
@@ -84,6 +91,9 @@ func New(seed int64, opts Options) (*Generator, error) {
 	if opts.Orgs < 0 {
 		return nil, fmt.Errorf("eventgen: Options.Orgs is %d, want >= 0", opts.Orgs)
 	}
+	if opts.Zipf != 0 && !(opts.Zipf > 1) {
+		return nil, fmt.Errorf("eventgen: Options.Zipf is %v, want 0 (uniform) or above 1", opts.Zipf)
+	}
 	opts = opts.withDefaults()
 	if opts.Source == nil {
 		src, err := avro.NewLocalSource(schemas.FS())
@@ -106,7 +116,25 @@ func New(seed int64, opts Options) (*Generator, error) {
 	for range opts.Orgs {
 		g.orgs = append(g.orgs, g.newOrg())
 	}
+	if opts.Zipf > 1 {
+		g.zipf = rand.NewZipf(g.rng, opts.Zipf, 1, uint64(len(g.orgs)-1))
+	}
 	return g, nil
+}
+
+// TopOrgShare is the expected share of the events that the busiest
+// organization gets: 1/Orgs when uniform, else Zipf's P(0) =
+// 1 / sum over k in [0, Orgs) of (1+k)^-Zipf.
+func (o Options) TopOrgShare() float64 {
+	o = o.withDefaults()
+	if o.Zipf <= 1 {
+		return 1 / float64(o.Orgs)
+	}
+	var h float64
+	for k := o.Orgs; k >= 1; k-- { // smallest terms first, for precision
+		h += math.Pow(float64(k), -o.Zipf)
+	}
+	return 1 / h
 }
 
 // Source returns the schema source the Generator encodes with; a Decoder
@@ -224,7 +252,12 @@ func (g *Generator) TicketUpdated(size int) Record {
 	return r
 }
 
-func (g *Generator) pick() *org { return g.orgs[g.rng.IntN(len(g.orgs))] }
+func (g *Generator) pick() *org {
+	if g.zipf != nil {
+		return g.orgs[g.zipf.Uint64()]
+	}
+	return g.orgs[g.rng.IntN(len(g.orgs))]
+}
 
 func (g *Generator) one(list []string) string { return list[g.rng.IntN(len(list))] }
 

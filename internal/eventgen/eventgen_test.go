@@ -325,3 +325,43 @@ func TestTemplateSetsTheEventTime(t *testing.T) {
 		}
 	}
 }
+
+// TestZipf: with Options.Zipf the busiest organization gets the share
+// TopOrgShare predicts and the next ones clearly less; an exponent at or
+// below 1 (math/rand's Zipf needs s > 1) is refused.
+func TestZipf(t *testing.T) {
+	opts := eventgen.Options{Orgs: 1000, Zipf: 1.1}
+	g, err := eventgen.New(7, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	const n = 20000
+	for _, r := range g.Mixed(n) {
+		counts[string(r.Key)]++
+	}
+	shares := make([]float64, 0, len(counts))
+	for _, c := range counts {
+		shares = append(shares, float64(c)/n)
+	}
+	slices.Sort(shares)
+	slices.Reverse(shares)
+	want := opts.TopOrgShare()
+	if want < 0.15 || want > 0.2 {
+		t.Errorf("TopOrgShare of Zipf(1.1) over 1000 organizations = %.3f, want about 0.17", want)
+	}
+	if got := shares[0]; got < want-0.02 || got > want+0.02 {
+		t.Errorf("busiest organization has %.3f of the events, want %.3f ± 0.02", got, want)
+	}
+	if shares[1] > shares[0]*0.7 {
+		t.Errorf("second busiest has %.3f against %.3f: not skewed", shares[1], shares[0])
+	}
+	if u := (eventgen.Options{Orgs: 1000}).TopOrgShare(); u != 0.001 {
+		t.Errorf("uniform TopOrgShare = %v, want 0.001", u)
+	}
+	for _, bad := range []float64{0.5, 1, -2} {
+		if _, err := eventgen.New(1, eventgen.Options{Orgs: 10, Zipf: bad}); err == nil {
+			t.Errorf("Zipf %v: no error", bad)
+		}
+	}
+}

@@ -64,6 +64,14 @@ const (
 	ReasonKafka         = "kafka"
 )
 
+// DeadLetterReasons returns the reasons an event is dead-lettered for: the
+// Permanent ones, which the bridge.error.reason header and the reason label
+// of bridge_dead_letters_total take. It returns a new slice each call.
+func DeadLetterReasons() []string {
+	return []string{ReasonUndecodable, ReasonBadMagic, ReasonUnknownSchema, ReasonSchemaInvalid,
+		ReasonMissingField, ReasonUnroutable, ReasonTooLarge, ReasonSNSRejected}
+}
+
 // Error is a classified error. Code is the remote error code when there is one
 // (an SNS error code such as "InvalidParameter"), empty otherwise.
 type Error struct {

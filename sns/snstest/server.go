@@ -2,7 +2,8 @@
 // routing of Query requests (form-encoded POST, Action=...) to the action
 // that answers them (topics.go, publish.go, publish_batch.go), SNS's XML
 // answers and error documents, and what tests inspect (Messages, Count,
-// Calls). Faults are in faults.go, quotas in quota.go.
+// Calls). Faults are in faults.go, quotas in quota.go, the in-memory
+// network in network.go.
 
 // Package snstest is an in-process Amazon SNS double for tests and
 // benchmarks. It speaks the AWS Query protocol the real SDK client uses
@@ -11,8 +12,9 @@
 // actions, records what each topic accepted, injects faults and enforces
 // per-topic quotas (messages per second, past which entries are Throttled).
 //
-// Serve it over loopback TCP (NewServer, URL) or without sockets
-// (HTTPClient), which also works inside a testing/synctest bubble.
+// Serve it over loopback TCP (NewServer, URL), without sockets
+// (HTTPClient), or over in-memory connections (Network) for a real
+// http.Transport; the last two also work inside a testing/synctest bubble.
 package snstest
 
 import (

@@ -13,53 +13,43 @@ import (
 // apiVersion is SNS's Query API version, sent with every call.
 const apiVersion = "2010-03-31"
 
-// escapeClass is what url.QueryEscape does with each byte: keep it (0),
-// write '+' for it (1, the space) or write it as %XX (2, which is also the
-// number of bytes it adds).
-var escapeClass = func() (t [256]byte) {
+// escapes holds what url.QueryEscape writes for each byte, packed for
+// appendEscaped: the output's length (1 or 3) in the low byte, then its
+// bytes, lowest first. A byte is kept (letters, digits, "-_.~"), written as
+// '+' (the space) or written as %XX.
+var escapes = func() (t [256]uint32) {
+	const upperHex = "0123456789ABCDEF"
 	for c := range 256 {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '-', c == '_', c == '.', c == '~':
+			t[c] = uint32(c)<<8 | 1
 		case c == ' ':
-			t[c] = 1
+			t[c] = '+'<<8 | 1
 		default:
-			t[c] = 2
+			t[c] = uint32(upperHex[c&15])<<24 | uint32(upperHex[c>>4])<<16 | '%'<<8 | 3
 		}
 	}
 	return t
 }()
 
-const upperHex = "0123456789ABCDEF"
-
-// appendEscaped appends url.QueryEscape(s) to dst, growing dst at most once.
+// appendEscaped appends url.QueryEscape(s) to dst. It writes each byte's
+// three output bytes unconditionally and moves on by their length, so that
+// the loop has no branch on the byte; room for the worst case (every byte
+// escaped) is made once.
 func appendEscaped(dst []byte, s string) []byte {
-	extra := 0
+	j := len(dst)
+	dst = slices.Grow(dst, 3*len(s))
+	b := dst[:cap(dst)]
 	for i := 0; i < len(s); i++ {
-		extra += int(escapeClass[s[i]] & 2)
+		e := escapes[s[i]]
+		_ = b[j+2]
+		b[j] = byte(e >> 8)
+		b[j+1] = byte(e >> 16)
+		b[j+2] = byte(e >> 24)
+		j += int(e & 0xff)
 	}
-	dst = slices.Grow(dst, len(s)+extra)
-	start := len(dst)
-	b := dst[start : start+len(s)+extra]
-	j := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch escapeClass[c] {
-		case 0:
-			b[j] = c
-			j++
-		case 1:
-			b[j] = '+'
-			j++
-		default:
-			_ = b[j+2]
-			b[j] = '%'
-			b[j+1] = upperHex[c>>4]
-			b[j+2] = upperHex[c&15]
-			j += 3
-		}
-	}
-	return dst[:start+j]
+	return dst[:j]
 }
 
 // nextLexical returns the number after k among 1..n in the order of their
