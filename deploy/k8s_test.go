@@ -22,13 +22,14 @@ const k8sDir = "k8s"
 
 // wantKinds are the manifests in deploy/k8s and their API versions.
 var wantKinds = map[string]string{
-	"Kustomization":       "kustomize.config.k8s.io/v1beta1",
-	"ServiceAccount":      "v1",
-	"ConfigMap":           "v1",
-	"Deployment":          "apps/v1",
-	"Service":             "v1",
-	"PodDisruptionBudget": "policy/v1",
-	"ScaledObject":        "keda.sh/v1alpha1",
+	"Kustomization":         "kustomize.config.k8s.io/v1beta1",
+	"ServiceAccount":        "v1",
+	"ConfigMap":             "v1",
+	"Deployment":            "apps/v1",
+	"Service":               "v1",
+	"PodDisruptionBudget":   "policy/v1",
+	"ScaledObject":          "keda.sh/v1alpha1",
+	"TriggerAuthentication": "keda.sh/v1alpha1",
 }
 
 // manifest is one YAML document, generic, with the file it came from.
