@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	saslaws "github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -33,6 +34,9 @@ const (
 	// from the standard AWS chain (environment, shared config, web identity,
 	// container and instance roles) on every connection.
 	SASLAWSMSKIAM = "AWS_MSK_IAM"
+	// SASLOAuthBearer authenticates with an OAuth 2 bearer token (RFC 7628)
+	// read from SASLConfig.TokenFile or printed by SASLConfig.TokenCommand.
+	SASLOAuthBearer = "OAUTHBEARER"
 )
 
 // Where a group with no committed offset for a partition starts.
@@ -108,6 +112,19 @@ type Config struct {
 
 	TLS  TLSConfig
 	SASL SASLConfig
+
+	// Rack is where this replica runs (its zone), as the brokers name racks
+	// (broker.rack; on Amazon MSK the zone id, like use1-az1). Brokers with a
+	// rack-aware replica selector (KIP-392) then serve its fetches from a
+	// replica in the same rack, saving cross-zone traffic; other brokers
+	// ignore it. Empty fetches from the leaders.
+	Rack string
+	// IsolationLevel is which records of transactional producers are
+	// fetched: IsolationReadCommitted (the default) only those of committed
+	// transactions, so that an aborted write is never published;
+	// IsolationReadUncommitted every record as it is written, aborted ones
+	// included.
+	IsolationLevel string
 
 	// DeadLetterTopic is the dead-letter topic template; "{topic}" is replaced
 	// by the source topic (default "{topic}.dlq").
@@ -200,11 +217,23 @@ type TLSConfig struct {
 
 // SASLConfig configures SASL authentication. An empty Mechanism turns SASL off.
 type SASLConfig struct {
-	// Mechanism is one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, AWS_MSK_IAM.
+	// Mechanism is one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, AWS_MSK_IAM,
+	// OAUTHBEARER.
 	Mechanism string
 	// Username and Password are used by PLAIN and SCRAM.
 	Username string
 	Password string
+	// TokenFile and TokenCommand are OAUTHBEARER's token source; set one.
+	// The file is read anew at every authentication (each new connection,
+	// and each re-authentication before the session lifetime the broker
+	// sets ends, KIP-368), so a token that something else rotates in the
+	// file (a Kubernetes projected token, a sidecar) is taken up without a
+	// restart. The command (program and arguments, run without a shell)
+	// prints the token on its standard output; its token is kept until a
+	// minute before its "exp" claim when it is a JWT, and asked for again at
+	// every authentication otherwise.
+	TokenFile    string
+	TokenCommand []string
 }
 
 // DefaultConfig returns a Config with every default filled in; Brokers,
@@ -216,6 +245,7 @@ func DefaultConfig() Config {
 func (c Config) withDefaults() Config {
 	c.ClientID = cmp.Or(c.ClientID, DefaultClientID)
 	c.ResetOffset = cmp.Or(c.ResetOffset, ResetEarliest)
+	c.IsolationLevel = cmp.Or(c.IsolationLevel, IsolationReadCommitted)
 	c.DeadLetterTopic = cmp.Or(c.DeadLetterTopic, deadletter.DefaultTopic)
 	c.CommitInterval = cmp.Or(c.CommitInterval, DefaultCommitInterval)
 	c.CommitTimeout = cmp.Or(c.CommitTimeout, DefaultCommitTimeout)
@@ -275,6 +305,12 @@ func (c Config) Validate() error {
 	}
 	if c.ResetOffset != ResetEarliest && c.ResetOffset != ResetLatest {
 		return bad("ResetOffset", "%q is neither %q nor %q", c.ResetOffset, ResetEarliest, ResetLatest)
+	}
+	if c.IsolationLevel != IsolationReadCommitted && c.IsolationLevel != IsolationReadUncommitted {
+		return bad("IsolationLevel", "%q is neither %q nor %q", c.IsolationLevel, IsolationReadCommitted, IsolationReadUncommitted)
+	}
+	if strings.TrimSpace(c.Rack) != c.Rack || len(c.Rack) > 255 {
+		return bad("Rack", "%q is not a rack name (the brokers' broker.rack, like use1-az1)", c.Rack)
 	}
 	if strings.TrimSpace(c.DeadLetterTopic) != c.DeadLetterTopic || strings.ContainsAny(c.DeadLetterTopic, " /\\") {
 		return bad("DeadLetterTopic", "%q is not a valid topic template", c.DeadLetterTopic)
@@ -340,8 +376,11 @@ func (c Config) Validate() error {
 	} else if c.TLS.CAFile != "" || c.TLS.CertFile != "" || c.TLS.KeyFile != "" || c.TLS.InsecureSkipVerify {
 		return bad("TLS.Enabled", "TLS files or options are set but TLS is not enabled")
 	}
+	if err := c.SASL.validateToken(bad); err != nil {
+		return err
+	}
 	switch c.SASL.Mechanism {
-	case "", SASLAWSMSKIAM:
+	case "", SASLAWSMSKIAM, SASLOAuthBearer:
 	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
 		if c.SASL.Username == "" {
 			return bad("SASL.Username", "required for %s", c.SASL.Mechanism)
@@ -350,7 +389,7 @@ func (c Config) Validate() error {
 			return bad("SASL.Password", "required for %s", c.SASL.Mechanism)
 		}
 	default:
-		return bad("SASL.Mechanism", "%q is not one of %s, %s, %s, %s", c.SASL.Mechanism, SASLPlain, SASLScramSHA256, SASLScramSHA512, SASLAWSMSKIAM)
+		return bad("SASL.Mechanism", "%q is not one of %s, %s, %s, %s, %s", c.SASL.Mechanism, SASLPlain, SASLScramSHA256, SASLScramSHA512, SASLAWSMSKIAM, SASLOAuthBearer)
 	}
 	if c.SASL.Mechanism != "" && !c.TLS.Enabled && c.SASL.Mechanism != SASLScramSHA256 && c.SASL.Mechanism != SASLScramSHA512 {
 		return bad("TLS.Enabled", "%s sends credentials in the clear; enable TLS", c.SASL.Mechanism)
@@ -423,6 +462,8 @@ func (s SASLConfig) mechanism() sasl.Mechanism {
 		return scram.Auth{User: s.Username, Pass: s.Password}.AsSha512Mechanism()
 	case SASLAWSMSKIAM:
 		return saslaws.ManagedStreamingIAM(awsCredentials())
+	case SASLOAuthBearer:
+		return oauth.Oauth(s.tokenSource(time.Now).auth)
 	}
 	return nil
 }

@@ -51,6 +51,17 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"SASL.Username", func(c *Config) { c.SASL = SASLConfig{Mechanism: SASLScramSHA512, Password: "p"} }},
 		{"SASL.Password", func(c *Config) { c.SASL = SASLConfig{Mechanism: SASLScramSHA256, Username: "u"} }},
 		{"TLS.Enabled", func(c *Config) { c.SASL = SASLConfig{Mechanism: SASLPlain, Username: "u", Password: "p"} }},
+		{"IsolationLevel", func(c *Config) { c.IsolationLevel = "committed" }},
+		{"Rack", func(c *Config) { c.Rack = " use1-az1" }},
+		{"SASL.Mechanism", func(c *Config) { c.TLS.Enabled = true; c.SASL = SASLConfig{Mechanism: SASLOAuthBearer} }},
+		{"SASL.TokenCommand", func(c *Config) {
+			c.TLS.Enabled = true
+			c.SASL = SASLConfig{Mechanism: SASLOAuthBearer, TokenFile: "t", TokenCommand: []string{"get-token"}}
+		}},
+		{"SASL.TokenFile", func(c *Config) {
+			c.SASL = SASLConfig{Mechanism: SASLScramSHA512, Username: "u", Password: "p", TokenFile: "t"}
+		}},
+		{"TLS.Enabled", func(c *Config) { c.SASL = SASLConfig{Mechanism: SASLOAuthBearer, TokenFile: "t"} }},
 	} {
 		t.Run(tc.field, func(t *testing.T) {
 			c := good()

@@ -392,6 +392,7 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 		kgo.OnPartitionsRevoked(e.onRevoked),
 		kgo.OnPartitionsLost(e.onLost),
 	)
+	opts = append(opts, e.cfg.fetchOpts()...)
 	if e.cfg.TopicRegex {
 		// A pattern that matches the source topics may also match their
 		// dead-letter topics; the bridge never consumes its own dead letters.

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -107,5 +108,52 @@ func TestDashboardProvisioning(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("grafana does not mount %s", want)
+	}
+}
+
+// TestDashboardSelectsJobAndNamespace: one Prometheus often scrapes several
+// bridge deployments (staging and production, one per team); the dashboard
+// picks them by namespace and job, then replica, and every query honours
+// all three, so no panel mixes deployments.
+func TestDashboardSelectsJobAndNamespace(t *testing.T) {
+	var d struct {
+		Panels     []grafanaPanel `json:"panels"`
+		Templating struct {
+			List []struct {
+				Name       string `json:"name"`
+				Definition string `json:"definition"`
+				IncludeAll bool   `json:"includeAll"`
+				AllValue   string `json:"allValue"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	readFile(t, filepath.Join(dashboardDir, "kafka-sns-bridge.json"), &d)
+	vars := map[string]string{}
+	var order []string
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Definition
+		order = append(order, v.Name)
+		if v.Name != "datasource" && (!v.IncludeAll || v.AllValue != ".*") {
+			// ".*" also matches series without the label (a compose
+			// Prometheus has no namespace), so "All" shows them.
+			t.Errorf("variable %s: want All as .*, have includeAll %v allValue %q", v.Name, v.IncludeAll, v.AllValue)
+		}
+	}
+	if strings.Join(order, ",") != "datasource,namespace,job,instance" {
+		t.Errorf("variables %v, want datasource, namespace, job, instance", order)
+	}
+	if !strings.Contains(vars["job"], `namespace=~"$namespace"`) || !strings.Contains(vars["instance"], `job=~"$job"`) {
+		t.Errorf("the pickers do not narrow each other: job %q, instance %q", vars["job"], vars["instance"])
+	}
+	metric := regexp.MustCompile(`\b(?:bridge|process|go)_[a-z_]+\b(\{[^}]*\})?`)
+	want := `{namespace=~"$namespace", job=~"$job", instance=~"$instance"`
+	for _, p := range d.Panels {
+		for _, q := range p.Targets {
+			for _, m := range metric.FindAllStringSubmatch(q.Expr, -1) {
+				if !strings.HasPrefix(m[1], want) {
+					t.Errorf("panel %q: %s does not select %s}", p.Title, m[0], want)
+				}
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
@@ -48,6 +49,14 @@ type Config struct {
 	// Direct needs the *awssns.Client NewClient returns; with any other API
 	// the SDK path is used.
 	Encoder string
+	// MaxRatePerTopic caps the entries (events) sent to each topic per
+	// second by this Publisher, so that several bridges can share an
+	// account's SNS quota (give each its share). It is the ceiling of the
+	// topic's adaptive send rate: calls are paced to it from the start,
+	// throttling still cuts below it, and the rate grows back to it, not
+	// past it. Zero means no ceiling: the rate is limited only while SNS
+	// throttles.
+	MaxRatePerTopic float64
 	// CallTimeout bounds one PublishBatch call, and so how long an entry
 	// already on the wire can outlive its context. Default 5s.
 	CallTimeout time.Duration
@@ -134,6 +143,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sns config: Linger %v is over 1s", c.Linger)
 	case c.MaxBatchEntries < 0 || c.MaxBatchEntries > 10:
 		return fmt.Errorf("sns config: MaxBatchEntries %d is outside [1, 10]", c.MaxBatchEntries)
+	case c.MaxRatePerTopic < 0 || math.IsNaN(c.MaxRatePerTopic) || math.IsInf(c.MaxRatePerTopic, 0):
+		return fmt.Errorf("sns config: MaxRatePerTopic %v is not a rate of zero or more entries/s", c.MaxRatePerTopic)
 	case c.Encoder != "" && c.Encoder != EncoderDirect && c.Encoder != EncoderSDK:
 		return fmt.Errorf("sns config: Encoder %q is neither %q nor %q", c.Encoder, EncoderDirect, EncoderSDK)
 	}

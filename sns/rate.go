@@ -1,7 +1,8 @@
 // The adaptive send rate of a topic: a token bucket (tokens are entries) in
-// front of the topic's calls, off until SNS first throttles, cut on
-// throttling and grown again on throttle-free answers, in the spirit of TCP
-// congestion control and the AWS SDKs' adaptive retry mode.
+// front of the topic's calls, off (or at the configured ceiling,
+// Config.MaxRatePerTopic) until SNS first throttles, cut on throttling and
+// grown again on throttle-free answers, never past the ceiling, in the
+// spirit of TCP congestion control and the AWS SDKs' adaptive retry mode.
 
 package sns
 
@@ -52,9 +53,14 @@ const (
 // to a call sent after the last change grows it: doubling while below the
 // cut point (the rate SNS last throttled at), probing past it slowly at
 // first and then faster. The limit turns off again after rateClean without
-// throttling in which it held no call back. Safe for concurrent use.
+// throttling in which it held no call back. With a ceiling (entries/s,
+// Config.MaxRatePerTopic) the limit is never above it and rests at it
+// instead of turning off: the configured rate is where it starts, what
+// growing stops at and where it returns after throttling, so that several
+// bridges can share an account's quota. Safe for concurrent use.
 type sendRate struct {
 	mu         sync.Mutex
+	ceiling    float64       // entries/s; 0 = none
 	lim        *rate.Limiter // nil while unlimited
 	limit      float64       // entries/s; 0 = unlimited
 	cutPoint   float64
@@ -67,8 +73,29 @@ type sendRate struct {
 	reported   float64 // the limit metrics and the log last saw
 }
 
-func newSendRate(maxBatchEntries int) *sendRate {
-	return &sendRate{minBurst: maxBatchEntries, meter: rateMeter{span: meterSpan}}
+// newSendRate returns the send rate of a topic whose calls carry at most
+// maxBatchEntries entries, limited to ceiling entries/s (0: no ceiling).
+func newSendRate(maxBatchEntries int, ceiling float64) *sendRate {
+	s := &sendRate{minBurst: maxBatchEntries, ceiling: ceiling, meter: rateMeter{span: meterSpan}}
+	if ceiling > 0 {
+		s.setLocked(time.Now(), ceiling)
+	}
+	return s
+}
+
+// floor is the least the limit is cut to: minSendRate, or the ceiling when
+// that is lower.
+func (s *sendRate) floor() float64 {
+	if s.ceiling > 0 {
+		return min(minSendRate, s.ceiling)
+	}
+	return minSendRate
+}
+
+// resting reports whether limit is where the limit rests when SNS does not
+// throttle: off, or at the ceiling.
+func (s *sendRate) resting(limit float64) bool {
+	return limit == 0 || limit == s.ceiling
 }
 
 // allow reports whether a call of n entries may go now, taking its tokens;
@@ -103,7 +130,7 @@ func (s *sendRate) observe(now, sentAt time.Time, accepted, throttled int, cut b
 		if cut && !sentAt.Before(s.lastCut) {
 			s.cutLocked(now)
 		}
-	case accepted > 0 && s.limit > 0 && !sentAt.Before(s.lastChange):
+	case accepted > 0 && !s.resting(s.limit) && !sentAt.Before(s.lastChange):
 		s.growLocked(now)
 	}
 	s.maybeOffLocked(now)
@@ -126,36 +153,50 @@ func (s *sendRate) cutLocked(now time.Time) {
 		point = max(point, decayed)
 	}
 	s.cutPoint = point
-	s.setLocked(now, max(minSendRate, base*rateCut))
+	s.setLocked(now, s.capped(max(s.floor(), base*rateCut)))
 	s.lastCut, s.lastChange = now, now
 	s.probeFrom = time.Time{}
 }
 
 func (s *sendRate) growLocked(now time.Time) {
 	if s.limit < s.cutPoint {
-		s.setLocked(now, min(2*s.limit, s.cutPoint))
+		s.setLocked(now, s.capped(min(2*s.limit, s.cutPoint)))
 	} else {
 		if s.probeFrom.IsZero() {
 			s.probeFrom = now
 		}
 		x := now.Sub(s.probeFrom).Seconds() / probeDoubling.Seconds()
-		s.setLocked(now, max(s.limit, s.cutPoint*(1+probeStep*(math.Exp2(x)-1))))
+		s.setLocked(now, s.capped(max(s.limit, s.cutPoint*(1+probeStep*(math.Exp2(x)-1)))))
 	}
 	s.lastChange = now
-	if s.limit > maxSendRate {
-		s.offLocked()
+	if s.limit > maxSendRate || s.limit == s.ceiling {
+		s.offLocked(now)
 	}
+}
+
+// capped is limit, or the ceiling when limit is above it.
+func (s *sendRate) capped(limit float64) float64 {
+	if s.ceiling > 0 {
+		return min(limit, s.ceiling)
+	}
+	return limit
 }
 
 func (s *sendRate) maybeOffLocked(now time.Time) {
-	if s.limit > 0 && now.Sub(s.lastBound) >= rateClean && now.Sub(s.lastCut) >= rateClean {
-		s.offLocked()
+	if !s.resting(s.limit) && now.Sub(s.lastBound) >= rateClean && now.Sub(s.lastCut) >= rateClean {
+		s.offLocked(now)
 	}
 }
 
-func (s *sendRate) offLocked() {
-	s.limit, s.lim = 0, nil
+// offLocked ends the pacing that throttling started: the limit turns off,
+// or returns to the ceiling.
+func (s *sendRate) offLocked(now time.Time) {
 	s.probeFrom = time.Time{}
+	if s.ceiling > 0 {
+		s.setLocked(now, s.ceiling)
+		return
+	}
+	s.limit, s.lim = 0, nil
 }
 
 func (s *sendRate) setLocked(now time.Time, limit float64) {
@@ -182,11 +223,12 @@ func (s *sendRate) report(t *topic) {
 	}
 	t.p.metrics.rateLimit(t.arn, now)
 	switch {
-	case was == 0:
+	case s.resting(was) && !s.resting(now):
 		t.p.log.Warn("sns throttles the topic; pacing its sends", slog.String("topic_arn", t.arn),
 			slog.Float64("entries_per_second", math.Round(now)))
-	case now == 0:
-		t.p.log.Info("sns send rate no longer limited", slog.String("topic_arn", t.arn))
+	case !s.resting(was) && s.resting(now):
+		t.p.log.Info("sns send rate no longer limited by throttling", slog.String("topic_arn", t.arn),
+			slog.Float64("entries_per_second", now))
 	}
 }
 

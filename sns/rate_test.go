@@ -3,8 +3,10 @@ package sns_test
 import (
 	"context"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -92,12 +94,18 @@ type rateRig struct {
 
 func newRateRig(t *testing.T, sink *sinkAPI, inflight int) *rateRig {
 	t.Helper()
+	return newRateRigWith(t, sink, sns.Config{MaxInflightBatches: inflight, Linger: sns.NoLinger})
+}
+
+// newRateRigWith is newRateRig with the Publisher's whole Config.
+func newRateRigWith(t *testing.T, sink *sinkAPI, cfg sns.Config) *rateRig {
+	t.Helper()
 	g := &rateRig{sink: sink, reg: prometheus.NewRegistry(), topic: "arn:aws:sns:us-east-1:123456789012:rated"}
 	m, err := sns.NewMetrics(g.reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.pub, err = sns.NewPublisher(sink, sns.Config{MaxInflightBatches: inflight, Linger: sns.NoLinger},
+	g.pub, err = sns.NewPublisher(sink, cfg,
 		sns.WithMetrics(m), sns.WithLogger(slog.New(slog.DiscardHandler)),
 		sns.WithStateChange(func(_ string, from, to gobreaker.State) {
 			g.mu.Lock()
@@ -216,4 +224,61 @@ func TestSendRateRecoversAfterAThrottlingStorm(t *testing.T) {
 		}
 		g.stop(t, cancel)
 	})
+}
+
+// A configured ceiling (sns.max_rate_per_topic) holds a topic to that many
+// entries/s though SNS takes more, and is what the adaptive rate returns to
+// after throttling, not "unlimited".
+func TestSendRateCeiling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const ceiling = 500.0
+		sink := newSinkAPI(15 * time.Millisecond)
+		g := newRateRigWith(t, sink, sns.Config{MaxInflightBatches: 16, Linger: sns.NoLinger, MaxRatePerTopic: ceiling})
+		ctx, cancel := context.WithCancel(t.Context())
+		go g.feed(ctx)
+		time.Sleep(10 * time.Second)
+		a, _ := sink.window(1, 10)
+		if got := float64(a) / 9; got < 0.9*ceiling || got > 1.05*ceiling {
+			t.Errorf("delivered %.0f entries/s with a ceiling of %.0f and no quota; want the ceiling", got, ceiling)
+		}
+		if l := g.limit(); l != ceiling {
+			t.Errorf("bridge_sns_send_rate_limit = %v, want the ceiling %v", l, ceiling)
+		}
+
+		// SNS throttles below the ceiling: the rate follows it down...
+		sink.set(rate.NewLimiter(200, 20), 0)
+		time.Sleep(20 * time.Second)
+		a, th := sink.window(18, 30)
+		if got := float64(a) / 12; got < 0.85*200 {
+			t.Errorf("delivered %.0f entries/s under a quota of 200; want >= 85%%", got)
+		}
+		if share := float64(th) / float64(a+th); share > 0.10 {
+			t.Errorf("%.1f%% of entries throttled under the quota; want <= 10%%", 100*share)
+		}
+		if l := g.limit(); l <= 0 || l >= ceiling {
+			t.Errorf("limit %v under a quota of 200; want it cut below the ceiling", l)
+		}
+		// ...and back up to the ceiling, not past it, once SNS stops.
+		sink.set(nil, 0)
+		time.Sleep(10 * time.Second)
+		a, _ = sink.window(33, 40)
+		if got := float64(a) / 7; got > 1.05*ceiling || got < 0.9*ceiling {
+			t.Errorf("delivered %.0f entries/s after the throttling; want the ceiling %.0f", got, ceiling)
+		}
+		if l := g.limit(); l != ceiling {
+			t.Errorf("limit %v after the throttling, want the ceiling %v", l, ceiling)
+		}
+		g.stop(t, cancel)
+	})
+}
+
+func TestMaxRatePerTopicMustBeARate(t *testing.T) {
+	for _, r := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if err := (sns.Config{MaxRatePerTopic: r}).Validate(); err == nil || !strings.Contains(err.Error(), "MaxRatePerTopic") {
+			t.Errorf("MaxRatePerTopic %v: %v, want an error naming it", r, err)
+		}
+	}
+	if err := (sns.Config{MaxRatePerTopic: 50}).Validate(); err != nil {
+		t.Errorf("MaxRatePerTopic 50: %v", err)
+	}
 }

@@ -153,7 +153,7 @@ func newTopic(p *Publisher, arn string) *topic {
 		arn:     arn,
 		fifo:    info.FIFO,
 		maxSize: info.MaxMessageSize,
-		rate:    newSendRate(p.cfg.MaxBatchEntries),
+		rate:    newSendRate(p.cfg.MaxBatchEntries, p.cfg.MaxRatePerTopic),
 		wake:    make(chan struct{}, 1),
 	}
 	t.cb = t.newBreaker()

@@ -15,7 +15,7 @@ import (
 )
 
 const dlqReplayUsage = `Usage: bridge dlq replay -config FILE (-to-source | -to-sns) [-topic T | -source S] [filters]
-                         [-dry-run] [-force] [-checkpoint FILE] [-restart]
+                         [-dry-run] [-force] [-checkpoint FILE | -checkpoint-dir DIR] [-restart]
 
 Sends the selected dead letters again:
   -to-source  back to their source topic (bridge.source.topic), source
@@ -32,9 +32,11 @@ skipped and counted, unless -force (-to-source only: -to-sns cannot publish a
 record that does not translate).
 
 Progress goes to stderr. Ctrl-C stops after what is in flight is
-acknowledged. The checkpoint (-checkpoint; default under the user's cache
-directory, one file per destination, cluster and dead-letter topics, path
-printed at start) records every dead letter the destination acknowledged,
+acknowledged. The checkpoint (-checkpoint FILE; by default one file per
+destination, cluster and dead-letter topics in -checkpoint-dir, else in the
+user's cache directory or, where that cannot be written, as in a pod with a
+read-only root file system, the temporary directory; path printed at start)
+records every dead letter the destination acknowledged,
 whatever the filters, and per set of filters how far the replay read and
 which records it skipped or could not send. It is fsync'd every 200ms and on
 exit. Running the same command again resumes where it stopped; after a
@@ -52,7 +54,8 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	toSNS := f.fs.Bool("to-sns", false, "publish the dead letters straight to SNS")
 	dryRun := f.fs.Bool("dry-run", false, "show per record what would happen; send nothing, write no checkpoint")
 	force := f.fs.Bool("force", false, "with -to-source, also send records that would fail the same way again")
-	checkpoint := f.fs.String("checkpoint", "", "checkpoint file (default: under the user's cache directory, printed at start)")
+	checkpoint := f.fs.String("checkpoint", "", "checkpoint file (default: a file named by destination and topics in -checkpoint-dir, printed at start)")
+	checkpointDir := f.fs.String("checkpoint-dir", "", "directory of the default checkpoint file (default: the user's cache directory, or the temporary directory where that is not writable)")
 	restart := f.fs.Bool("restart", false, "ignore the checkpoint and replay from the start of the dead-letter topic")
 	maxSize := f.fs.Int("max-message-size", sns.DefaultMaxMessageSize, "with -to-source, the SNS size limit the translation check assumes (-to-sns reads each topic's)")
 	if err := f.parse(args); err != nil {
@@ -60,6 +63,9 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 	}
 	if *toSource == *toSNS {
 		return fmt.Errorf("%w: dlq replay needs exactly one of -to-source and -to-sns", errUsage)
+	}
+	if *checkpoint != "" && *checkpointDir != "" {
+		return fmt.Errorf("%w: give -checkpoint FILE or -checkpoint-dir DIR, not both", errUsage)
 	}
 	if *force && *toSNS {
 		return fmt.Errorf("%w: -force applies to -to-source only: a record that does not translate cannot be published to SNS", errUsage)
@@ -78,7 +84,10 @@ func runDLQReplay(ctx context.Context, args []string, env commandEnv) error {
 		dest = "to-sns"
 	}
 	target := fmt.Sprintf("%s brokers=%s topics=%s", dest, strings.Join(s.Kafka.Brokers, ","), strings.Join(topics, ","))
-	cpPath := cmp.Or(*checkpoint, dlq.DefaultCheckpointPath(topics, target))
+	cpPath, err := checkpointPath(*checkpoint, *checkpointDir, topics, target, *dryRun)
+	if err != nil {
+		return err
+	}
 
 	opts := dlq.Options{
 		Topics: topics, Filter: ss.filter, Limit: f.sel.limit,

@@ -42,15 +42,20 @@ type settings struct {
 }
 
 type kafkaSettings struct {
-	Brokers         []string      `yaml:"brokers"`
-	GroupID         string        `yaml:"group_id"`
-	Topics          []string      `yaml:"topics"`
-	TopicRegex      bool          `yaml:"topic_regex"`
-	ResetOffset     string        `yaml:"reset_offset"`
-	ClientID        string        `yaml:"client_id"`
-	InstanceID      string        `yaml:"instance_id"`
-	TLS             tlsSettings   `yaml:"tls"`
-	SASL            saslSettings  `yaml:"sasl"`
+	Brokers     []string     `yaml:"brokers"`
+	GroupID     string       `yaml:"group_id"`
+	Topics      []string     `yaml:"topics"`
+	TopicRegex  bool         `yaml:"topic_regex"`
+	ResetOffset string       `yaml:"reset_offset"`
+	ClientID    string       `yaml:"client_id"`
+	InstanceID  string       `yaml:"instance_id"`
+	TLS         tlsSettings  `yaml:"tls"`
+	SASL        saslSettings `yaml:"sasl"`
+	// Rack is this replica's zone as the brokers name racks (KIP-392).
+	Rack string `yaml:"rack"`
+	// IsolationLevel is read_committed (aborted transactions never
+	// published) or read_uncommitted.
+	IsolationLevel  string        `yaml:"isolation_level"`
 	DeadLetterTopic string        `yaml:"dead_letter_topic"`
 	CommitInterval  time.Duration `yaml:"commit_interval"`
 	CommitTimeout   time.Duration `yaml:"commit_timeout"`
@@ -93,6 +98,9 @@ type saslSettings struct {
 	Mechanism string `yaml:"mechanism"`
 	Username  string `yaml:"username"`
 	Password  string `yaml:"password"`
+	// TokenFile and TokenCommand are OAUTHBEARER's token source.
+	TokenFile    string   `yaml:"token_file"`
+	TokenCommand []string `yaml:"token_command"`
 }
 
 type schemaSettings struct {
@@ -118,10 +126,18 @@ type limitSettings struct {
 }
 
 type snsSettings struct {
-	Region         string        `yaml:"region"`
-	Endpoint       string        `yaml:"endpoint"`
-	Profile        string        `yaml:"profile"`
-	RequestTimeout time.Duration `yaml:"request_timeout"`
+	Region   string `yaml:"region"`
+	Endpoint string `yaml:"endpoint"`
+	Profile  string `yaml:"profile"`
+	// RoleARN is an IAM role the bridge assumes (STS AssumeRole, with the
+	// credentials of the standard chain) to publish; ExternalID is passed
+	// with it when the role's trust policy asks for one.
+	RoleARN    string `yaml:"role_arn"`
+	ExternalID string `yaml:"external_id"`
+	// MaxRatePerTopic caps the events/s this replica publishes to each
+	// topic (0: no cap), the ceiling of the adaptive send rate.
+	MaxRatePerTopic int           `yaml:"max_rate_per_topic"`
+	RequestTimeout  time.Duration `yaml:"request_timeout"`
 	// ResponseTimeout abandons a connection SNS does not start answering on.
 	ResponseTimeout time.Duration `yaml:"response_timeout"`
 	// Encoder is how PublishBatch requests are written: direct (the
@@ -138,6 +154,10 @@ type snsSettings struct {
 	BreakerOpenTimeout    time.Duration `yaml:"breaker_open_timeout"`
 	BreakerOpenTimeoutMax time.Duration `yaml:"breaker_open_timeout_max"`
 	BreakerHalfOpenCalls  uint32        `yaml:"breaker_half_open_calls"`
+
+	// endpointVar and endpointURL are the AWS_ENDPOINT_URL_* variable the
+	// SDK takes the endpoint from when Endpoint is empty, for messages.
+	endpointVar, endpointURL string
 }
 
 type httpSettings struct {
@@ -167,6 +187,7 @@ func defaultSettings() settings {
 	return settings{
 		Kafka: kafkaSettings{
 			ResetOffset:                  kc.ResetOffset,
+			IsolationLevel:               kc.IsolationLevel,
 			ClientID:                     kc.ClientID,
 			DeadLetterTopic:              kc.DeadLetterTopic,
 			CommitInterval:               kc.CommitInterval,
@@ -231,6 +252,7 @@ func loadSettings(path string, getenv func(string) string, environ []string) (se
 	if src == nil {
 		return s, err
 	}
+	s.SNS.endpointVar, s.SNS.endpointURL = endpointFromEnv(getenv)
 	return s, src.explain(err, s.Validate())
 }
 
@@ -266,6 +288,7 @@ func (s settings) Validate() error {
 	if _, err := parseLevel(s.Log.Level); err != nil {
 		errs = append(errs, problemf("log.level", "%v", err))
 	}
+	errs = append(errs, s.SNS.roleProblems()...)
 	if s.ShutdownTimeout <= s.Kafka.DrainTimeout {
 		errs = append(errs, problemf("shutdown_timeout", "%s must be longer than kafka.drain_timeout (%s)", s.ShutdownTimeout, s.Kafka.DrainTimeout))
 	}
@@ -304,7 +327,10 @@ func (s settings) consumerConfig() consumer.Config {
 			KeyFile:            k.TLS.KeyFile,
 			InsecureSkipVerify: k.TLS.InsecureSkipVerify,
 		},
-		SASL:                         consumer.SASLConfig{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password},
+		SASL: consumer.SASLConfig{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password,
+			TokenFile: k.SASL.TokenFile, TokenCommand: k.SASL.TokenCommand},
+		Rack:                         k.Rack,
+		IsolationLevel:               k.IsolationLevel,
 		DeadLetterTopic:              k.DeadLetterTopic,
 		CommitInterval:               k.CommitInterval,
 		CommitTimeout:                k.CommitTimeout,
@@ -355,6 +381,7 @@ func (s settings) publisherConfig() sns.Config {
 		// In the file 0 means no linger; in sns.Config 0 means its default.
 		Linger:                cmp.Or(n.Linger, sns.NoLinger),
 		Encoder:               n.Encoder,
+		MaxRatePerTopic:       float64(n.MaxRatePerTopic),
 		MaxInflightBatches:    n.MaxInflightBatches,
 		MaxQueuedEntries:      n.MaxQueuedEntries,
 		CallTimeout:           n.CallTimeout,

@@ -221,7 +221,7 @@ func TestConfigProblemsNameTheKey(t *testing.T) {
 			text: strings.Replace(problemBase, "  topics: [a]\n", "  topics: [a]\n  sasl:\n    mechanism: \"${KAFKA_SASL_PASSWORD}\"\n", 1),
 			env:  map[string]string{"KAFKA_SASL_PASSWORD": "hunter2-secret"},
 			old:  `kafka: consumer config: SASL.Mechanism: "hunter2-secret" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, AWS_MSK_IAM`,
-			want: []string{`FILE:6: kafka.sasl.mechanism (from ${KAFKA_SASL_PASSWORD}): the value of KAFKA_SASL_PASSWORD is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, AWS_MSK_IAM`},
+			want: []string{`FILE:6: kafka.sasl.mechanism (from ${KAFKA_SASL_PASSWORD}): the value of KAFKA_SASL_PASSWORD is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, AWS_MSK_IAM, OAUTHBEARER`},
 		},
 		{
 			name: "a bad override value is not repeated",
@@ -314,5 +314,71 @@ func TestVariablesAreSubstitutedIntoValues(t *testing.T) {
 func TestTestStackVariablesAreNotOverrides(t *testing.T) {
 	if _, problems := loadProblems(t, problemBase, map[string]string{"BRIDGE_TEST_KAFKA": "127.0.0.1:9092"}); problems != nil {
 		t.Errorf("problems: %v", problems)
+	}
+}
+
+// The keys of issue 15 part 6 fail like every other key: one line naming
+// the YAML path (and the file's line) with what is wrong.
+func TestKnobProblemsNameTheKey(t *testing.T) {
+	kafka := func(lines string) string {
+		return strings.Replace(problemBase, "  topics: [a]\n", "  topics: [a]\n"+lines, 1)
+	}
+	for _, tc := range []struct {
+		name string
+		text string
+		env  map[string]string
+		want []string
+	}{
+		{"isolation level", kafka("  isolation_level: committed\n"), nil,
+			[]string{`FILE:5: kafka.isolation_level: "committed" is neither "read_committed" nor "read_uncommitted"`}},
+		{"rack", kafka("  rack: \" use1-az1\"\n"), nil,
+			[]string{`FILE:5: kafka.rack: " use1-az1" is not a rack name (the brokers' broker.rack, like use1-az1)`}},
+		{"oauthbearer without a token", kafka("  tls:\n    enabled: true\n  sasl:\n    mechanism: OAUTHBEARER\n"), nil,
+			[]string{"FILE:8: kafka.sasl.mechanism: OAUTHBEARER needs a token: set kafka.sasl.token_file or kafka.sasl.token_command"}},
+		{"oauthbearer with both", kafka("  tls:\n    enabled: true\n  sasl:\n    mechanism: OAUTHBEARER\n    token_file: /var/run/kafka/token\n    token_command: [get-token]\n"), nil,
+			[]string{"FILE:10: kafka.sasl.token_command: set kafka.sasl.token_file or kafka.sasl.token_command, not both"}},
+		{"token file without oauthbearer", kafka("  sasl:\n    mechanism: SCRAM-SHA-512\n    username: u\n    password: p\n    token_file: /t\n"), nil,
+			[]string{`FILE:9: kafka.sasl.token_file: is for OAUTHBEARER only (the mechanism is "SCRAM-SHA-512")`}},
+		{"oauthbearer in the clear", kafka("  sasl:\n    mechanism: OAUTHBEARER\n    token_file: /t\n"), nil,
+			[]string{"kafka.tls.enabled: OAUTHBEARER sends credentials in the clear; enable TLS"}},
+		{"role arn", problemBase + "sns:\n  role_arn: arn:aws:iam::123456789012:user/bridge\n", nil,
+			[]string{`FILE:12: sns.role_arn: "arn:aws:iam::123456789012:user/bridge" is not an IAM role ARN (like arn:aws:iam::123456789012:role/bridge-publisher)`}},
+		{"external id alone", problemBase + "sns:\n  external_id: shared-secret\n", nil,
+			[]string{"FILE:12: sns.external_id: is set but sns.role_arn is not: the external id is passed when assuming that role"}},
+		{"external id not repeated", problemBase + "sns:\n  role_arn: arn:aws:iam::123456789012:role/p\n  external_id: \"${EXTERNAL_ID}\"\n",
+			map[string]string{"EXTERNAL_ID": "not valid!"},
+			[]string{"FILE:13: sns.external_id (from ${EXTERNAL_ID}): is not an STS external id (2 to 1224 of letters, digits and +=,.@:/-_)"}},
+		{"negative rate", problemBase + "sns:\n  max_rate_per_topic: -5\n", nil,
+			[]string{"FILE:12: sns.max_rate_per_topic: -5 is not a rate of zero or more entries/s"}},
+		{"rate not a number", problemBase, map[string]string{"BRIDGE_SNS_MAX_RATE_PER_TOPIC": "fast"},
+			[]string{"sns.max_rate_per_topic (from BRIDGE_SNS_MAX_RATE_PER_TOPIC): its value is not a whole number of at most 64 bits"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := loadProblems(t, tc.text, tc.env)
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
+// The new keys reach the packages' configs.
+func TestKnobsReachThePackages(t *testing.T) {
+	text := strings.Replace(problemBase, "  topics: [a]\n", "  topics: [a]\n  rack: use1-az1\n  isolation_level: read_uncommitted\n"+
+		"  tls:\n    enabled: true\n  sasl:\n    mechanism: OAUTHBEARER\n    token_command: [/usr/local/bin/token, --audience, kafka]\n", 1) +
+		"sns:\n  role_arn: arn:aws:iam::123456789012:role/bridge/publisher\n  external_id: tenant-7\n  max_rate_per_topic: 250\n"
+	s, problems := loadProblems(t, text, nil)
+	if problems != nil {
+		t.Fatalf("problems: %v", problems)
+	}
+	kc := s.consumerConfig()
+	if kc.Rack != "use1-az1" || kc.IsolationLevel != "read_uncommitted" || strings.Join(kc.SASL.TokenCommand, " ") != "/usr/local/bin/token --audience kafka" {
+		t.Errorf("consumer config: rack %q, isolation %q, token command %q", kc.Rack, kc.IsolationLevel, kc.SASL.TokenCommand)
+	}
+	if got := s.publisherConfig().MaxRatePerTopic; got != 250 {
+		t.Errorf("sns MaxRatePerTopic %v, want 250", got)
+	}
+	if d := defaultSettings(); d.Kafka.IsolationLevel != "read_committed" || d.SNS.MaxRatePerTopic != 0 {
+		t.Errorf("defaults: isolation %q, rate %v; want read_committed and no cap", d.Kafka.IsolationLevel, d.SNS.MaxRatePerTopic)
 	}
 }

@@ -156,12 +156,17 @@ var credentialCodes = map[string]bool{
 func checkTopics(ctx context.Context, s settings) (*awssns.Client, map[string]sns.TopicInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
-	client, err := sns.NewClient(ctx, s.clientConfig())
+	client, err := s.snsClient(ctx)
 	if err != nil {
 		return nil, nil, problemf(s.credentialsPath(), "loading the AWS configuration: %v", err)
 	}
 	if creds := client.Options().Credentials; creds != nil {
-		if _, err := creds.Retrieve(ctx); err != nil {
+		_, err := creds.Retrieve(ctx)
+		switch {
+		case err != nil && s.SNS.RoleARN != "":
+			return nil, nil, problemf("sns.role_arn", "assuming %s failed: %v (the bridge's own AWS credentials need sts:AssumeRole on it, "+
+				"and its trust policy must trust them, with sns.external_id when it asks for one)", s.SNS.RoleARN, rootCause(err))
+		case err != nil:
 			return nil, nil, problemf(s.credentialsPath(), "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
 				"a profile with AWS_PROFILE or sns.profile, or run with an IAM role): %v", err)
 		}
@@ -198,9 +203,12 @@ func checkTopics(ctx context.Context, s settings) (*awssns.Client, map[string]sn
 	return client, topics, nil
 }
 
-// credentialsPath is the key to blame for AWS credentials: sns.profile
-// when one is named, else the sns section.
+// credentialsPath is the key to blame for AWS credentials: sns.role_arn
+// or sns.profile when one is set, else the sns section.
 func (s settings) credentialsPath() string {
+	if s.SNS.RoleARN != "" {
+		return "sns.role_arn"
+	}
 	if s.SNS.Profile != "" {
 		return "sns.profile"
 	}
@@ -209,8 +217,8 @@ func (s settings) credentialsPath() string {
 
 // snsUnreachable is the problem of an SNS endpoint that does not answer.
 func snsUnreachable(s settings, err error) error {
-	if s.SNS.Endpoint != "" {
-		return problemf("sns.endpoint", "%s does not answer: %v (check the URL and that SNS runs there)", redactURL(s.SNS.Endpoint), rootCause(err))
+	if key, url := s.SNS.endpointKey(); key != "" {
+		return problemf(key, "%s does not answer: %v (check the URL and that SNS runs there)", redactURL(url), rootCause(err))
 	}
 	return problemf("sns.region", "SNS in %q does not answer: %v (check the region and this host's route to AWS)", s.SNS.Region, rootCause(err))
 }
