@@ -308,14 +308,20 @@ func waitFor(wait time.Duration, cond func() bool) bool {
 
 // faultProxy forwards 127.0.0.1 connections to target until cut, then resets
 // every open connection and every new one until restored: to the bridge, the
-// service is down (connection reset by peer).
+// service is down (connection reset by peer). Or, hung, it resets the open
+// connections and accepts new ones that never answer: requests that never
+// complete.
 type faultProxy struct {
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
 	down   bool
+	hung   bool
 	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
+	// held are the connections accepted while hung, open and unanswered
+	// until the proxy closes.
+	held []net.Conn
+	wg   sync.WaitGroup
 }
 
 func newFaultProxy(t *testing.T, target string) *faultProxy {
@@ -330,6 +336,11 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	t.Cleanup(func() {
 		ln.Close()
 		p.cut()
+		p.mu.Lock()
+		for _, c := range p.held {
+			reset(c)
+		}
+		p.mu.Unlock()
 		p.wg.Wait()
 	})
 	return p
@@ -345,10 +356,16 @@ func (p *faultProxy) serve() {
 			return
 		}
 		p.mu.Lock()
-		down := p.down
+		down, hung := p.down, p.hung
+		if hung {
+			p.held = append(p.held, c)
+		}
 		p.mu.Unlock()
 		if down {
 			reset(c)
+			continue
+		}
+		if hung {
 			continue
 		}
 		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
@@ -386,10 +403,23 @@ func (p *faultProxy) cut() {
 	}
 }
 
+// hang makes the service accept connections and never answer on them;
+// open connections are reset.
+func (p *faultProxy) hang() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hung = true
+	for c := range p.conns {
+		reset(c)
+	}
+}
+
+// restore forwards new connections again; connections accepted while hung
+// stay unanswered, as a hung server's would.
 func (p *faultProxy) restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.down = false
+	p.down, p.hung = false, false
 }
 
 func reset(c net.Conn) {
