@@ -61,10 +61,15 @@ const (
 	// broker, 12 partitions, a 1.4x JSON body per event: 77 MiB counted,
 	// 148 MiB of heap) and at 176 MiB with 1 KiB events (23,000 of them);
 	// 16 and 128 MiB reached 262 MiB, too close to the 300 MiB target once
-	// franz-go buffers a fetch per broker of a real cluster. 64 MiB still
-	// holds twice the records the count bounds held with 1 KiB events.
+	// franz-go buffers a fetch per broker of a real cluster. 64 MiB took a
+	// drain of 200,000 generated 2-7 KiB events to 370-430 MiB RSS (the count
+	// passes the bound by the messages of records not yet decoded, and the
+	// heap is about twice the count); 32 MiB to 252-258 MiB at the same
+	// throughput (cmd/bench, uniform 10,000 organizations, 0 and 15 ms sink;
+	// docs/benchmarks.md). 32 MiB still holds thousands of events, far more
+	// than SNS round trips need in flight.
 	DefaultMaxBufferedBytesPerPartition = 8 << 20
-	DefaultMaxBufferedBytes             = 64 << 20
+	DefaultMaxBufferedBytes             = 32 << 20
 	DefaultDrainTimeout                 = 20 * time.Second
 	DefaultRebalanceTimeout             = 60 * time.Second
 	DefaultSessionTimeout               = 45 * time.Second
@@ -155,7 +160,7 @@ type Config struct {
 	// unfinished one costs only its bookkeeping). Default 8 MiB. At the bound
 	// the partition stops fetching; it resumes at half.
 	MaxBufferedBytesPerPartition int64
-	// MaxBufferedBytes bounds the same for the whole engine (default 64 MiB);
+	// MaxBufferedBytes bounds the same for the whole engine (default 32 MiB);
 	// polling waits while it is reached.
 	MaxBufferedBytes int64
 

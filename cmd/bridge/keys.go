@@ -30,7 +30,7 @@ const envReserved = "BRIDGE_TEST_"
 // that an old file fails with the way forward instead of "unknown key".
 var removedKeys = map[string]string{
 	"kafka.max_in_flight": "use kafka.max_buffered_bytes: the bound on records fetched and not finished " +
-		"is now in bytes, all partitions together (default 64 MiB), and ordering.max_run_per_key sets how many of a key ride one call",
+		"is now in bytes, all partitions together (default 32 MiB), and ordering.max_run_per_key sets how many of a key ride one call",
 	"kafka.max_buffered_per_partition": "use kafka.max_buffered_bytes_per_partition: the bound is now in bytes, " +
 		"not records (default 8 MiB)",
 }
