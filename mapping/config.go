@@ -31,6 +31,13 @@ type Route struct {
 	// key: OrderingStrict (the default; empty means it) or OrderingRelaxed.
 	// NewMapper refuses relaxed ordering on a FIFO topic.
 	Ordering Ordering `yaml:"ordering"`
+	// FairGroup sets the MessageGroupId of the route's messages on a
+	// standard topic to the ordering key (the Kafka record key, else
+	// orgId), for SQS fair queues subscribed to it: SNS forwards the group
+	// id to SQS standard queues, which then keep one busy key from raising
+	// the dwell time of the others. FIFO topics always get the group id;
+	// there it changes nothing.
+	FairGroup bool `yaml:"fair_group"`
 }
 
 // Ordering is a route's delivery order per ordering key.

@@ -73,6 +73,9 @@
 // deduplication id is the eventId. An id SNS would refuse (empty, over 128
 // characters, or with characters outside ASCII 0x21-0x7E) is replaced by its
 // hex SHA-256, so equal ids still give equal group and deduplication ids.
+// A route with FairGroup set gets the same message group id on a standard
+// topic (no deduplication id: standard topics refuse one), for SQS fair
+// queues.
 //
 // # Characters
 //

@@ -152,8 +152,8 @@ func checkInvariants(t testing.TB, m *Mapper, msg Message) {
 		if e.Size > route.topic.maxSize {
 			t.Errorf("size %d is over the topic's limit %d", e.Size, route.topic.maxSize)
 		}
-		if route.topic.fifo != (e.GroupID != "") || route.topic.fifo != (e.DedupID != "") {
-			t.Errorf("FIFO %t but GroupID %q, DedupID %q", route.topic.fifo, e.GroupID, e.DedupID)
+		if grouped := route.topic.fifo || route.FairGroup; grouped != (e.GroupID != "") || route.topic.fifo != (e.DedupID != "") {
+			t.Errorf("FIFO %t, fair_group %t but GroupID %q, DedupID %q", route.topic.fifo, route.FairGroup, e.GroupID, e.DedupID)
 		}
 		for _, id := range []string{e.GroupID, e.DedupID} {
 			if id != "" && !usableSNSID(id) {

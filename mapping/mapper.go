@@ -274,15 +274,16 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	// One allocation for the body and every string built here.
 	var groupKey []byte
 	extra := len(tsText) + len(env.genID)
-	if r.topic.fifo {
+	grouped := r.topic.fifo || r.FairGroup
+	if grouped {
 		groupKey = src.Key
 		if len(groupKey) == 0 {
 			groupKey = []byte(orgID) // does not escape: appended below
 		}
 		extra += snsIDLen(groupKey)
-		if env.genID == nil && !usableSNSID(h.EventID) {
-			extra += hashedIDLen
-		}
+	}
+	if r.topic.fifo && env.genID == nil && !usableSNSID(h.EventID) {
+		extra += hashedIDLen
 	}
 	var b strings.Builder
 	b.Grow(bodyLen + extra)
@@ -292,10 +293,13 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	tsEnd := b.Len()
 	b.Write(env.genID)
 	idEnd := b.Len()
-	var groupEnd, dedupEnd int
-	if r.topic.fifo {
+	groupEnd := idEnd
+	if grouped {
 		writeSNSID(&b, groupKey)
 		groupEnd = b.Len()
+	}
+	var dedupEnd int
+	if r.topic.fifo {
 		if env.genID == nil && !usableSNSID(h.EventID) {
 			writeSNSID(&b, []byte(h.EventID))
 		}
@@ -328,8 +332,10 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 			{Name: AttrOrganizationID, Value: orgID},
 		},
 	}
-	if r.topic.fifo {
+	if grouped {
 		msg.Entry.GroupID = all[idEnd:groupEnd]
+	}
+	if r.topic.fifo {
 		switch {
 		case env.genID != nil:
 			msg.Entry.DedupID = msg.EventID

@@ -354,6 +354,49 @@ func TestFIFOIDs(t *testing.T) {
 	}
 }
 
+// TestFairGroup: a fair_group route on a standard topic gets the FIFO
+// topics' group id (the key, else orgId, hashed when SNS would refuse it)
+// and never a deduplication id, which standard topics refuse.
+func TestFairGroup(t *testing.T) {
+	base := envelopeFields("ticket:created", map[string]any{})
+	fair := newTestMapper(t, Config{Routes: []Route{{Pattern: "ticket:*", TopicARN: ticketARN, FairGroup: true}}, DefaultTopicARN: ticketARN}, nil)
+	tests := []struct {
+		name      string
+		key       []byte
+		wantGroup string
+	}{
+		{"key is the group", []byte("ORGKEY"), "ORGKEY"},
+		{"empty key falls back to orgId", nil, testOrgID},
+		{"binary key hashed", []byte{0, 1, 2}, sha256Hex("\x00\x01\x02")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := testSource
+			src.Key = tt.key
+			msg, err := fair.Map(fromFields(base...), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkInvariants(t, fair, msg)
+			if msg.Entry.GroupID != tt.wantGroup || msg.Entry.DedupID != "" {
+				t.Errorf("GroupID %q DedupID %q, want %q and none", msg.Entry.GroupID, msg.Entry.DedupID, tt.wantGroup)
+			}
+		})
+	}
+	// Another route of the same topic without fair_group (here the
+	// default) sends no group id.
+	other := fromFields(envelopeFields("account:created", map[string]any{})...)
+	if msg, err := fair.Map(other, testSource); err != nil || msg.Entry.GroupID != "" {
+		t.Errorf("route without fair_group: %v, GroupID %q", err, msg.Entry.GroupID)
+	}
+	// On a FIFO topic it changes nothing.
+	fifo := newTestMapper(t, Config{Routes: []Route{{Pattern: "*", TopicARN: ticketFIFOARN, FairGroup: true}}}, nil)
+	msg, err := fifo.Map(fromFields(base...), testSource)
+	if err != nil || msg.Entry.GroupID != string(testSource.Key) || msg.Entry.DedupID != testEventID {
+		t.Errorf("FIFO with fair_group: %v, GroupID %q, DedupID %q", err, msg.Entry.GroupID, msg.Entry.DedupID)
+	}
+}
+
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
@@ -547,6 +590,7 @@ func TestMapAllocs(t *testing.T) {
 	}{
 		{"standard", standardConfig(), fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
 		{"fifo", Config{DefaultTopicARN: ticketFIFOARN}, fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
+		{"fair group", Config{Routes: []Route{{Pattern: "*", TopicARN: ticketARN, FairGroup: true}}}, fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
 		{"generated id", standardConfig(), fromFields(replaceField(envelopeFields("custom-object:deal:created", map[string]any{"deal": map[string]any{}}), "eventId", nil)...)},
 	} {
 		m := newTestMapper(t, tc.cfg, nil)

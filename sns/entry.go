@@ -12,7 +12,10 @@ type Entry struct {
 	TopicARN   string
 	Body       string
 	Attributes []Attribute
-	// GroupID and DedupID are set for FIFO topics only.
+	// GroupID is the MessageGroupId: required on FIFO topics, and on a
+	// standard topic what SQS fair queues subscribed to it group by
+	// (mapping sets it for routes with fair_group). DedupID is sent to
+	// FIFO topics only.
 	GroupID string
 	DedupID string
 	// Size is MessageSize(Body, Attributes), computed by mapping; zero means

@@ -8,6 +8,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // Explanation is what one record becomes on SNS, or why it cannot become
@@ -70,7 +71,7 @@ func (t *Translator) Explain(ctx context.Context, rec *kgo.Record, maxSize int) 
 	out.OK = true
 	out.EventID, out.EventType, out.OrgID = msg.EventID, msg.EventType, msg.OrgID
 	out.TopicARN = msg.Entry.TopicARN
-	out.FIFO = msg.Entry.GroupID != ""
+	out.FIFO = sns.IsFIFO(msg.Entry.TopicARN) // a fair_group route sets GroupID on a standard topic too
 	out.GroupID, out.DedupID = msg.Entry.GroupID, msg.Entry.DedupID
 	out.Size, out.MaxMessageSize = msg.Entry.Size, maxSize
 	out.Truncated = msg.Truncated

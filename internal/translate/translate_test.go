@@ -235,3 +235,19 @@ func TestTranslateCarriesRouteOrdering(t *testing.T) {
 		}
 	}
 }
+
+// `bridge translate` shows a fair_group route's group id on a standard topic
+// without calling the topic FIFO.
+func TestExplainFairGroup(t *testing.T) {
+	routing := mapping.Config{Routes: []mapping.Route{{Pattern: "*", TopicARN: ticketARN, FairGroup: true}}}
+	tr := newRoutedTranslator(t, routing, nil)
+	r, err := generator(t, 7).Record("ticket:created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := tr.Explain(context.Background(), &kgo.Record{Topic: "thena.events", Key: r.Key, Value: r.Value}, sns.DefaultMaxMessageSize)
+	if !out.OK || out.FIFO || out.GroupID != string(r.Key) || out.DedupID != "" {
+		t.Errorf("Explain: ok %v fifo %v group %q dedup %q; want a standard topic with group %q and no dedup id",
+			out.OK, out.FIFO, out.GroupID, out.DedupID, r.Key)
+	}
+}

@@ -17,7 +17,8 @@ type Entry struct {
 	Body       string
 	Attributes []Attribute
 	// GroupID and DedupID are sent when not empty (MessageGroupId,
-	// MessageDeduplicationId): set them for FIFO topics only.
+	// MessageDeduplicationId): DedupID for FIFO topics only; GroupID for
+	// FIFO topics and, for SQS fair queues, standard ones.
 	GroupID string
 	DedupID string
 }
