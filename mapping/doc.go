@@ -17,7 +17,9 @@
 //     (eventId, eventType, timestamp, orgId, actor, payload, metadata, then any
 //     extra fields), metadata left out when absent or null.
 //   - Attributes: the six String attributes subscribers filter on, in a fixed
-//     order (AttrEventName ... AttrOrganizationID).
+//     order (AttrEventName ... AttrOrganizationID), then the record's W3C
+//     trace context (AttrTraceParent, AttrTraceState) when Source carries
+//     it well formed (internal/tracecontext decides).
 //   - Size: measured exactly as SNS counts it (sns.MessageSize). An event
 //     over its topic's limit has its large text fields replaced by a
 //     placeholder, largest first, until it fits, or fails with a Permanent

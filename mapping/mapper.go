@@ -9,6 +9,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/internal/tracecontext"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -25,6 +26,24 @@ const (
 
 // attrNames is the fixed attribute order.
 var attrNames = [6]string{AttrEventName, AttrEventID, AttrEventTimestamp, AttrUserID, AttrUserType, AttrOrganizationID}
+
+// The attributes a message may carry beyond the six, after them in this
+// order: the producer's W3C trace context (String), and on an offloaded
+// event the extended clients' payload size (Number).
+const (
+	AttrTraceParent = tracecontext.TraceParent
+	AttrTraceState  = tracecontext.TraceState
+)
+
+// maxAttributes is the most attributes Map puts on a message: the six,
+// traceparent, tracestate and the offload pointer's ExtendedPayloadSize.
+const maxAttributes = len(attrNames) + 2 + 1
+
+// SNS takes at most sns.MaxMessageAttributes attributes per message. The
+// bridge's set is fixed by code, not by configuration, so no route can
+// exceed it: a change that would let a message carry more stops the build
+// here instead of failing publishes.
+const _ = uint(sns.MaxMessageAttributes - maxAttributes)
 
 // attrOverhead is what the attributes' names and type add to every message's
 // size (sns.MessageSize of the attributes without values), so that Map knows a
@@ -82,6 +101,11 @@ type Source struct {
 	Offset    int64
 	// Key is the Kafka record key, the organization id by convention.
 	Key []byte
+	// TraceParent and TraceState are the record's W3C trace context
+	// headers (nil when absent). Map forwards them as the traceparent and
+	// tracestate attributes when tracecontext accepts them (tracestate
+	// only beside a valid traceparent) and drops them otherwise.
+	TraceParent, TraceState []byte
 }
 
 // Message is one mapped event: the SNS entry to publish and what the delivery
@@ -258,6 +282,18 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	} else {
 		attrValueLen += len(eventID)
 	}
+	// The trace attributes count against the size like the six, so that
+	// an event with trace context is truncated (never refused) to fit.
+	traceParent, traceState := traceContext(src)
+	nAttrs := len(attrNames)
+	if traceParent != nil {
+		nAttrs++
+		attrValueLen += traceAttrSize(AttrTraceParent, traceParent)
+	}
+	if traceState != nil {
+		nAttrs++
+		attrValueLen += traceAttrSize(AttrTraceState, traceState)
+	}
 
 	bodyLen := env.len()
 	var truncated []string
@@ -273,7 +309,7 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 
 	// One allocation for the body and every string built here.
 	var groupKey []byte
-	extra := len(tsText) + len(env.genID)
+	extra := len(tsText) + len(env.genID) + len(traceParent) + len(traceState)
 	grouped := r.topic.fifo || r.FairGroup
 	if grouped {
 		groupKey = src.Key
@@ -293,7 +329,10 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	tsEnd := b.Len()
 	b.Write(env.genID)
 	idEnd := b.Len()
-	groupEnd := idEnd
+	b.Write(traceParent)
+	b.Write(traceState)
+	traceEnd := b.Len()
+	groupEnd := traceEnd
 	if grouped {
 		writeSNSID(&b, groupKey)
 		groupEnd = b.Len()
@@ -320,20 +359,29 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	if env.genID != nil {
 		msg.EventID = all[tsEnd:idEnd]
 	}
+	// One allocation for the attributes, as many as this message carries
+	// (room for ExtendedPayloadSize is left to an offload, which copies).
+	attrs := make([]sns.Attribute, len(attrNames), nAttrs)
+	attrs[0] = sns.Attribute{Name: AttrEventName, Value: eventType}
+	attrs[1] = sns.Attribute{Name: AttrEventID, Value: msg.EventID}
+	attrs[2] = sns.Attribute{Name: AttrEventTimestamp, Value: all[body:tsEnd]}
+	attrs[3] = sns.Attribute{Name: AttrUserID, Value: actorID}
+	attrs[4] = sns.Attribute{Name: AttrUserType, Value: actorType}
+	attrs[5] = sns.Attribute{Name: AttrOrganizationID, Value: orgID}
+	if traceParent != nil {
+		attrs = append(attrs, sns.Attribute{Name: AttrTraceParent, Value: all[idEnd : idEnd+len(traceParent)]})
+	}
+	if traceState != nil {
+		attrs = append(attrs, sns.Attribute{Name: AttrTraceState, Value: all[traceEnd-len(traceState) : traceEnd]})
+	}
 	msg.Entry = sns.Entry{
-		TopicARN: r.topic.arn,
-		Body:     all[:body],
-		Attributes: []sns.Attribute{
-			{Name: AttrEventName, Value: eventType},
-			{Name: AttrEventID, Value: msg.EventID},
-			{Name: AttrEventTimestamp, Value: all[body:tsEnd]},
-			{Name: AttrUserID, Value: actorID},
-			{Name: AttrUserType, Value: actorType},
-			{Name: AttrOrganizationID, Value: orgID},
-		},
+		TopicARN:   r.topic.arn,
+		Body:       all[:body],
+		Attributes: attrs,
+		Source:     sns.Source{Topic: src.Topic, Partition: src.Partition, Offset: src.Offset},
 	}
 	if grouped {
-		msg.Entry.GroupID = all[idEnd:groupEnd]
+		msg.Entry.GroupID = all[traceEnd:groupEnd]
 	}
 	if r.topic.fifo {
 		switch {
@@ -353,6 +401,24 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 			"%s is %d bytes, over the topic's limit of %d", eventType, msg.Entry.Size, r.topic.maxSize)
 	}
 	return msg, nil
+}
+
+// traceContext returns the trace context Map forwards from src: a
+// traceparent tracecontext accepts, and beside it a tracestate it accepts.
+func traceContext(src Source) (traceParent, traceState []byte) {
+	if src.TraceParent == nil || !tracecontext.ValidTraceParent(src.TraceParent) {
+		return nil, nil
+	}
+	if src.TraceState != nil && tracecontext.ValidTraceState(src.TraceState) {
+		traceState = src.TraceState
+	}
+	return src.TraceParent, traceState
+}
+
+// traceAttrSize is what one trace attribute adds to the message size.
+func traceAttrSize(name string, value []byte) int {
+	a := [1]sns.Attribute{{Name: name}}
+	return sns.MessageSize("", a[:]) + len(value)
 }
 
 // appendTimestamp appends t (in UTC) in TimestampLayout. It formats by hand:

@@ -24,9 +24,24 @@ type Entry struct {
 	// ID identifies the entry inside one PublishBatch call; the publisher sets it.
 	ID string
 	// EventType is the event's type (e.g. "ticket:created"), used only as a
-	// metric label; optional.
+	// metric label and span attribute; optional.
 	EventType string
+	// Source is the Kafka record the entry was mapped from, for the span
+	// of its publish; optional.
+	Source Source
 }
+
+// Source is where an entry's event was read from: a Kafka record's
+// coordinates.
+type Source struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// MaxMessageAttributes is the most message attributes SNS takes on one
+// message.
+const MaxMessageAttributes = 10
 
 // Result is the terminal outcome of publishing one Entry. Exactly one of
 // MessageID and Err is set. Err is a *failure.Error of class Permanent (the

@@ -83,9 +83,11 @@ func (t *topic) send(c *call, tk ticket) {
 		c.entries = append(c.entries, t.wireEntry(s.it.e))
 	}
 	ctx, cancel := context.WithTimeout(p.callCtx, p.cfg.CallTimeout)
+	span := t.startCallSpan(slots)
 	start := time.Now()
 	err := p.batches.PublishBatch(ctx, t.arn, c.entries, &c.res)
 	cancel()
+	endCallSpan(span, err)
 	now := time.Now()
 	p.metrics.call(len(slots), now.Sub(start))
 

@@ -31,7 +31,7 @@ const startupTimeout = 15 * time.Second
 // missing file is found in milliseconds, not after every remote timeout.
 // Each problem names the key to fix; independent ones are reported
 // together.
-func startService(ctx context.Context, s settings, log *slog.Logger) (*service, error) {
+func startService(ctx context.Context, s settings, log *slog.Logger, snsOpts ...sns.Option) (*service, error) {
 	ln, src, err := checkLocal(s)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func startService(ctx context.Context, s settings, log *slog.Logger) (*service, 
 	client, topics, err := checkRemote(ctx, s, src)
 	if err == nil {
 		var svc *service
-		if svc, err = assemble(ctx, s, src, client, topics, ln, log); err == nil {
+		if svc, err = assemble(ctx, s, src, client, topics, ln, log, snsOpts...); err == nil {
 			return svc, nil
 		}
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/tracecontext"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -144,7 +146,9 @@ func (t *Translator) Message(ctx context.Context, rec *kgo.Record) (msg mapping.
 		t.sanitized.WithLabelValues(SanitizedInvalidUTF8).Add(float64(ev.Sanitized.InvalidUTF8))
 		t.sanitized.WithLabelValues(SanitizedNonFinite).Add(float64(ev.Sanitized.NonFinite))
 	}
-	msg, err = t.mapper.Map(ev, mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key})
+	src := mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key}
+	src.TraceParent, src.TraceState = traceHeaders(rec.Headers)
+	msg, err = t.mapper.Map(ev, src)
 	if err != nil {
 		return msg, ev, err
 	}
@@ -166,4 +170,22 @@ func AssumedTopics(arns []string, maxSize int) map[string]mapping.TopicInfo {
 		topics[arn] = mapping.TopicInfo{FIFO: sns.IsFIFO(arn), MaxMessageSize: maxSize}
 	}
 	return topics
+}
+
+// traceHeaders returns the values of rec's W3C trace context headers, nil
+// when absent. Kafka header keys are case-sensitive, but producers
+// bridging from HTTP may keep a header's capitals, so the names match
+// without case, as HTTP's do; the last of repeated headers wins, as a
+// propagator reading the headers into a map would have it.
+func traceHeaders(headers []kgo.RecordHeader) (traceParent, traceState []byte) {
+	for i := range headers {
+		h := &headers[i]
+		switch {
+		case len(h.Key) == len(tracecontext.TraceParent) && strings.EqualFold(h.Key, tracecontext.TraceParent):
+			traceParent = h.Value
+		case len(h.Key) == len(tracecontext.TraceState) && strings.EqualFold(h.Key, tracecontext.TraceState):
+			traceState = h.Value
+		}
+	}
+	return traceParent, traceState
 }
