@@ -23,7 +23,10 @@
 //   - Size: measured exactly as SNS counts it (sns.MessageSize). An event
 //     over its topic's limit has its large text fields replaced by a
 //     placeholder, largest first, until it fits, or fails with a Permanent
-//     "too_large".
+//     "too_large"; or, on a route whose LargeEvents offloads, becomes the
+//     AWS extended clients' pointer (PointerBody, AttrExtendedPayloadSize)
+//     to its whole body, which Message.Offload says to store in S3 first
+//     (Map does no I/O: internal/translate stores it).
 //
 // Each Route has an Ordering, strict by default. OrderingRelaxed lets the
 // delivery engine run several publishes of one key at once (SNS standard

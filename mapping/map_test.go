@@ -130,8 +130,11 @@ func checkInvariants(t testing.TB, m *Mapper, msg Message) {
 		if i < len(attrNames) && a.Name != attrNames[i] {
 			t.Errorf("attribute %d is %q, want %q", i, a.Name, attrNames[i])
 		}
-		if i >= len(attrNames) && a.Name != AttrTraceParent && a.Name != AttrTraceState {
-			t.Errorf("attribute %d is %q, want one of the six or trace context", i, a.Name)
+		if i >= len(attrNames) && a.Name != AttrTraceParent && a.Name != AttrTraceState && a.Name != AttrExtendedPayloadSize {
+			t.Errorf("attribute %d is %q, want one of the six, trace context or ExtendedPayloadSize", i, a.Name)
+		}
+		if a.Number != (a.Name == AttrExtendedPayloadSize) {
+			t.Errorf("attribute %s: Number %v", a.Name, a.Number)
 		}
 		if a.Value == "" || !cleanString(a.Value) {
 			t.Errorf("attribute %s = %q: empty or has characters SNS refuses", a.Name, a.Value)

@@ -129,6 +129,10 @@ type Message struct {
 	// Route is the route that matched; its Pattern is empty when the default
 	// route was used.
 	Route Route
+	// Offload is set when the event was over its topic's limit on a route
+	// that offloads: Entry is the pointer message, and Offload the object
+	// that must be stored in S3 before Entry is published.
+	Offload *OffloadedEvent
 	// Truncated holds the paths of the fields replaced by the placeholder, in
 	// the order they were replaced (largest first), e.g.
 	// "payload.comment.content" or "payload.items[2].description". It is nil
@@ -297,13 +301,34 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 
 	bodyLen := env.len()
 	var truncated []string
+	var off *OffloadedEvent
+	var pointer, payloadSize string
 	if bodyLen+attrOverhead+attrValueLen > r.topic.maxSize {
-		var err error
-		truncated, bodyLen, err = m.truncate(&env, r.topic.maxSize, r.topic.maxSize-attrOverhead-attrValueLen)
-		if err != nil {
-			msg := known(h)
-			msg.EventID, msg.Route = eventIDOr(msg.EventID, env.genID), r.Route
-			return msg, err
+		offload := r.LargeEvents == LargeOffload
+		if !offload {
+			orig := env
+			var err error
+			truncated, bodyLen, err = m.truncate(&env, r.topic.maxSize, r.topic.maxSize-attrOverhead-attrValueLen)
+			switch {
+			case err != nil && r.LargeEvents == LargeTruncateThenOffload:
+				env, truncated, offload = orig, nil, true // offload the whole event, not the truncated one
+			case err != nil:
+				msg := known(h)
+				msg.EventID, msg.Route = eventIDOr(msg.EventID, env.genID), r.Route
+				return msg, err
+			}
+		}
+		if offload {
+			var whole strings.Builder
+			whole.Grow(bodyLen)
+			env.writeTo(&whole)
+			o := r.Offload
+			off = &OffloadedEvent{Bucket: o.Bucket, Key: OffloadKey(o.KeyPrefix, eventIDOr(eventID, env.genID)),
+				Body: whole.String(), SSE: o.SSE, KMSKeyID: o.KMSKeyID}
+			pointer = PointerBody(off.Bucket, off.Key)
+			payloadSize = strconv.Itoa(len(off.Body))
+			bodyLen = len(pointer)
+			nAttrs++
 		}
 	}
 
@@ -323,7 +348,11 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	}
 	var b strings.Builder
 	b.Grow(bodyLen + extra)
-	env.writeTo(&b)
+	if off != nil {
+		b.WriteString(pointer)
+	} else {
+		env.writeTo(&b)
+	}
 	body := b.Len()
 	b.Write(tsText)
 	tsEnd := b.Len()
@@ -353,6 +382,7 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 		EventTime: ts,
 		Route:     r.Route,
 		Truncated: truncated,
+		Offload:   off,
 
 		TimestampLooksLikeSeconds: custom && env.millis < SecondsThreshold,
 	}
@@ -373,6 +403,9 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	}
 	if traceState != nil {
 		attrs = append(attrs, sns.Attribute{Name: AttrTraceState, Value: all[traceEnd-len(traceState) : traceEnd]})
+	}
+	if off != nil {
+		attrs = append(attrs, sns.Attribute{Name: AttrExtendedPayloadSize, Value: payloadSize, Number: true})
 	}
 	msg.Entry = sns.Entry{
 		TopicARN:   r.topic.arn,
@@ -395,8 +428,9 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	}
 	msg.Entry.Size = sns.MessageSize(msg.Entry.Body, msg.Entry.Attributes)
 	if msg.Entry.Size > r.topic.maxSize {
-		// truncate guarantees the fit; reaching this is a bug, and SNS would
-		// refuse the message anyway.
+		// truncate guarantees the fit; an offload pointer fits any real
+		// topic. Reaching this is a bug or a topic limit of a few hundred
+		// bytes, and SNS would refuse the message anyway.
 		return known(h), failure.Permanentf(failure.ReasonTooLarge,
 			"%s is %d bytes, over the topic's limit of %d", eventType, msg.Entry.Size, r.topic.maxSize)
 	}

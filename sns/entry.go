@@ -2,8 +2,10 @@ package sns
 
 import "github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
 
-// Attribute is one SNS message attribute. The bridge sends only String
-// attributes, in a fixed order so that sizes and tests are deterministic.
+// Attribute is one SNS message attribute. The bridge sends String
+// attributes, and one Number (Number set: an offloaded event's
+// ExtendedPayloadSize), in a fixed order so that sizes and tests are
+// deterministic.
 // It is the wire encoder's type, so entries go to it without copying.
 type Attribute = wire.Attribute
 
@@ -58,7 +60,7 @@ type Result struct {
 // MessageSize is the size of a message as SNS counts it against a topic's
 // MaximumMessageSize, and a PublishBatch call's entries together against the
 // same limit: the body's bytes plus, for every attribute, the bytes of its
-// name, its type ("String": the bridge sends no other) and its value.
+// name, its type ("String" or "Number", both six bytes) and its value.
 func MessageSize(body string, attrs []Attribute) int {
 	n := len(body)
 	for _, a := range attrs {
@@ -67,5 +69,8 @@ func MessageSize(body string, attrs []Attribute) int {
 	return n
 }
 
-// attributeType is the SNS data type of every attribute the bridge sends.
+// attributeType is the SNS data type of the bridge's attributes; a Number
+// one's type is as long (checked below).
 const attributeType = wire.AttributeType
+
+var _ [len(wire.AttributeType) - len(wire.NumberType)]struct{}

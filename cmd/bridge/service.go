@@ -118,7 +118,11 @@ type service struct {
 func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, ln net.Listener, log *slog.Logger, snsOpts ...sns.Option) (*service, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build().collector())
-	tr, err := s.translator(src, topics, reg, translate.WithLogger(log.With("component", "translate")))
+	storeOpts, err := s.payloadStore(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := s.translator(src, topics, reg, append(storeOpts, translate.WithLogger(log.With("component", "translate")))...)
 	if err != nil {
 		return nil, err
 	}

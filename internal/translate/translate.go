@@ -11,6 +11,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/internal/tracecontext"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
@@ -29,6 +30,22 @@ type Translator struct {
 	suspect     *prometheus.CounterVec // custom object timestamps that look like seconds, by event type
 	log         *slog.Logger           // nil logs nothing
 	warned      warnedTypes
+	store       PayloadStore // nil: an offloaded event cannot be published
+}
+
+// PayloadStore stores the events mapping offloads, before their pointer
+// message is published; *offload.Store satisfies it. Put blocks until the
+// object is stored or ctx ends; its error is a *failure.Error.
+type PayloadStore interface {
+	Put(ctx context.Context, ev *mapping.OffloadedEvent) error
+}
+
+// WithPayloadStore makes Translate (and Entry) store each offloaded event
+// with s before returning its pointer message. Without it, an event that
+// mapping offloads fails Translate as systemic: the bridge never publishes
+// a pointer to an object it did not store.
+func WithPayloadStore(s PayloadStore) Option {
+	return func(t *Translator) { t.store = s }
 }
 
 // Option configures a Translator beyond its decoder, mapper and registry.
@@ -89,7 +106,9 @@ func New(dec *avro.Decoder, m *mapping.Mapper, reg prometheus.Registerer, opts .
 	return t, nil
 }
 
-// Translate implements consumer.Translator. With an error it still returns
+// Translate implements consumer.Translator. An event mapping offloads is
+// stored with the PayloadStore first (WithPayloadStore); a failure to store
+// it is transient or systemic, so the engine retries it. With an error it still returns
 // the event's id, type and org id when decoding got that far, and the topic
 // the event was routed to when mapping got that far, so that the dead-letter
 // headers name the event and its target.
@@ -113,6 +132,12 @@ func (t *Translator) Translate(ctx context.Context, rec *kgo.Record) (consumer.O
 			out.EventID = msg.EventID
 		}
 		return out, err
+	}
+	if msg.Offload != nil {
+		if err := t.storeOffloaded(ctx, msg.Offload); err != nil {
+			return consumer.Outbound{EventID: msg.EventID, EventType: msg.EventType, OrgID: msg.OrgID,
+				EventTime: msg.EventTime, RoutedARN: msg.Entry.TopicARN}, err
+		}
 	}
 	entry := msg.Entry
 	entry.EventType = msg.EventType
@@ -188,4 +213,16 @@ func traceHeaders(headers []kgo.RecordHeader) (traceParent, traceState []byte) {
 		}
 	}
 	return traceParent, traceState
+}
+
+// errNoStore is what an offloaded event meets without a PayloadStore.
+var errNoStore = &failure.Error{Class: failure.Systemic, Reason: failure.ReasonForbidden, Code: "NoPayloadStore",
+	Err: errors.New("the route offloads large events but the translator has no S3 store")}
+
+// storeOffloaded puts ev with the Translator's store.
+func (t *Translator) storeOffloaded(ctx context.Context, ev *mapping.OffloadedEvent) error {
+	if t.store == nil {
+		return errNoStore
+	}
+	return t.store.Put(ctx, ev)
 }
