@@ -9,10 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
-	"github.com/thena-ai/kafka-sns-bridge/schemas"
 )
 
 // recordingStore is a PayloadStore that keeps what it is given, or fails.
@@ -38,23 +36,7 @@ func offloadTranslator(t *testing.T, maxSize int, opts ...Option) *Translator {
 	t.Helper()
 	routing := mapping.Config{Routes: []mapping.Route{{Pattern: "*", TopicARN: ticketARN, LargeEvents: mapping.LargeOffload,
 		Offload: mapping.Offload{Bucket: "thena-large", KeyPrefix: "ev/"}}}}
-	src, err := avro.NewLocalSource(schemas.FS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := avro.NewDecoder(src, avro.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.NewMapper(routing, AssumedTopics(routing.TopicARNs(), maxSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := New(dec, m, nil, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
+	return newSizedTranslator(t, routing, maxSize, nil, opts...)
 }
 
 // Translate stores an offloaded event before it returns the pointer, and

@@ -34,6 +34,13 @@ func newTranslator(t testing.TB, reg prometheus.Registerer, opts ...Option) *Tra
 // newRoutedTranslator builds a Translator on the embedded schemas and routing.
 func newRoutedTranslator(t testing.TB, routing mapping.Config, reg prometheus.Registerer, opts ...Option) *Translator {
 	t.Helper()
+	return newSizedTranslator(t, routing, sns.DefaultMaxMessageSize, reg, opts...)
+}
+
+// newSizedTranslator is newRoutedTranslator with every topic's size limit
+// maxSize.
+func newSizedTranslator(t testing.TB, routing mapping.Config, maxSize int, reg prometheus.Registerer, opts ...Option) *Translator {
+	t.Helper()
 	src, err := avro.NewLocalSource(schemas.FS())
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +49,7 @@ func newRoutedTranslator(t testing.TB, routing mapping.Config, reg prometheus.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mapping.NewMapper(routing, AssumedTopics(routing.TopicARNs(), sns.DefaultMaxMessageSize))
+	m, err := mapping.NewMapper(routing, AssumedTopics(routing.TopicARNs(), maxSize))
 	if err != nil {
 		t.Fatal(err)
 	}
