@@ -31,6 +31,64 @@ type Route struct {
 	// key: OrderingStrict (the default; empty means it) or OrderingRelaxed.
 	// NewMapper refuses relaxed ordering on a FIFO topic.
 	Ordering Ordering `yaml:"ordering"`
+	// FairGroup sets the MessageGroupId of the route's messages on a
+	// standard topic to the ordering key (the Kafka record key, else
+	// orgId), for SQS fair queues subscribed to it: SNS forwards the group
+	// id to SQS standard queues, which then keep one busy key from raising
+	// the dwell time of the others. FIFO topics always get the group id;
+	// there it changes nothing.
+	FairGroup bool `yaml:"fair_group"`
+	// LargeEvents is what becomes of an event over its topic's size limit:
+	// LargeTruncate (the default; empty means it), LargeOffload or
+	// LargeTruncateThenOffload. The offload policies need Offload.Bucket.
+	LargeEvents LargeEvents `yaml:"large_events"`
+	// Offload is where the offload policies store a too-large event.
+	Offload Offload `yaml:"offload"`
+}
+
+// LargeEvents is a route's policy for events over the topic's size limit.
+type LargeEvents string
+
+const (
+	// LargeTruncate replaces the configured large fields by the placeholder,
+	// largest first, until the message fits; an event still too large is
+	// dead-lettered as too_large. The Thena platform's documented behaviour.
+	LargeTruncate LargeEvents = "truncate"
+	// LargeOffload stores the whole JSON body in S3 and publishes the AWS
+	// extended clients' pointer to it instead (a claim check): nothing is
+	// truncated.
+	LargeOffload LargeEvents = "offload"
+	// LargeTruncateThenOffload truncates as LargeTruncate does, and offloads
+	// the whole, untruncated body when truncation cannot make it fit.
+	LargeTruncateThenOffload LargeEvents = "truncate_then_offload"
+)
+
+// Offload is where a route's too-large events go in S3.
+type Offload struct {
+	// Bucket is the S3 bucket; start-up checks that it exists and may be
+	// used.
+	Bucket string `yaml:"bucket"`
+	// KeyPrefix starts every object key, e.g. "thena-events/". The rest of
+	// the key is derived from the event id (OffloadKey), so a replay of an
+	// event overwrites its object instead of adding one.
+	KeyPrefix string `yaml:"key_prefix"`
+	// SSE is the server-side encryption to ask for: empty (the bucket's
+	// default), SSEAES256 or SSEKMS.
+	SSE string `yaml:"sse"`
+	// KMSKeyID is the KMS key of SSEKMS; empty means the account's
+	// aws/s3 key.
+	KMSKeyID string `yaml:"kms_key_id"`
+}
+
+// Server-side encryption of offloaded events (Offload.SSE), as S3 names it.
+const (
+	SSEAES256 = "AES256"
+	SSEKMS    = "aws:kms"
+)
+
+// Offloads reports whether the route may offload events to S3.
+func (r Route) Offloads() bool {
+	return r.LargeEvents == LargeOffload || r.LargeEvents == LargeTruncateThenOffload
 }
 
 // Ordering is a route's delivery order per ordering key.
@@ -150,6 +208,19 @@ func (c Config) Validate() error {
 		default:
 			bad(field+".Ordering", "%q: want %s or %s", r.Ordering, OrderingStrict, OrderingRelaxed)
 		}
+		switch r.LargeEvents {
+		case "", LargeTruncate, LargeOffload, LargeTruncateThenOffload:
+		default:
+			bad(field+".LargeEvents", "%q: want %s, %s or %s", r.LargeEvents, LargeTruncate, LargeOffload, LargeTruncateThenOffload)
+		}
+		if r.Offloads() {
+			for _, p := range r.Offload.problems() {
+				bad(field+".Offload."+p[0], "%s", p[1])
+			}
+		} else if r.Offload != (Offload{}) {
+			bad(field+".Offload", "set, but LargeEvents is %s, which never offloads: set LargeEvents to %s or %s, or remove Offload",
+				cmp.Or(r.LargeEvents, LargeTruncate), LargeOffload, LargeTruncateThenOffload)
+		}
 	}
 	if c.DefaultTopicARN != "" {
 		if err := checkTopicARN(c.DefaultTopicARN); err != nil {
@@ -238,4 +309,57 @@ func allBetween(s string, lo, hi byte) bool {
 		}
 	}
 	return true
+}
+
+// problems returns each problem of o as a field name and what is wrong.
+func (o Offload) problems() [][2]string {
+	var out [][2]string
+	if err := checkBucket(o.Bucket); err != nil {
+		out = append(out, [2]string{"Bucket", fmt.Sprintf("%q: %v", o.Bucket, err)})
+	}
+	switch {
+	case len(o.KeyPrefix) > maxKeyPrefix:
+		out = append(out, [2]string{"KeyPrefix", fmt.Sprintf("%d bytes; at most %d leave room for the event id in S3's 1024", len(o.KeyPrefix), maxKeyPrefix)})
+	case strings.HasPrefix(o.KeyPrefix, "/"):
+		out = append(out, [2]string{"KeyPrefix", fmt.Sprintf("%q starts with '/', which S3 keeps as part of the key; leave it out", o.KeyPrefix)})
+	case sanitize(o.KeyPrefix) != o.KeyPrefix:
+		out = append(out, [2]string{"KeyPrefix", fmt.Sprintf("%q: not valid UTF-8 or has control characters", o.KeyPrefix)})
+	}
+	switch o.SSE {
+	case "", SSEAES256, SSEKMS:
+	default:
+		out = append(out, [2]string{"SSE", fmt.Sprintf("%q: want empty (the bucket's default), %s or %s", o.SSE, SSEAES256, SSEKMS)})
+	}
+	if o.KMSKeyID != "" && o.SSE != SSEKMS {
+		out = append(out, [2]string{"KMSKeyID", fmt.Sprintf("set, but SSE is %q: a KMS key needs SSE %s", o.SSE, SSEKMS)})
+	}
+	return out
+}
+
+// maxKeyPrefix leaves room in S3's 1024-byte keys for what OffloadKey
+// appends (at most 128 characters of id, or a 64-digit hash, and ".json").
+const maxKeyPrefix = 512
+
+// checkBucket applies S3's general purpose bucket naming rules: 3 to 63
+// lower-case letters, digits, '.' and '-', starting and ending with a
+// letter or digit.
+func checkBucket(b string) error {
+	switch {
+	case b == "":
+		return errors.New("empty: the offload policies need a bucket")
+	case strings.Contains(b, "${"):
+		return errors.New(`contains an unexpanded "${": set the environment variable it names`)
+	case len(b) < 3 || len(b) > 63:
+		return fmt.Errorf("%d characters; S3 bucket names have 3 to 63", len(b))
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return fmt.Errorf("has %q; S3 bucket names have lower-case letters, digits, '.' and '-'", c)
+		}
+	}
+	if first, last := b[0], b[len(b)-1]; first == '.' || first == '-' || last == '.' || last == '-' {
+		return errors.New("must start and end with a letter or digit")
+	}
+	return nil
 }

@@ -17,11 +17,16 @@
 //     (eventId, eventType, timestamp, orgId, actor, payload, metadata, then any
 //     extra fields), metadata left out when absent or null.
 //   - Attributes: the six String attributes subscribers filter on, in a fixed
-//     order (AttrEventName ... AttrOrganizationID).
+//     order (AttrEventName ... AttrOrganizationID), then the record's W3C
+//     trace context (AttrTraceParent, AttrTraceState) when Source carries
+//     it well formed (internal/tracecontext decides).
 //   - Size: measured exactly as SNS counts it (sns.MessageSize). An event
 //     over its topic's limit has its large text fields replaced by a
 //     placeholder, largest first, until it fits, or fails with a Permanent
-//     "too_large".
+//     "too_large"; or, on a route whose LargeEvents offloads, becomes the
+//     AWS extended clients' pointer (PointerBody, AttrExtendedPayloadSize)
+//     to its whole body, which Message.Offload says to store in S3 first
+//     (Map does no I/O: internal/translate stores it).
 //
 // Each Route has an Ordering, strict by default. OrderingRelaxed lets the
 // delivery engine run several publishes of one key at once (SNS standard
@@ -73,6 +78,9 @@
 // deduplication id is the eventId. An id SNS would refuse (empty, over 128
 // characters, or with characters outside ASCII 0x21-0x7E) is replaced by its
 // hex SHA-256, so equal ids still give equal group and deduplication ids.
+// A route with FairGroup set gets the same message group id on a standard
+// topic (no deduplication id: standard topics refuse one), for SQS fair
+// queues.
 //
 // # Characters
 //

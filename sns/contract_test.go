@@ -272,6 +272,30 @@ func runContract(t *testing.T, st contractStack) {
 				}
 			})
 
+			// fair_group: SNS forwards MessageGroupId on standard topics to
+			// SQS standard subscriptions (fair queues); a deduplication id
+			// mapping never sets there is not sent either.
+			run(t, "publisher sends MessageGroupId on a standard topic", func(t *testing.T) {
+				arn, read := st.NewTopic(t, false)
+				p := newContractPublisher(t, client, enc)
+				entries := []*sns.Entry{
+					{TopicARN: arn, Body: "fair", GroupID: "ORG1", Attributes: []sns.Attribute{{Name: "event_id", Value: "F1"}}},
+					{TopicARN: arn, Body: "plain", Attributes: []sns.Attribute{{Name: "event_id", Value: "F2"}}},
+				}
+				for i, r := range publishAll(t, p, entries) {
+					if r.Err != nil || r.MessageID == "" {
+						t.Fatalf("entry %d: %+v", i, r)
+					}
+				}
+				groups := map[string]string{}
+				for _, m := range read(t, 2, 10*time.Second) {
+					groups[m.Body] = m.GroupID
+				}
+				if len(groups) != 2 || groups["fair"] != "ORG1" || groups["plain"] != "" {
+					t.Fatalf("subscriber got message groups %q, want fair in ORG1 and plain in none", groups)
+				}
+			})
+
 			run(t, "publisher sends a FIFO run in one call, in order", func(t *testing.T) {
 				arn, read := st.NewTopic(t, true)
 				p := newContractPublisher(t, client, enc)

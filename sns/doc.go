@@ -147,6 +147,20 @@
 // errors on both paths classify alike (the wire package's tests hold it to
 // the SDK).
 //
+// # Tracing
+//
+// With WithTracer, each entry accepted by PublishRun gets a span
+// ("publish <topic name>", kind producer) that ends with its done: a child
+// of the W3C trace context in the entry's traceparent / tracestate
+// attributes when it has them, with the OpenTelemetry messaging attributes
+// (messaging.message.id is SNS's message id) and the bridge.* ones of
+// trace.go (the Kafka record's coordinates from Entry.Source). The entry's
+// traceparent attribute is rewritten to name that span (same length for
+// version 00, so Entry.Size stays an upper bound), on a copy of the
+// attribute slice. Each PublishBatch call gets a span ("send <topic
+// name>", kind client) linked to the spans of the entries it carries.
+// Without a tracer nothing of this runs.
+//
 // Package snstest holds an in-process SNS double that speaks the same wire
 // protocol as the real service, for unit tests and benchmarks.
 package sns

@@ -2,8 +2,10 @@ package sns
 
 import "github.com/thena-ai/kafka-sns-bridge/sns/internal/wire"
 
-// Attribute is one SNS message attribute. The bridge sends only String
-// attributes, in a fixed order so that sizes and tests are deterministic.
+// Attribute is one SNS message attribute. The bridge sends String
+// attributes, and one Number (Number set: an offloaded event's
+// ExtendedPayloadSize), in a fixed order so that sizes and tests are
+// deterministic.
 // It is the wire encoder's type, so entries go to it without copying.
 type Attribute = wire.Attribute
 
@@ -12,7 +14,10 @@ type Entry struct {
 	TopicARN   string
 	Body       string
 	Attributes []Attribute
-	// GroupID and DedupID are set for FIFO topics only.
+	// GroupID is the MessageGroupId: required on FIFO topics, and on a
+	// standard topic what SQS fair queues subscribed to it group by
+	// (mapping sets it for routes with fair_group). DedupID is sent to
+	// FIFO topics only.
 	GroupID string
 	DedupID string
 	// Size is MessageSize(Body, Attributes), computed by mapping; zero means
@@ -21,9 +26,24 @@ type Entry struct {
 	// ID identifies the entry inside one PublishBatch call; the publisher sets it.
 	ID string
 	// EventType is the event's type (e.g. "ticket:created"), used only as a
-	// metric label; optional.
+	// metric label and span attribute; optional.
 	EventType string
+	// Source is the Kafka record the entry was mapped from, for the span
+	// of its publish; optional.
+	Source Source
 }
+
+// Source is where an entry's event was read from: a Kafka record's
+// coordinates.
+type Source struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// MaxMessageAttributes is the most message attributes SNS takes on one
+// message.
+const MaxMessageAttributes = 10
 
 // Result is the terminal outcome of publishing one Entry. Exactly one of
 // MessageID and Err is set. Err is a *failure.Error of class Permanent (the
@@ -40,7 +60,7 @@ type Result struct {
 // MessageSize is the size of a message as SNS counts it against a topic's
 // MaximumMessageSize, and a PublishBatch call's entries together against the
 // same limit: the body's bytes plus, for every attribute, the bytes of its
-// name, its type ("String": the bridge sends no other) and its value.
+// name, its type ("String" or "Number", both six bytes) and its value.
 func MessageSize(body string, attrs []Attribute) int {
 	n := len(body)
 	for _, a := range attrs {
@@ -49,5 +69,8 @@ func MessageSize(body string, attrs []Attribute) int {
 	return n
 }
 
-// attributeType is the SNS data type of every attribute the bridge sends.
+// attributeType is the SNS data type of the bridge's attributes; a Number
+// one's type is as long (checked below).
 const attributeType = wire.AttributeType
+
+var _ [len(wire.AttributeType) - len(wire.NumberType)]struct{}

@@ -12,6 +12,7 @@ import (
 
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/thena-ai/kafka-sns-bridge/internal/backoff"
@@ -63,6 +64,7 @@ type Publisher struct {
 	throttleRetry backoff.Policy
 	callRetry     backoff.Policy // whole-call transient failures
 	runEntries    int            // most entries in one run: RunLimit's
+	tracer        trace.Tracer   // nil: no spans
 
 	// slots bounds entries accepted and not done (MaxQueuedEntries).
 	slots *semaphore.Weighted
@@ -303,6 +305,9 @@ func (p *Publisher) publishRun(ctx context.Context, key string, entries []*Entry
 			continue
 		}
 		r.add(e, i, size)
+		if t.spans != nil {
+			t.startSpan(r.items[len(r.items)-1])
+		}
 	}
 	if len(r.items) > 0 {
 		r.open.Store(int32(len(r.items)))
@@ -364,6 +369,7 @@ func (p *Publisher) finish(o outcome) {
 	}
 	o.r.t.held.Add(-1)
 	o.res.Attempts = o.it.attempts
+	endSpan(o.it, o.res)
 	o.r.done.report(o.it.i, o.res)
 	p.slots.Release(1)
 	p.metrics.inflightAdd(-1)

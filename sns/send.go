@@ -83,9 +83,11 @@ func (t *topic) send(c *call, tk ticket) {
 		c.entries = append(c.entries, t.wireEntry(s.it.e))
 	}
 	ctx, cancel := context.WithTimeout(p.callCtx, p.cfg.CallTimeout)
+	span := t.startCallSpan(slots)
 	start := time.Now()
 	err := p.batches.PublishBatch(ctx, t.arn, c.entries, &c.res)
 	cancel()
+	endCallSpan(span, err)
 	now := time.Now()
 	p.metrics.call(len(slots), now.Sub(start))
 
@@ -338,12 +340,13 @@ func severer(a, b *failure.Error) *failure.Error {
 	return a
 }
 
-// wireEntry is e as the encoder takes it: group and deduplication ids on
-// FIFO topics only.
+// wireEntry is e as the encoder takes it: the deduplication id on FIFO
+// topics only (standard topics refuse one); the group id whenever it is
+// set, because standard topics forward it to SQS fair queues.
 func (t *topic) wireEntry(e *Entry) wire.Entry {
-	we := wire.Entry{ID: e.ID, Body: e.Body, Attributes: e.Attributes}
+	we := wire.Entry{ID: e.ID, Body: e.Body, Attributes: e.Attributes, GroupID: e.GroupID}
 	if t.fifo {
-		we.GroupID, we.DedupID = e.GroupID, e.DedupID
+		we.DedupID = e.DedupID
 	}
 	return we
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // run is what is left of one PublishRun call: consecutive entries of one
@@ -72,6 +74,7 @@ type item struct {
 	i        int // index in the PublishRun call, for done
 	size     int
 	attempts int
+	span     trace.Span // nil without a tracer
 }
 
 // sending is what of r the next call carries: the whole run, or its oldest
@@ -108,6 +111,7 @@ type topic struct {
 	maxSize int
 	cb      *circuit
 	rate    *sendRate
+	spans   *topicSpans // nil without a tracer
 
 	// What health.go reads: entries held (queued, waiting or on the wire)
 	// and since when, and when a call last succeeded, in Unix nanoseconds.
@@ -157,6 +161,9 @@ func newTopic(p *Publisher, arn string) *topic {
 		wake:    make(chan struct{}, 1),
 	}
 	t.cb = t.newBreaker()
+	if p.tracer != nil {
+		t.spans = newTopicSpans(arn)
+	}
 	p.metrics.topic(arn)
 	return t
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
 	"github.com/thena-ai/kafka-sns-bridge/internal/dlq"
+	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
@@ -152,14 +153,27 @@ func replayToSNS(ctx context.Context, s settings, opts *dlq.Options) error {
 	if err != nil {
 		return err
 	}
-	tr, err := s.translator(src, topics, nil)
+	// The check translates without storing (a dry run writes nothing);
+	// what is sent stores each offloaded event first, as bridge run does.
+	check, err := s.translator(src, topics, nil, translate.WithPayloadStore(checkOnly{}))
 	if err != nil {
 		return err
 	}
-	opts.Check = dlq.CheckTranslation(tr)
+	opts.Check = dlq.CheckTranslation(check)
 	opts.Translated, opts.OrderByKey = true, true
 	if opts.DryRun {
 		return nil
+	}
+	if err := checkBuckets(ctx, s); err != nil {
+		return err
+	}
+	storeOpts, err := s.payloadStore(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tr, err := s.translator(src, topics, nil, storeOpts...)
+	if err != nil {
+		return err
 	}
 	pc := s.publisherConfig()
 	pc.Topics = topics

@@ -21,6 +21,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/tracing"
 	"github.com/thena-ai/kafka-sns-bridge/internal/translate"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -61,12 +62,25 @@ func runService(ctx context.Context, args []string, env commandEnv) error {
 	}
 	l, _ := parseLevel(s.Log.Level) // valid: loadSettings checked it
 	level.Set(l)
-	svc, err := startService(ctx, s, log)
+	// Tracing comes from the standard OTEL_* variables, not the file.
+	tracer, err := tracing.New(ctx, env.getenv, build().Version, log.With("component", "tracing"))
 	if err != nil {
 		return startFailed(log, env.stderr, err)
 	}
-	if err := svc.run(ctx); err != nil {
-		return &reportedError{err} // svc.run logged it
+	svc, err := startService(ctx, s, log, sns.WithTracer(tracer.Tracer(build().Version)))
+	if err != nil {
+		return startFailed(log, env.stderr, errors.Join(err, tracer.Shutdown(ctx)))
+	}
+	runErr := svc.run(ctx)
+	// The publisher is closed: its last spans are in the exporter's
+	// buffer. They get a few seconds to leave, past a SIGTERM's context.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := tracer.Shutdown(flushCtx); err != nil {
+		log.Warn("spans lost at shutdown", "err", err)
+	}
+	if runErr != nil {
+		return &reportedError{runErr} // svc.run logged it
 	}
 	return nil
 }
@@ -101,10 +115,14 @@ type service struct {
 // publisher with its breakers wired to the engine, engine; ln is the bound
 // HTTP listener. The demo calls it too, with an embedded Kafka and the SNS
 // double.
-func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, ln net.Listener, log *slog.Logger) (*service, error) {
+func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns.API, topics map[string]sns.TopicInfo, ln net.Listener, log *slog.Logger, snsOpts ...sns.Option) (*service, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build().collector())
-	tr, err := s.translator(src, topics, reg, translate.WithLogger(log.With("component", "translate")))
+	storeOpts, err := s.payloadStore(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := s.translator(src, topics, reg, append(storeOpts, translate.WithLogger(log.With("component", "translate")))...)
 	if err != nil {
 		return nil, err
 	}
@@ -116,10 +134,11 @@ func assemble(ctx context.Context, s settings, src avro.SchemaSource, client sns
 	pc := s.publisherConfig()
 	pc.Topics = topics
 	var engine *consumer.Engine // set below; the hook fires only once publishing starts
-	pub, err := sns.NewPublisher(client, pc, sns.WithMetrics(snsMetrics), sns.WithLogger(log.With("component", "sns")),
+	opts := append([]sns.Option{sns.WithMetrics(snsMetrics), sns.WithLogger(log.With("component", "sns")),
 		sns.WithStateChange(func(arn string, _, to gobreaker.State) {
 			engine.TopicBlocked(arn, to == gobreaker.StateOpen)
-		}))
+		})}, snsOpts...)
+	pub, err := sns.NewPublisher(client, pc, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
 	}

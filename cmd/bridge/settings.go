@@ -31,6 +31,8 @@ type settings struct {
 	Kafka   kafkaSettings  `yaml:"kafka"`
 	Schemas schemaSettings `yaml:"schemas"`
 	SNS     snsSettings    `yaml:"sns"`
+	// S3 is where routes that offload large events store them (offload.go).
+	S3      s3Settings     `yaml:"s3"`
 	Routing mapping.Config `yaml:"routing"`
 	// Ordering shapes how many events of one ordering key are out at once.
 	Ordering orderingSettings `yaml:"ordering"`

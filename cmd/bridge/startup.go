@@ -31,7 +31,7 @@ const startupTimeout = 15 * time.Second
 // missing file is found in milliseconds, not after every remote timeout.
 // Each problem names the key to fix; independent ones are reported
 // together.
-func startService(ctx context.Context, s settings, log *slog.Logger) (*service, error) {
+func startService(ctx context.Context, s settings, log *slog.Logger, snsOpts ...sns.Option) (*service, error) {
 	ln, src, err := checkLocal(s)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func startService(ctx context.Context, s settings, log *slog.Logger) (*service, 
 	client, topics, err := checkRemote(ctx, s, src)
 	if err == nil {
 		var svc *service
-		if svc, err = assemble(ctx, s, src, client, topics, ln, log); err == nil {
+		if svc, err = assemble(ctx, s, src, client, topics, ln, log, snsOpts...); err == nil {
 			return svc, nil
 		}
 	}
@@ -84,16 +84,17 @@ func listen(key, addr string) (net.Listener, error) {
 // credentials. It returns the SNS client and what it learnt of the topics.
 func checkRemote(ctx context.Context, s settings, src avro.SchemaSource) (*awssns.Client, map[string]sns.TopicInfo, error) {
 	var (
-		wg                         sync.WaitGroup
-		registryErr, kafkaErr, err error
-		client                     *awssns.Client
-		topics                     map[string]sns.TopicInfo
+		wg                                    sync.WaitGroup
+		registryErr, kafkaErr, bucketErr, err error
+		client                                *awssns.Client
+		topics                                map[string]sns.TopicInfo
 	)
 	wg.Go(func() { registryErr = checkSchemaSource(ctx, s, src) })
 	wg.Go(func() { kafkaErr = checkKafka(ctx, s) })
 	wg.Go(func() { client, topics, err = checkTopics(ctx, s) })
+	wg.Go(func() { bucketErr = checkBuckets(ctx, s) })
 	wg.Wait()
-	if err := errors.Join(registryErr, kafkaErr, err); err != nil {
+	if err := errors.Join(registryErr, kafkaErr, err, bucketErr); err != nil {
 		return nil, nil, err
 	}
 	return client, topics, nil

@@ -176,7 +176,7 @@ func toolTranslator(s settings, maxSize int) (*translate.Translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.translator(src, translate.AssumedTopics(s.Routing.TopicARNs(), maxSize), nil)
+	return s.translator(src, translate.AssumedTopics(s.Routing.TopicARNs(), maxSize), nil, translate.WithPayloadStore(checkOnly{}))
 }
 
 // isUnknownSchema reports whether err says a schema id does not exist.

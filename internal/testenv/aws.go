@@ -112,6 +112,19 @@ type Queue struct {
 // Queue and subscription are deleted in t.Cleanup.
 func SubscribeQueue(t testing.TB, topicARN, filterPolicy string) Queue {
 	t.Helper()
+	return subscribeQueue(t, topicARN, filterPolicy, true)
+}
+
+// SubscribeEnvelopeQueue is SubscribeQueue without raw message delivery: each SQS message's body
+// is SNS's JSON envelope, the published body in its "Message" and the attributes in its
+// "MessageAttributes".
+func SubscribeEnvelopeQueue(t testing.TB, topicARN string) Queue {
+	t.Helper()
+	return subscribeQueue(t, topicARN, "", false)
+}
+
+func subscribeQueue(t testing.TB, topicARN, filterPolicy string, raw bool) Queue {
+	t.Helper()
 	cfg := AWSConfig(t)
 	snsClient, sqsClient := awssns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -166,7 +179,7 @@ func SubscribeQueue(t testing.TB, topicARN, filterPolicy string) Queue {
 		t.Fatalf("testenv: setting policy of sqs queue %s: %v", name, err)
 	}
 
-	subAttrs := map[string]string{"RawMessageDelivery": "true"}
+	subAttrs := map[string]string{"RawMessageDelivery": strconv.FormatBool(raw)}
 	if filterPolicy != "" {
 		subAttrs["FilterPolicy"] = filterPolicy
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
 
 // Explanation is what one record becomes on SNS, or why it cannot become
@@ -25,9 +26,20 @@ type Explanation struct {
 	Size           int             `json:"size,omitempty"`
 	MaxMessageSize int             `json:"maxMessageSize,omitempty"`
 	Truncated      []string        `json:"truncatedFields,omitempty"`
+	Offload        *Offload        `json:"offload,omitempty"`
 	Attributes     []Attribute     `json:"attributes,omitempty"`
 	Body           json.RawMessage `json:"body,omitempty"`
 	Error          *Failure        `json:"error,omitempty"`
+}
+
+// Offload is where an offloaded event would be stored: Body is then the
+// pointer message, and the stored object the event's whole JSON body, Size
+// bytes (the ExtendedPayloadSize attribute).
+type Offload struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	Size   int    `json:"size"`
+	SSE    string `json:"sse,omitempty"`
 }
 
 // Attribute is one SNS message attribute as the SNS API shows it.
@@ -46,7 +58,8 @@ type Failure struct {
 	Message string `json:"message"`
 }
 
-// Explain translates rec and reports the outcome. maxSize is the topic size
+// Explain translates rec and reports the outcome; it stores nothing (an
+// offloaded event shows the pointer it would publish). maxSize is the topic size
 // limit the Translator was built with, reported as MaxMessageSize of a
 // record that translates.
 func (t *Translator) Explain(ctx context.Context, rec *kgo.Record, maxSize int) Explanation {
@@ -70,12 +83,15 @@ func (t *Translator) Explain(ctx context.Context, rec *kgo.Record, maxSize int) 
 	out.OK = true
 	out.EventID, out.EventType, out.OrgID = msg.EventID, msg.EventType, msg.OrgID
 	out.TopicARN = msg.Entry.TopicARN
-	out.FIFO = msg.Entry.GroupID != ""
+	out.FIFO = sns.IsFIFO(msg.Entry.TopicARN) // a fair_group route sets GroupID on a standard topic too
 	out.GroupID, out.DedupID = msg.Entry.GroupID, msg.Entry.DedupID
 	out.Size, out.MaxMessageSize = msg.Entry.Size, maxSize
 	out.Truncated = msg.Truncated
+	if o := msg.Offload; o != nil {
+		out.Offload = &Offload{Bucket: o.Bucket, Key: o.Key, Size: len(o.Body), SSE: o.SSE}
+	}
 	for _, a := range msg.Entry.Attributes {
-		out.Attributes = append(out.Attributes, Attribute{Name: a.Name, DataType: "String", Value: a.Value})
+		out.Attributes = append(out.Attributes, Attribute{Name: a.Name, DataType: a.DataType(), Value: a.Value})
 	}
 	out.Body = json.RawMessage(msg.Entry.Body)
 	return out

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/thena-ai/kafka-sns-bridge/avro"
 	"github.com/thena-ai/kafka-sns-bridge/consumer"
+	"github.com/thena-ai/kafka-sns-bridge/internal/failure"
+	"github.com/thena-ai/kafka-sns-bridge/internal/tracecontext"
 	"github.com/thena-ai/kafka-sns-bridge/mapping"
 	"github.com/thena-ai/kafka-sns-bridge/sns"
 )
@@ -27,6 +30,22 @@ type Translator struct {
 	suspect     *prometheus.CounterVec // custom object timestamps that look like seconds, by event type
 	log         *slog.Logger           // nil logs nothing
 	warned      warnedTypes
+	store       PayloadStore // nil: an offloaded event cannot be published
+}
+
+// PayloadStore stores the events mapping offloads, before their pointer
+// message is published; *offload.Store satisfies it. Put blocks until the
+// object is stored or ctx ends; its error is a *failure.Error.
+type PayloadStore interface {
+	Put(ctx context.Context, ev *mapping.OffloadedEvent) error
+}
+
+// WithPayloadStore makes Translate (and Entry) store each offloaded event
+// with s before returning its pointer message. Without it, an event that
+// mapping offloads fails Translate as systemic: the bridge never publishes
+// a pointer to an object it did not store.
+func WithPayloadStore(s PayloadStore) Option {
+	return func(t *Translator) { t.store = s }
 }
 
 // Option configures a Translator beyond its decoder, mapper and registry.
@@ -87,7 +106,9 @@ func New(dec *avro.Decoder, m *mapping.Mapper, reg prometheus.Registerer, opts .
 	return t, nil
 }
 
-// Translate implements consumer.Translator. With an error it still returns
+// Translate implements consumer.Translator. An event mapping offloads is
+// stored with the PayloadStore first (WithPayloadStore); a failure to store
+// it is transient or systemic, so the engine retries it. With an error it still returns
 // the event's id, type and org id when decoding got that far, and the topic
 // the event was routed to when mapping got that far, so that the dead-letter
 // headers name the event and its target.
@@ -111,6 +132,12 @@ func (t *Translator) Translate(ctx context.Context, rec *kgo.Record) (consumer.O
 			out.EventID = msg.EventID
 		}
 		return out, err
+	}
+	if msg.Offload != nil {
+		if err := t.storeOffloaded(ctx, msg.Offload); err != nil {
+			return consumer.Outbound{EventID: msg.EventID, EventType: msg.EventType, OrgID: msg.OrgID,
+				EventTime: msg.EventTime, RoutedARN: msg.Entry.TopicARN}, err
+		}
 	}
 	entry := msg.Entry
 	entry.EventType = msg.EventType
@@ -144,7 +171,9 @@ func (t *Translator) Message(ctx context.Context, rec *kgo.Record) (msg mapping.
 		t.sanitized.WithLabelValues(SanitizedInvalidUTF8).Add(float64(ev.Sanitized.InvalidUTF8))
 		t.sanitized.WithLabelValues(SanitizedNonFinite).Add(float64(ev.Sanitized.NonFinite))
 	}
-	msg, err = t.mapper.Map(ev, mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key})
+	src := mapping.Source{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key}
+	src.TraceParent, src.TraceState = traceHeaders(rec.Headers)
+	msg, err = t.mapper.Map(ev, src)
 	if err != nil {
 		return msg, ev, err
 	}
@@ -166,4 +195,34 @@ func AssumedTopics(arns []string, maxSize int) map[string]mapping.TopicInfo {
 		topics[arn] = mapping.TopicInfo{FIFO: sns.IsFIFO(arn), MaxMessageSize: maxSize}
 	}
 	return topics
+}
+
+// traceHeaders returns the values of rec's W3C trace context headers, nil
+// when absent. Kafka header keys are case-sensitive, but producers
+// bridging from HTTP may keep a header's capitals, so the names match
+// without case, as HTTP's do; the last of repeated headers wins, as a
+// propagator reading the headers into a map would have it.
+func traceHeaders(headers []kgo.RecordHeader) (traceParent, traceState []byte) {
+	for i := range headers {
+		h := &headers[i]
+		switch {
+		case len(h.Key) == len(tracecontext.TraceParent) && strings.EqualFold(h.Key, tracecontext.TraceParent):
+			traceParent = h.Value
+		case len(h.Key) == len(tracecontext.TraceState) && strings.EqualFold(h.Key, tracecontext.TraceState):
+			traceState = h.Value
+		}
+	}
+	return traceParent, traceState
+}
+
+// errNoStore is what an offloaded event meets without a PayloadStore.
+var errNoStore = &failure.Error{Class: failure.Systemic, Reason: failure.ReasonForbidden, Code: "NoPayloadStore",
+	Err: errors.New("the route offloads large events but the translator has no S3 store")}
+
+// storeOffloaded puts ev with the Translator's store.
+func (t *Translator) storeOffloaded(ctx context.Context, ev *mapping.OffloadedEvent) error {
+	if t.store == nil {
+		return errNoStore
+	}
+	return t.store.Put(ctx, ev)
 }

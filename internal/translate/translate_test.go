@@ -26,13 +26,20 @@ const (
 
 // newTranslator builds a Translator on the embedded schemas and the standard
 // routes, as the operator tools do without a config file.
-func newTranslator(t *testing.T, reg prometheus.Registerer, opts ...Option) *Translator {
+func newTranslator(t testing.TB, reg prometheus.Registerer, opts ...Option) *Translator {
 	t.Helper()
 	return newRoutedTranslator(t, mapping.Config{Routes: mapping.StandardRoutes(ticketARN, customARN)}, reg, opts...)
 }
 
 // newRoutedTranslator builds a Translator on the embedded schemas and routing.
-func newRoutedTranslator(t *testing.T, routing mapping.Config, reg prometheus.Registerer, opts ...Option) *Translator {
+func newRoutedTranslator(t testing.TB, routing mapping.Config, reg prometheus.Registerer, opts ...Option) *Translator {
+	t.Helper()
+	return newSizedTranslator(t, routing, sns.DefaultMaxMessageSize, reg, opts...)
+}
+
+// newSizedTranslator is newRoutedTranslator with every topic's size limit
+// maxSize.
+func newSizedTranslator(t testing.TB, routing mapping.Config, maxSize int, reg prometheus.Registerer, opts ...Option) *Translator {
 	t.Helper()
 	src, err := avro.NewLocalSource(schemas.FS())
 	if err != nil {
@@ -42,7 +49,7 @@ func newRoutedTranslator(t *testing.T, routing mapping.Config, reg prometheus.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mapping.NewMapper(routing, AssumedTopics(routing.TopicARNs(), sns.DefaultMaxMessageSize))
+	m, err := mapping.NewMapper(routing, AssumedTopics(routing.TopicARNs(), maxSize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +60,7 @@ func newRoutedTranslator(t *testing.T, routing mapping.Config, reg prometheus.Re
 	return tr
 }
 
-func generator(t *testing.T, seed int64) *eventgen.Generator {
+func generator(t testing.TB, seed int64) *eventgen.Generator {
 	t.Helper()
 	g, err := eventgen.New(seed, eventgen.Options{})
 	if err != nil {
@@ -233,5 +240,61 @@ func TestTranslateCarriesRouteOrdering(t *testing.T) {
 		if out.Relaxed != c.relaxed {
 			t.Errorf("%s: Outbound.Relaxed = %v, want %v", c.eventType, out.Relaxed, c.relaxed)
 		}
+	}
+}
+
+// `bridge translate` shows a fair_group route's group id on a standard topic
+// without calling the topic FIFO.
+func TestExplainFairGroup(t *testing.T) {
+	routing := mapping.Config{Routes: []mapping.Route{{Pattern: "*", TopicARN: ticketARN, FairGroup: true}}}
+	tr := newRoutedTranslator(t, routing, nil)
+	r, err := generator(t, 7).Record("ticket:created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := tr.Explain(context.Background(), &kgo.Record{Topic: "thena.events", Key: r.Key, Value: r.Value}, sns.DefaultMaxMessageSize)
+	if !out.OK || out.FIFO || out.GroupID != string(r.Key) || out.DedupID != "" {
+		t.Errorf("Explain: ok %v fifo %v group %q dedup %q; want a standard topic with group %q and no dedup id",
+			out.OK, out.FIFO, out.GroupID, out.DedupID, r.Key)
+	}
+}
+
+// A record's W3C trace context headers reach the SNS entry as attributes;
+// a record without them gets the six attributes only.
+func TestTranslateCarriesTraceContext(t *testing.T) {
+	tr := newTranslator(t, nil)
+	r, err := generator(t, 8).Record("ticket:created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, c := range []struct {
+		name    string
+		headers []kgo.RecordHeader
+		want    map[string]string
+	}{
+		{"w3c headers", []kgo.RecordHeader{{Key: "traceparent", Value: []byte(parent)}, {Key: "tracestate", Value: []byte("a=b")}},
+			map[string]string{"traceparent": parent, "tracestate": "a=b"}},
+		{"capitalised as over HTTP", []kgo.RecordHeader{{Key: "Traceparent", Value: []byte(parent)}},
+			map[string]string{"traceparent": parent}},
+		{"none", []kgo.RecordHeader{{Key: "content-type", Value: []byte("avro")}}, map[string]string{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &kgo.Record{Topic: "thena.events", Partition: 2, Offset: 9, Key: r.Key, Value: r.Value, Headers: c.headers}
+			out, err := tr.Translate(context.Background(), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, a := range out.Entry.Attributes[6:] {
+				got[a.Name] = a.Value
+			}
+			if len(got) != len(c.want) || got["traceparent"] != c.want["traceparent"] || got["tracestate"] != c.want["tracestate"] {
+				t.Errorf("trace attributes %q, want %q", got, c.want)
+			}
+			if out.Entry.Source != (sns.Source{Topic: "thena.events", Partition: 2, Offset: 9}) {
+				t.Errorf("Entry.Source %+v", out.Entry.Source)
+			}
+		})
 	}
 }

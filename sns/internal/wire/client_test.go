@@ -73,11 +73,14 @@ func messages(srv *snstest.Server, arn string) []received {
 	for _, m := range srv.Messages(arn) {
 		r := received{Body: m.Body, GroupID: m.GroupID, DedupID: m.DedupID, Attributes: map[string]string{}}
 		for k, a := range m.Attributes {
-			if a.DataType != "String" {
+			switch a.DataType {
+			case "String":
+				r.Attributes[k] = a.StringValue
+			case "Number":
+				r.Attributes[k] = "number " + a.StringValue
+			default:
 				r.Attributes[k] = "type " + a.DataType
-				continue
 			}
-			r.Attributes[k] = a.StringValue
 		}
 		out = append(out, r)
 	}
@@ -139,6 +142,9 @@ func checkDelivered(t *testing.T, entries []wire.Entry, res wire.BatchResult, go
 		want := received{Body: e.Body, GroupID: e.GroupID, DedupID: e.DedupID, Attributes: map[string]string{}}
 		for _, a := range e.Attributes {
 			want.Attributes[a.Name] = a.Value
+			if a.Number {
+				want.Attributes[a.Name] = "number " + a.Value
+			}
 		}
 		if !reflect.DeepEqual(got[i], want) {
 			t.Errorf("entry %s arrived as %.300v, sent %.300v", s.ID, got[i], want)

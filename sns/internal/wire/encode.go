@@ -118,7 +118,11 @@ func appendMessage(dst, p []byte, e *Entry) []byte {
 			n := strconv.AppendInt(num[:0], int64(k), 10)
 			dst = appendAttrKey(dst, p, n, "Name=")
 			dst = appendEscaped(dst, a.Name)
-			dst = appendAttrKey(dst, p, n, "Value.DataType="+AttributeType)
+			if a.Number {
+				dst = appendAttrKey(dst, p, n, "Value.DataType="+NumberType)
+			} else {
+				dst = appendAttrKey(dst, p, n, "Value.DataType="+AttributeType)
+			}
 			dst = appendAttrKey(dst, p, n, "Value.StringValue=")
 			dst = appendEscaped(dst, a.Value)
 		}

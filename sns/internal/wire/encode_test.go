@@ -62,8 +62,9 @@ func corpus() map[string][]wire.Entry {
 		"empty body":            {{ID: "0", Body: ""}},
 		"empty attribute value": {{ID: "0", Body: "x", Attributes: []wire.Attribute{{Name: "event_name", Value: ""}}}},
 		"empty attribute name":  {{ID: "0", Body: "x", Attributes: []wire.Attribute{{Name: "", Value: "v"}}}},
-		"repeated attributes":   {{ID: "0", Body: "x", Attributes: []wire.Attribute{{"b", "1"}, {"a", "2"}, {"b", "3"}, {"c", "4"}, {"a", "5"}}}},
+		"repeated attributes":   {{ID: "0", Body: "x", Attributes: []wire.Attribute{{Name: "b", Value: "1"}, {Name: "a", Value: "2"}, {Name: "b", Value: "3"}, {Name: "c", Value: "4"}, {Name: "a", Value: "5"}}}},
 		"empty batch":           {},
+		"number attribute":      {{ID: "0", Body: "x", Attributes: []wire.Attribute{{Name: "event_name", Value: "t"}, {Name: "ExtendedPayloadSize", Value: "300000", Number: true}}}},
 	}
 	var twelve []wire.Attribute
 	for _, i := range []int{7, 11, 0, 3, 10, 1, 9, 2, 8, 4, 6, 5} {
@@ -170,7 +171,7 @@ func TestPublishBodyMatchesSDK(t *testing.T) {
 			if len(e.Attributes) > 0 {
 				in.MessageAttributes = map[string]types.MessageAttributeValue{}
 				for _, a := range e.Attributes {
-					in.MessageAttributes[a.Name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(a.Value)}
+					in.MessageAttributes[a.Name] = types.MessageAttributeValue{DataType: aws.String(a.DataType()), StringValue: aws.String(a.Value)}
 				}
 			}
 			if e.GroupID != "" {

@@ -1,13 +1,28 @@
 package wire
 
-// AttributeType is the DataType of every message attribute the package
-// writes: the bridge sends String attributes only.
+// AttributeType is the DataType of the message attributes the package
+// writes, String, but for those marked Number (NumberType).
 const AttributeType = "String"
 
-// Attribute is one String message attribute.
+// NumberType is the DataType of an Attribute with Number set. It is as
+// long as AttributeType, so sizes count both alike.
+const NumberType = "Number"
+
+// Attribute is one String message attribute, or with Number set one Number
+// attribute whose Value is its decimal text (the extended clients'
+// ExtendedPayloadSize).
 type Attribute struct {
-	Name  string
-	Value string
+	Name   string
+	Value  string
+	Number bool `json:",omitempty"` // golden files of String attributes stay as they were
+}
+
+// DataType is a's SNS DataType.
+func (a *Attribute) DataType() string {
+	if a.Number {
+		return NumberType
+	}
+	return AttributeType
 }
 
 // Entry is one message to publish.
@@ -17,7 +32,8 @@ type Entry struct {
 	Body       string
 	Attributes []Attribute
 	// GroupID and DedupID are sent when not empty (MessageGroupId,
-	// MessageDeduplicationId): set them for FIFO topics only.
+	// MessageDeduplicationId): DedupID for FIFO topics only; GroupID for
+	// FIFO topics and, for SQS fair queues, standard ones.
 	GroupID string
 	DedupID string
 }

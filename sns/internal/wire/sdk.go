@@ -55,7 +55,7 @@ func sdkEntry(e *Entry) types.PublishBatchRequestEntry {
 		re.MessageAttributes = make(map[string]types.MessageAttributeValue, len(e.Attributes))
 		for _, a := range e.Attributes {
 			re.MessageAttributes[a.Name] = types.MessageAttributeValue{
-				DataType: aws.String(AttributeType), StringValue: aws.String(a.Value)}
+				DataType: aws.String(a.DataType()), StringValue: aws.String(a.Value)}
 		}
 	}
 	if e.GroupID != "" {
