@@ -72,6 +72,9 @@
 // throttling nor held a call back for 400ms. Never below 100 entries/s. On
 // FIFO topics throttling of a single message group (its own 300 messages/s)
 // is left to that run's short retry waits and does not slow the topic.
+// Config.MaxRatePerTopic, when set, is the limit's ceiling: calls are paced
+// to it from the start, throttling still cuts below it, growth stops at it,
+// and the limit never turns off.
 // bridge_sns_send_rate_limit{topic_arn} shows the limit (0: unlimited) and
 // bridge_sns_throttled_total{topic_arn} the throttled entry attempts.
 //
