@@ -45,6 +45,8 @@ func (w deadLetterWriter) record(it *item, failedAt time.Time) *kgo.Record {
 		FailedAt:  failedAt,
 		Instance:  w.instance,
 		Version:   w.version,
+
+		OffloadObject: it.out.OffloadObject,
 	})
 }
 

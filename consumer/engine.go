@@ -62,6 +62,10 @@ type Outbound struct {
 	// route's "ordering: relaxed" (standard topics only; start-up refuses it
 	// on a FIFO route).
 	Relaxed bool
+	// OffloadObject is s3://bucket/key where the translator stored the
+	// event's body when its route offloads it (Entry is then the pointer
+	// message), for the bridge.offload.object dead-letter header.
+	OffloadObject string
 }
 
 // Publisher publishes runs of entries to SNS; sns.Publisher satisfies it.

@@ -123,14 +123,14 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 		noKey := rec("org-x", 0, "tperm")
 		noKey.Key = nil
 		h.produce(
-			rec("k1", 0, ""),          // 0
-			undecodable,               // 1
-			rec("k1", 2, ""),          // 2
-			rec("k2", 0, "pperm"),     // 3
-			rec("k2", 1, ""),          // 4
-			noKey,                     // 5
-			rec("k3", 0, "ttoolarge"), // 6: routed to arnA, then failed
-			rec("k3", 1, ""),          // 7
+			rec("k1", 0, ""),                // 0
+			undecodable,                     // 1
+			rec("k1", 2, ""),                // 2
+			rec("k2", 0, "pperm,offloaded"), // 3: a pointer SNS refused
+			rec("k2", 1, ""),                // 4
+			noKey,                           // 5
+			rec("k3", 0, "ttoolarge"),       // 6: routed to arnA, then failed
+			rec("k3", 1, ""),                // 7
 		)
 		var dlqEndAtK3Seq1 int64 = -1
 		r := h.start("a", h.config(), func(p *fakePublisher) {
@@ -159,7 +159,8 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 				deadletter.HeaderEventID: "ev-k1-1", deadletter.HeaderEventOrgID: "k1", deadletter.HeaderTargetTopicARN: "", deadletter.HeaderAttempts: "1",
 				deadletter.HeaderSourceTimestamp: "2026-11-02T09:30:00.123Z"},
 			"3": {deadletter.HeaderErrorClass: "permanent", deadletter.HeaderErrorReason: "sns_rejected", deadletter.HeaderErrorSNSCode: "InvalidParameter",
-				deadletter.HeaderEventID: "ev-k2-0", deadletter.HeaderEventOrgID: "k2", deadletter.HeaderTargetTopicARN: arnA, deadletter.HeaderAttempts: "1"},
+				deadletter.HeaderEventID: "ev-k2-0", deadletter.HeaderEventOrgID: "k2", deadletter.HeaderTargetTopicARN: arnA, deadletter.HeaderAttempts: "1",
+				deadletter.HeaderOffloadObject: "s3://large/ev-k2-0.json"},
 			"5": {deadletter.HeaderErrorReason: "undecodable", deadletter.HeaderEventID: "ev-org-x-0", deadletter.HeaderEventOrgID: "org-x"},
 			"6": {deadletter.HeaderErrorReason: "too_large", deadletter.HeaderEventID: "ev-k3-0", deadletter.HeaderTargetTopicARN: arnA},
 		}

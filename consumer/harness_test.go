@@ -96,6 +96,9 @@ func (f *fakeTranslator) Translate(ctx context.Context, rec *kgo.Record) (Outbou
 		EventTime: rec.Timestamp,
 		Relaxed:   strings.Contains(beh, "relaxed"),
 	}
+	if strings.Contains(beh, "offloaded") {
+		out.OffloadObject = fmt.Sprintf("s3://large/ev-%s-%d.json", key, seq)
+	}
 	arn := arnA
 	if strings.Contains(beh, "arnB") {
 		arn = arnB

@@ -38,6 +38,10 @@ const (
 	HeaderFailedAt        = "bridge.failed_at"
 	HeaderInstance        = "bridge.instance"
 	HeaderVersion         = "bridge.version"
+	// HeaderOffloadObject names the S3 object (s3://bucket/key) holding an
+	// offloaded event whose pointer message was dead-lettered; only such
+	// records carry it.
+	HeaderOffloadObject = "bridge.offload.object"
 )
 
 // HeaderReplayCount counts how many times `bridge dlq replay -to-source`
@@ -97,6 +101,9 @@ type Failure struct {
 	FailedAt time.Time
 	// Instance and Version name the bridge replica that wrote the dead letter.
 	Instance, Version string
+	// OffloadObject is s3://bucket/key of the event's stored body when its
+	// route offloaded it; empty otherwise.
+	OffloadObject string
 }
 
 // Build returns the dead-letter record of src: its key, value, headers and
@@ -126,6 +133,9 @@ func Build(template string, src *kgo.Record, f Failure) *kgo.Record {
 	add(HeaderFailedAt, f.FailedAt.UTC().Format(TimestampLayout))
 	add(HeaderInstance, f.Instance)
 	add(HeaderVersion, f.Version)
+	if f.OffloadObject != "" {
+		add(HeaderOffloadObject, f.OffloadObject)
+	}
 	return &kgo.Record{
 		Topic:     Topic(template, src.Topic),
 		Key:       src.Key,
@@ -198,6 +208,8 @@ func Parse(r *kgo.Record) DeadLetter {
 			d.EventType = v
 		case HeaderEventOrgID:
 			d.OrgID = v
+		case HeaderOffloadObject:
+			d.OffloadObject = v
 		case HeaderTargetTopicARN:
 			d.TargetARN = v
 		case HeaderAttempts:

@@ -47,6 +47,7 @@ func TestParseAndRecords(t *testing.T) {
 		Class: "permanent", Reason: "unknown_schema", Message: "unknown_schema (permanent): test",
 		EventID: "evt-4-1042", EventType: "ticket:created", OrgID: "org-1",
 		Attempts: 1, FailedAt: failedAt, Instance: "bridge-0", Version: "test",
+		OffloadObject: "s3://thena-large/ev/evt-4-1042.json",
 	})
 	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderReplayCount, Value: []byte("2")})
 	if rec.Topic != "events.dlq" {
@@ -55,7 +56,8 @@ func TestParseAndRecords(t *testing.T) {
 	d := Parse(rec)
 	if d.Reason != "unknown_schema" || d.EventType != "ticket:created" || d.OrgID != "org-1" ||
 		d.SourceTopic != "events" || d.SourcePartition != 4 || d.SourceOffset != 1042 || d.Attempts != 1 ||
-		!d.FailedAt.Equal(failedAt) || d.ReplayCount != 2 || d.Class != "permanent" {
+		!d.FailedAt.Equal(failedAt) || d.ReplayCount != 2 || d.Class != "permanent" ||
+		d.OffloadObject != "s3://thena-large/ev/evt-4-1042.json" {
 		t.Fatalf("parsed %+v", d)
 	}
 	sr := d.SourceRecord()
@@ -78,6 +80,12 @@ func TestParseAndRecords(t *testing.T) {
 	}
 	if rr.Topic != "events" || rr.Partition != 4 || !rr.Timestamp.Equal(rec.Timestamp) {
 		t.Errorf("replay record %s/%d at %v", rr.Topic, rr.Partition, rr.Timestamp)
+	}
+
+	for _, h := range Build(DefaultTopic, src, Failure{Class: "permanent"}).Headers {
+		if h.Key == HeaderOffloadObject {
+			t.Errorf("a dead letter of an event that was not offloaded carries %s=%s", h.Key, h.Value)
+		}
 	}
 
 	bare := Parse(&kgo.Record{Topic: "events.dlq", Value: []byte("x")})

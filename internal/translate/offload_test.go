@@ -63,6 +63,9 @@ func TestTranslateStoresOffloadedEvents(t *testing.T) {
 	if out.Entry.Body != mapping.PointerBody(put.Bucket, put.Key) {
 		t.Errorf("published %s", out.Entry.Body)
 	}
+	if want := "s3://" + put.Bucket + "/" + put.Key; out.OffloadObject != want {
+		t.Errorf("Outbound.OffloadObject %q, want %q (the dead-letter header)", out.OffloadObject, want)
+	}
 
 	store.err = &failure.Error{Class: failure.Transient, Reason: "s3_unavailable", Err: errors.New("slow down")}
 	out, err = offloadTranslator(t, 600, WithPayloadStore(store)).Translate(context.Background(), rec)

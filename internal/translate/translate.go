@@ -141,14 +141,18 @@ func (t *Translator) Translate(ctx context.Context, rec *kgo.Record) (consumer.O
 	}
 	entry := msg.Entry
 	entry.EventType = msg.EventType
-	return consumer.Outbound{
+	out := consumer.Outbound{
 		Entry:     &entry,
 		EventID:   msg.EventID,
 		EventType: msg.EventType,
 		OrgID:     msg.OrgID,
 		EventTime: msg.EventTime,
 		Relaxed:   msg.Route.Relaxed(),
-	}, nil
+	}
+	if o := msg.Offload; o != nil {
+		out.OffloadObject = "s3://" + o.Bucket + "/" + o.Key
+	}
+	return out, nil
 }
 
 // Entry translates rec into the SNS entry the bridge would publish, or the
