@@ -41,13 +41,22 @@ func (r *report) generated() string {
 		fmt.Fprintf(&b, "Measured %s UTC, %.0f minutes.\n\n", r.started.UTC().Format("2006-01-02 15:04"), r.finished.Sub(r.started).Minutes())
 	}
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s memory (shared: Kafka, the SNS sink and the harness run on the same cores)\n", m.CPU, m.Cores, m.Memory)
-	fmt.Fprintf(&b, "- Go: %s; commit %s\n", m.Go, m.Commit)
-	fmt.Fprintf(&b, "- Load average (1, 5, 15 min): %s before, %s after\n", r.loadBefore, r.loadAfter)
-	fmt.Fprintf(&b, "- Command: `%s`\n", r.command())
-	for _, c := range r.commands {
-		fmt.Fprintf(&b, "  - from the results of `%s`\n", c)
+	sink := map[string]string{sinkLean: "internal/benchsink", sinkDouble: "the count-only sns/snstest double"}[o.sinkKind]
+	if len(r.commands) > 0 {
+		// Merged: the runs' own commits, loads and repetitions are not in
+		// the results files; say what this line describes.
+		fmt.Fprintf(&b, "- Go: %s; rendered at commit %s (each run measured the tree it was started in)\n", m.Go, m.Commit)
+		fmt.Fprintf(&b, "- Command: `%s`\n", r.command())
+		for _, c := range r.commands {
+			fmt.Fprintf(&b, "  - from the results of `%s`\n", c)
+		}
+		fmt.Fprintf(&b, "- SNS calls in flight per topic: %d; repetitions: each command's -reps (default 3); SNS sink: %s\n\n", o.inflight, sink)
+	} else {
+		fmt.Fprintf(&b, "- Go: %s; commit %s\n", m.Go, m.Commit)
+		fmt.Fprintf(&b, "- Load average (1, 5, 15 min): %s before, %s after\n", r.loadBefore, r.loadAfter)
+		fmt.Fprintf(&b, "- Command: `%s`\n", r.command())
+		fmt.Fprintf(&b, "- SNS calls in flight per topic: %d; %d repetitions; SNS sink: %s\n\n", o.inflight, o.reps, sink)
 	}
-	fmt.Fprintf(&b, "- SNS calls in flight per topic: %d; %d repetitions; SNS sink: %s\n\n", o.inflight, o.reps, map[string]string{sinkLean: "internal/benchsink", sinkDouble: "the count-only sns/snstest double"}[o.sinkKind])
 
 	b.WriteString("Medians, with the range over the repetitions in parentheses.\n")
 	ss := r.summaries()
