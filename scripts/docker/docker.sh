@@ -158,6 +158,26 @@ install_missing() {
 		>"$STATE/apt.log" 2>&1 || { tail -20 "$STATE/apt.log" >&2; die "apt-get install ${pkgs[*]} failed (log: $STATE/apt.log)"; }
 }
 
+# clear_stale_containerd: a daemon that was killed (or a machine that stopped) leaves the pid of
+# its containerd in the exec root. dockerd then takes whatever process has that pid now for its
+# containerd and waits for a socket that never comes ("timeout waiting for containerd to start").
+# A containerd of ours still running without its dockerd is stopped; any other pid file is removed.
+clear_stale_containerd() {
+	local pidfile=$EXEC_ROOT/containerd/containerd.pid pid i
+	[[ -s $pidfile ]] || return 0
+	pid=$(<"$pidfile")
+	if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$EXEC_ROOT/containerd"; then
+		say "stopping containerd $pid, left running by an earlier dockerd of this state directory"
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$pidfile"
+}
+
 cmd_up() {
 	local why i
 	why=$(why_not)
@@ -171,6 +191,7 @@ cmd_up() {
 		return
 	fi
 	install_missing
+	clear_stale_containerd
 	mkdir -p "$STATE/data"
 	[[ -f $STATE/dockerd.log ]] && mv -f "$STATE/dockerd.log" "$STATE/dockerd.log.prev"
 	say "starting dockerd (host networking only; data in $STATE/data, socket $SOCK)"
