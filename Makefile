@@ -3,6 +3,7 @@
 #   make build        build bin/bridge
 #   make demo         run the bridge on an embedded Kafka and SNS double (needs only Go)
 #   make test         lint + unit tests (-race) + stack test + local stack + integration tests
+#                     + the Docker tests where Docker can be set up (else it says why and goes on)
 #   make lint         gofmt, go vet, staticcheck
 #   make unit         unit tests with the race detector
 #   make integration  start the local stack if needed, then run the integration tests
@@ -11,6 +12,8 @@
 #   make stack-down   stop what stack-up started
 #   make stack-test   check scripts/stack.sh on a stack of its own (other ports; 1-3 minutes)
 #   make bench        micro-benchmarks and the benchmark harness (docs/benchmarks.md)
+#   make docker-test  a Docker engine, the stack's images built locally, testenv's containers and
+#                     the compose stack end to end (scripts/docker/docker.sh; README "Docker")
 
 SHELL := /bin/bash
 GO ?= go
@@ -25,7 +28,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # 2-core CI machine and the shared broker from being overloaded.
 INTEGRATION_FLAGS ?= -tags integration -count=1 -p 1 -timeout 30m
 
-.PHONY: all build demo test lint unit integration stack-up stack-up-3 stack-down stack-status stack-test bench fuzz clean
+.PHONY: all build demo test lint unit integration stack-up stack-up-3 stack-down stack-status stack-test docker-test docker-test-if-possible bench fuzz clean
 
 all: build
 
@@ -35,7 +38,7 @@ build:
 demo:
 	$(GO) run ./cmd/bridge demo -events 5000
 
-test: lint unit stack-test integration
+test: lint unit stack-test integration docker-test-if-possible
 
 lint: $(BIN)/staticcheck
 	@echo "==> gofmt"
@@ -43,9 +46,11 @@ lint: $(BIN)/staticcheck
 	@echo "==> go vet"
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags docker ./e2e/
 	@echo "==> staticcheck"
 	$(BIN)/staticcheck ./...
 	$(BIN)/staticcheck -tags integration ./...
+	$(BIN)/staticcheck -tags docker ./e2e/
 
 $(BIN)/staticcheck:
 	@echo "==> installing staticcheck $(STATICCHECK_VERSION) into bin/"
@@ -77,6 +82,29 @@ stack-status:
 STACK_TEST_TIMEOUT ?= 1200
 stack-test:
 	timeout $(STACK_TEST_TIMEOUT) scripts/stack_test.sh
+
+# The Docker tests (scripts/docker/docker.sh test): start a Docker engine unless DOCKER_HOST names one
+# (host networking only), build the base image (debootstrap) and the stack's images, run internal/smoke
+# on internal/testenv's containers and e2e/compose_test.go on docker-compose.yml +
+# docker-compose.local.yml, then stop the engine. Its ports are the local stack's + 2000, so it runs
+# beside the stack (make test runs it after the integration tests, whose downloads it builds from).
+# Needs root and apt-get, or DOCKER_HOST: docker-test fails saying why when it cannot run.
+# docker-test-if-possible (what make test calls) runs it where it can, else says why and succeeds;
+# DOCKER_TEST=no skips it, DOCKER_TEST=yes makes it required (README "Docker").
+# DOCKER_TEST_TIMEOUT bounds the whole run; the engine is stopped on the way out.
+DOCKER_TEST ?= auto
+DOCKER_TEST_TIMEOUT ?= 1800
+docker-test:
+	timeout $(DOCKER_TEST_TIMEOUT) scripts/docker/docker.sh test
+
+docker-test-if-possible:
+	@case "$(DOCKER_TEST)" in \
+	no) echo "==> docker-test skipped: DOCKER_TEST=no" ;; \
+	yes) $(MAKE) --no-print-directory docker-test ;; \
+	auto) if why=$$(scripts/docker/docker.sh check); then $(MAKE) --no-print-directory docker-test; \
+	      else echo "==> docker-test skipped: $${why#docker: } (DOCKER_TEST=yes to require it)"; fi ;; \
+	*) echo "DOCKER_TEST=$(DOCKER_TEST): want auto, yes or no" >&2; exit 2 ;; \
+	esac
 
 # The micro-benchmarks, then the harness (cmd/bench): the bridge against raw
 # consume, raw publish and a one-Publish-per-message peer on the local Kafka

