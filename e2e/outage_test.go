@@ -147,8 +147,8 @@ func testSNSOutage(t *testing.T, mix orgMix, hung bool) {
 	cutAt := time.Now()
 	var (
 		maxBreaker, maxPaused, maxUnusable float64
-		consumed              []float64 // one sample a second
-		commits               []map[int32]int64
+		consumed                           []float64 // one sample a second
+		commits                            []map[int32]int64
 	)
 	for time.Since(cutAt) < outage {
 		m, err := b.Scrape()
