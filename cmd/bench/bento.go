@@ -69,7 +69,7 @@ func bentoConfig(p bentoParams) ([]byte, error) {
 			"start_from_oldest":         true,
 			"commit_period":             "5s",
 			"fetch_max_bytes":           "16MiB",
-			"fetch_max_partition_bytes": "1MiB",
+			"fetch_max_partition_bytes": "256KiB",
 		}},
 		"pipeline": map[string]any{"processors": []any{
 			map[string]any{"schema_registry_decode": map[string]any{"url": p.registry, "avro_raw_json": true}},

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/thena-ai/kafka-sns-bridge/consumer"
 )
 
 // commitInterval matches the bridge's kafka.commit_interval default.
@@ -32,8 +34,8 @@ func joinGroup(f workerFlags, opts ...kgo.Opt) (*groupMember, error) {
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),
 		// The bridge's defaults (config.yaml), so that fetching is alike.
-		kgo.FetchMaxBytes(16 << 20),
-		kgo.FetchMaxPartitionBytes(1 << 20),
+		kgo.FetchMaxBytes(consumer.DefaultFetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(consumer.DefaultFetchMaxPartitionBytes),
 	}, opts...)...)
 	if err != nil {
 		return nil, err
