@@ -199,7 +199,11 @@ func testSNSOutage(t *testing.T, mix orgMix, hung bool) {
 	// Refused connections open the breaker. Hung ones keep it mostly
 	// half-open (its probes wait for the response timeout, so a once-a-second
 	// sample may never see it open), but never closed.
-	if want := map[bool]float64{false: 2, true: 1}[hung]; maxBreaker < want {
+	want := 2.0 // open
+	if hung {
+		want = 1 // half-open
+	}
+	if maxBreaker < want {
 		t.Errorf("bridge_sns_breaker_state reached %v during a %v outage, want at least %v", maxBreaker, outage, want)
 	}
 	if maxUnusable != 1 {
