@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -240,6 +241,8 @@ type fakePublisher struct {
 	maxInflight int
 	retryDelay  time.Duration
 	holdPhold   bool
+	// handedBack counts the entries answered with pbroken's transient error.
+	handedBack atomic.Int64
 
 	mu       sync.Mutex
 	wg       sync.WaitGroup
@@ -430,6 +433,7 @@ func (p *fakePublisher) call(run []*sns.Entry, pending []int, attempts int) (res
 		case broken || (strings.Contains(beh, "pbroken") && a == 1):
 			// A publisher breaking its contract: a transient error reaches done.
 			broken = true
+			p.handedBack.Add(1)
 			results[i] = sns.Result{Err: failure.Transientf(failure.ReasonSNSUnavail, "InternalError"), Attempts: attempts}
 		case strings.Contains(beh, "pperm"):
 			p.sink.skip(key, seq, e.TopicARN)

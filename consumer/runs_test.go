@@ -152,9 +152,15 @@ func TestEntriesHandedBackInsideARunArePublishedAgainInOrder(t *testing.T) {
 		if got := h.publishedSeqs("A"); !slices.Equal(got, seqs(8)) {
 			t.Errorf("A published %v, want 0..7 once each, in order", got)
 		}
-		// A1 and the two after it in its run came back.
-		if got := metricValue(r.e.metrics.errors.WithLabelValues("transient", failure.ReasonSNSUnavail)); got != 3 {
-			t.Errorf("bridge_errors_total{class=transient,reason=sns_unavailable} = %v, want 3", got)
+		// A1 and the rest of its run came back (how many follow it in the
+		// run depends on how many were translated when the run formed),
+		// and each counts once.
+		back := r.pub.handedBack.Load()
+		if back < 1 {
+			t.Fatal("the publisher handed nothing back")
+		}
+		if got := metricValue(r.e.metrics.errors.WithLabelValues("transient", failure.ReasonSNSUnavail)); got != float64(back) {
+			t.Errorf("bridge_errors_total{class=transient,reason=sns_unavailable} = %v, want %d (the entries handed back)", got, back)
 		}
 	})
 }
