@@ -185,9 +185,11 @@ func (p *partition) checkSlowTranslate(now time.Time) {
 	if !marked {
 		return
 	}
-	p.metrics.translateStalled.Inc()
+	// The line comes before the gauge, so whoever sees the gauge move also
+	// finds the line.
 	p.log.Warn("translation stalled: one record has been decoding for over a second (schema registry slow or down?); later records of the partition wait",
 		"stalled_for", now.Sub(since).Round(time.Millisecond).String())
+	p.metrics.translateStalled.Inc()
 }
 
 // stallLoop looks for slow Translate calls on every owned partition until

@@ -115,7 +115,9 @@ func (p *partition) explainPauseLocked(force bool) {
 	case top != nil && 2*top.bytes > total:
 		reason = pauseHotKey
 	}
-	p.metrics.partitionPauses.WithLabelValues(reason).Inc()
+	// The line comes before the counter, so whoever sees the counter move
+	// also finds the line.
+	defer p.metrics.partitionPauses.WithLabelValues(reason).Inc()
 	switch reason {
 	case pauseTopicBlocked:
 		p.log.Info("partition paused: its buffer is full of events for a blocked topic", "reason", reason,
