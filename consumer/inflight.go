@@ -15,7 +15,11 @@ type bufferBudget struct {
 	limit   int64
 	bytes   atomic.Int64
 	records atomic.Int64
-	freed   chan struct{} // cap 1; signaled when bytes are given back
+	// busy counts the owned partitions with work: records buffered or a
+	// backlog on the broker (partition.updateBusyLocked). Each holds at most
+	// its share of limit (partition.bufferLimitLocked).
+	busy  atomic.Int64
+	freed chan struct{} // cap 1; signaled when bytes are given back
 
 	bytesGauge, recordsGauge prometheus.Gauge
 }
@@ -39,3 +43,29 @@ func (b *bufferBudget) add(records int, bytes int64) {
 
 // free returns how many more bytes may be fetched now.
 func (b *bufferBudget) free() int64 { return b.limit - b.bytes.Load() }
+
+// Partitions with work share three quarters of the engine's budget, so that
+// the sum of their buffers stays below it and polling never waits on the
+// whole engine while one partition runs dry. A poll hands each partition at
+// most what one fetch response holds for it, so while the budget itself is
+// spent the partitions are refilled alike whatever they drain: a partition
+// with two busy keys got as much as one with one and its keys fell behind.
+// Bounded by its share instead, each partition is refilled as it drains.
+const (
+	busyShareNum, busyShareDen = 3, 4
+	// minShareDiv: a partition's share is never under
+	// MaxBufferedBytesPerPartition/minShareDiv (1 MiB by default), so that
+	// many busy partitions do not each pause after a few records; then the
+	// engine's budget bounds them together again.
+	minShareDiv = 8
+)
+
+// share is what one of the busy partitions may hold, for a partition whose
+// own bound is perPartition.
+func (b *bufferBudget) share(perPartition int64) int64 {
+	n := b.busy.Load()
+	if n <= 1 {
+		return perPartition
+	}
+	return min(perPartition, max(b.limit*busyShareNum/busyShareDen/n, perPartition/minShareDiv))
+}

@@ -133,6 +133,7 @@ type partition struct {
 	dropped    bool
 
 	paused    bool // fetching paused for the buffer; what kgo was last told
+	busy      bool // counted in budget.busy
 	whyPaused bool // the pause is not yet counted and logged with its reason
 }
 
@@ -402,6 +403,10 @@ func (p *partition) drop() {
 	p.dropped = true
 	n, bytes := p.ledger.release()
 	p.budget.add(-n, -bytes)
+	if p.busy {
+		p.busy = false
+		p.budget.busy.Add(-1)
+	}
 	p.scopes.clear()
 	if p.paused {
 		p.paused = false

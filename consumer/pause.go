@@ -56,8 +56,8 @@ func (b *blockedTopics) has(arn string) bool {
 	return b.arns[arn]
 }
 
-// updatePauseLocked pauses fetching when the buffer holds
-// maxBufferedBytes and resumes at half, so that a partition does not flap
+// updatePauseLocked pauses fetching when the buffer holds its bound
+// (bufferLimitLocked) and resumes at half, so that a partition does not flap
 // at the bound. Nothing else pauses a partition: an ordering scope that
 // cannot go out (a hot key at its limit, a key retrying, a blocked topic)
 // holds only itself while the buffer has room.
@@ -65,7 +65,8 @@ func (p *partition) updatePauseLocked() {
 	if p.dropped {
 		return
 	}
-	limit := p.maxBufferedBytes
+	p.updateBusyLocked()
+	limit := p.bufferLimitLocked()
 	want := p.paused
 	switch b := p.ledger.bytes; {
 	case b >= limit:
@@ -85,6 +86,29 @@ func (p *partition) updatePauseLocked() {
 		}
 	}
 	p.explainPauseLocked(false)
+}
+
+// bufferLimitLocked is what the partition's buffer may hold: its own bound
+// (Config.MaxBufferedBytesPerPartition), or less, its share of the engine's
+// while other partitions have work too (bufferBudget.share).
+func (p *partition) bufferLimitLocked() int64 {
+	return p.budget.share(p.maxBufferedBytes)
+}
+
+// updateBusyLocked counts the partition in budget.busy while it has work:
+// records buffered, or more on the broker than the one offset a transaction
+// marker at the end takes.
+func (p *partition) updateBusyLocked() {
+	l := &p.ledger
+	busy := len(l.open) > 0 || (l.next > 0 && l.highWater-l.next > 1)
+	if busy != p.busy {
+		p.busy = busy
+		if busy {
+			p.budget.busy.Add(1)
+		} else {
+			p.budget.busy.Add(-1)
+		}
+	}
 }
 
 // explainPauseLocked counts and logs why the partition paused, once the
