@@ -164,7 +164,10 @@ type Config struct {
 	// them (record key, value and headers, the translated entry, and the
 	// bookkeeping of each record; a finished record waiting behind an
 	// unfinished one costs only its bookkeeping). Default 8 MiB. At the bound
-	// the partition stops fetching; it resumes at half.
+	// the partition stops fetching; it resumes at half. While several
+	// partitions have work, each is bound by its share instead when that is
+	// less: three quarters of MaxBufferedBytes split among them, never under
+	// an eighth of this bound.
 	MaxBufferedBytesPerPartition int64
 	// MaxBufferedBytes bounds the same for the whole engine (default 32 MiB);
 	// polling waits while it is reached.

@@ -58,7 +58,14 @@
 // only its bookkeeping. A partition holding MaxBufferedBytesPerPartition
 // pauses fetching (PauseFetchPartitions) and resumes at half; one poll takes
 // about a partition's bound in records, so a partition holds at most about
-// twice it. Polling stops while the engine holds MaxBufferedBytes, and
+// twice it. While several partitions have work (records buffered or a
+// backlog on the broker), each pauses at its share instead when that is
+// less: three quarters of MaxBufferedBytes split among them, never under an
+// eighth of its own bound. Their buffers together then stay below the
+// engine's, so polling goes on and a partition is refilled as fast as it
+// drains; were the engine's budget spent, every partition would get the same
+// slice of each fetch response whatever it drains, and one whose keys drain
+// faster would run dry. Polling stops while the engine holds MaxBufferedBytes, and
 // FetchMaxBytes bounds what franz-go buffers. Each pause is counted by
 // reason: hot_key when one scope holds more than half of the buffer (also
 // logged at most once a minute per key, the key hashed), topic_blocked
