@@ -55,7 +55,7 @@ const (
 	DefaultCommitInterval    = time.Second
 	DefaultCommitTimeout     = 10 * time.Second
 	DefaultMaxRunPerKey      = 10
-	DefaultMaxInflightPerKey = 4
+	DefaultMaxInflightPerKey = 16
 	// The byte bounds keep a bridge draining a backlog of 48 KiB events
 	// into an SNS that does not answer at 166 MiB RSS (local Kafka, one
 	// broker, 12 partitions, a 1.4x JSON body per event: 77 MiB counted,
@@ -155,7 +155,7 @@ type Config struct {
 	// is possible when an entry fails while a later one is accepted.
 	MaxRunPerKey int
 	// MaxInflightPerKey is the most runs of one relaxed scope (an Outbound
-	// with Relaxed set) in flight at once (default 4). Strict scopes always
+	// with Relaxed set) in flight at once (default 16). Strict scopes always
 	// have at most one.
 	MaxInflightPerKey int
 

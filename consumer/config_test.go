@@ -80,7 +80,7 @@ func TestValidateNamesTheBadField(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	c := DefaultConfig()
 	if c.DeadLetterTopic != "{topic}.dlq" || c.CommitInterval != time.Second || c.MaxBufferedBytesPerPartition != 8<<20 ||
-		c.MaxBufferedBytes != 32<<20 || c.MaxRunPerKey != 10 || c.MaxInflightPerKey != 4 ||
+		c.MaxBufferedBytes != 32<<20 || c.MaxRunPerKey != 10 || c.MaxInflightPerKey != 16 ||
 		c.TLS.InsecureSkipVerify || c.DrainTimeout >= c.RebalanceTimeout || c.HeartbeatInterval != time.Second ||
 		c.SessionTimeout != 45*time.Second || c.LagInterval != 10*time.Second {
 		t.Errorf("unexpected defaults: %+v", c)
