@@ -208,3 +208,37 @@ func TestOAuthBearerTokenCommandIsCachedUntilExpiry(t *testing.T) {
 		t.Errorf("failing command: %v, want its standard error in the error", err)
 	}
 }
+
+// A partition whose last write is a committed transaction ends on the
+// transaction's marker, an offset no record occupies. Once the transaction's
+// records are published the commit moves past the marker too, so the
+// partition's lag reads 0, not 1.
+func TestLagReachesZeroAfterATransactionMarker(t *testing.T) {
+	bubble(t, 1, false, func(t *testing.T, h *harness) {
+		tx, err := kgo.NewClient(append(h.clientOpts(), kgo.TransactionalID("orders-writer"))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Close()
+		ctx := context.Background()
+		h.produce(rec("plain", 0, ""))
+		if err := tx.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.ProduceSync(ctx, rec("committed", 0, ""), rec("committed", 1, "")).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+		r := h.start("a", h.config())
+		h.eventually("all three published", func() bool { return h.sink.count() == 3 })
+		h.eventually("commits at the end, past the marker", h.committedToEnd)
+		if got := metricValue(r.e.metrics.committedLag.WithLabelValues(srcTopic, "0")); got != 0 {
+			t.Errorf("bridge_committed_offset_lag = %v once everything is committed, want 0", got)
+		}
+		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got != 3 {
+			t.Errorf("%v records consumed, want 3: a marker is not a record", got)
+		}
+	})
+}

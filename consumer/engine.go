@@ -392,6 +392,9 @@ func (e *Engine) consumerOpts(common []kgo.Opt) []kgo.Opt {
 		kgo.FetchMaxBytes(e.cfg.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(e.cfg.FetchMaxPartitionBytes),
 		kgo.FetchMaxWait(e.cfg.FetchMaxWait),
+		// Transaction markers come through so that their offsets are
+		// committed too (partition.takeMarkerLocked); nothing publishes them.
+		kgo.KeepControlRecords(),
 		kgo.OnPartitionsAssigned(e.onAssigned),
 		kgo.OnPartitionsRevoked(e.onRevoked),
 		kgo.OnPartitionsLost(e.onLost),

@@ -182,6 +182,10 @@ func (p *partition) enqueue(recs []*kgo.Record, highWater int64) {
 		p.progress.mark(now) // work arrives: the engine was not stalled while idle
 	}
 	for _, r := range recs {
+		if r.Attrs.IsControl() {
+			p.takeMarkerLocked(r)
+			continue
+		}
 		it := &item{rec: r, offset: r.Offset, epoch: r.LeaderEpoch, fetched: now, cost: recordCost(r)}
 		if !p.ledger.take(it) {
 			continue
@@ -195,6 +199,22 @@ func (p *partition) enqueue(recs []*kgo.Record, highWater int64) {
 	p.metrics.consumed.WithLabelValues(p.topic).Add(float64(n))
 	p.updatePauseLocked()
 	signal(p.translateWake)
+}
+
+// takeMarkerLocked takes a control record, a transaction's commit or abort
+// marker (the client keeps them: KeepControlRecords in consumerOpts). It has
+// nothing to publish, but it holds an offset of the partition, so it is
+// finished as it is taken: the watermark, and so the commit, move past it
+// once the records before it finish. Without it a partition whose last write
+// was a marker would show a lag of 1 until its next record.
+func (p *partition) takeMarkerLocked(r *kgo.Record) {
+	it := &item{offset: r.Offset, epoch: r.LeaderEpoch, cost: heldCost}
+	if !p.ledger.take(it) {
+		return
+	}
+	p.budget.add(1, heldCost)
+	n, freed := p.ledger.finish(it)
+	p.budget.add(-n, -freed)
 }
 
 func (p *partition) reportLagLocked() {

@@ -96,11 +96,11 @@ func (p *partition) bufferLimitLocked() int64 {
 }
 
 // updateBusyLocked counts the partition in budget.busy while it has work:
-// records buffered, or more on the broker than the one offset a transaction
-// marker at the end takes.
+// records buffered, or more on the broker (transaction markers are taken
+// like records, so a partition that ends on one is caught up).
 func (p *partition) updateBusyLocked() {
 	l := &p.ledger
-	busy := len(l.open) > 0 || (l.next > 0 && l.highWater-l.next > 1)
+	busy := len(l.open) > 0 || (l.next > 0 && l.highWater > l.next)
 	if busy != p.busy {
 		p.busy = busy
 		if busy {

@@ -11,7 +11,7 @@ import (
 // never spend it together and every one of them is refilled as it drains;
 // a share never falls under an eighth of the partition's own bound, and a
 // partition alone keeps its own bound. A partition is busy while it holds
-// records or the broker holds more of it than a transaction marker.
+// records or the broker holds more of it.
 func TestBusyPartitionsShareTheBuffer(t *testing.T) {
 	const perPartition, total = 8 << 20, 32 << 20
 	b := newBufferBudget(total, prometheus.NewGauge(prometheus.GaugeOpts{Name: "b"}), prometheus.NewGauge(prometheus.GaugeOpts{Name: "r"}))
@@ -54,15 +54,14 @@ func TestBusyPartitionsShareTheBuffer(t *testing.T) {
 	}
 
 	// Partitions that finish their records and have nothing left on the
-	// broker but a transaction marker stop counting; one with a backlog
-	// there still counts.
+	// broker stop counting; one with a backlog there still counts.
 	for i, p := range ps[1:] {
 		p.ledger.finish(p.ledger.open[0])
 		if len(p.ledger.open) > 0 {
 			p.ledger.finish(p.ledger.open[0])
 		}
 		next := p.ledger.next
-		p.ledger.setHighWater(next + 1) // a marker after the last record
+		p.ledger.setHighWater(next) // caught up
 		if i == 0 {
 			p.ledger.setHighWater(next + 50)
 		}
