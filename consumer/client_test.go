@@ -26,26 +26,10 @@ func TestAbortedTransactionsAreNeverPublished(t *testing.T) {
 	} {
 		t.Run(cmpName(tc.level), func(t *testing.T) {
 			bubble(t, 1, false, func(t *testing.T, h *harness) {
-				tx, err := kgo.NewClient(append(h.clientOpts(), kgo.TransactionalID("orders-writer"))...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer tx.Close()
-				transaction := func(key string, end kgo.TransactionEndTry) {
-					t.Helper()
-					ctx := context.Background()
-					if err := tx.BeginTransaction(); err != nil {
-						t.Fatal(err)
-					}
-					if err := tx.ProduceSync(ctx, rec(key, 0, ""), rec(key, 1, "")).FirstErr(); err != nil {
-						t.Fatal(err)
-					}
-					if err := tx.EndTransaction(ctx, end); err != nil {
-						t.Fatal(err)
-					}
-				}
-				transaction("aborted", kgo.TryAbort)
-				transaction("committed", kgo.TryCommit)
+				tx := h.transactionalProducer()
+				defer tx.close()
+				tx.write(kgo.TryAbort, rec("aborted", 0, ""), rec("aborted", 1, ""))
+				tx.write(kgo.TryCommit, rec("committed", 0, ""), rec("committed", 1, ""))
 				h.produce(rec("plain", 0, ""))
 
 				cfg := h.config()
@@ -209,28 +193,51 @@ func TestOAuthBearerTokenCommandIsCachedUntilExpiry(t *testing.T) {
 	}
 }
 
+// transactional is a transactional producer to the harness's cluster.
+type transactional struct {
+	t  *testing.T
+	cl *kgo.Client
+}
+
+// transactionalProducer starts one; the caller closes it (before the
+// harness's cluster goes).
+func (h *harness) transactionalProducer() *transactional {
+	h.t.Helper()
+	cl, err := kgo.NewClient(append(h.clientOpts(), kgo.TransactionalID("orders-writer"))...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &transactional{t: h.t, cl: cl}
+}
+
+func (tx *transactional) close() { tx.cl.Close() }
+
+// write produces recs in one transaction and ends it (commit or abort).
+// Each transaction leaves a marker at the offset after its records.
+func (tx *transactional) write(end kgo.TransactionEndTry, recs ...*kgo.Record) {
+	tx.t.Helper()
+	ctx := context.Background()
+	if err := tx.cl.BeginTransaction(); err != nil {
+		tx.t.Fatal(err)
+	}
+	if err := tx.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		tx.t.Fatal(err)
+	}
+	if err := tx.cl.EndTransaction(ctx, end); err != nil {
+		tx.t.Fatal(err)
+	}
+}
+
 // A partition whose last write is a committed transaction ends on the
 // transaction's marker, an offset no record occupies. Once the transaction's
 // records are published the commit moves past the marker too, so the
 // partition's lag reads 0, not 1.
 func TestLagReachesZeroAfterATransactionMarker(t *testing.T) {
 	bubble(t, 1, false, func(t *testing.T, h *harness) {
-		tx, err := kgo.NewClient(append(h.clientOpts(), kgo.TransactionalID("orders-writer"))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Close()
-		ctx := context.Background()
 		h.produce(rec("plain", 0, ""))
-		if err := tx.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.ProduceSync(ctx, rec("committed", 0, ""), rec("committed", 1, "")).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
-			t.Fatal(err)
-		}
+		tx := h.transactionalProducer()
+		defer tx.close()
+		tx.write(kgo.TryCommit, rec("committed", 0, ""), rec("committed", 1, ""))
 		r := h.start("a", h.config())
 		h.eventually("all three published", func() bool { return h.sink.count() == 3 })
 		h.eventually("commits at the end, past the marker", h.committedToEnd)
@@ -239,6 +246,34 @@ func TestLagReachesZeroAfterATransactionMarker(t *testing.T) {
 		}
 		if got := metricValue(r.e.metrics.consumed.WithLabelValues(srcTopic)); got != 3 {
 			t.Errorf("%v records consumed, want 3: a marker is not a record", got)
+		}
+	})
+}
+
+// A marker finished as it is taken does not carry the commit past records
+// before it that are still out: while SNS holds the first transaction's
+// records, a later transaction publishes and both markers are taken, but
+// nothing is committed past the first held record. Once SNS answers, the
+// held records are published once each, in order, and the commit reaches
+// the end.
+func TestMarkerDoesNotCommitPastRecordsStillOut(t *testing.T) {
+	bubble(t, 1, false, func(t *testing.T, h *harness) {
+		tx := h.transactionalProducer()
+		defer tx.close()
+		held := []*kgo.Record{rec("held", 0, ""), rec("held", 1, "")}
+		tx.write(kgo.TryCommit, held...)
+		tx.write(kgo.TryCommit, rec("other", 0, ""))
+		r := h.start("a", h.config(), func(p *fakePublisher) { p.hold("held") })
+		h.eventually("the later transaction published", func() bool { return h.sink.count() == 1 })
+		time.Sleep(5 * time.Second) // several commit intervals
+		if c, ok := h.committed()[0]; ok && c > held[0].Offset {
+			t.Errorf("committed %d while the record at %d is held: the markers carried the commit past it", c, held[0].Offset)
+		}
+		r.pub.release("held")
+		h.eventually("everything published", func() bool { return h.sink.count() == 3 })
+		h.eventually("commits at the end", h.committedToEnd)
+		if got := h.publishedSeqs("held"); !slices.Equal(got, seqs(2)) {
+			t.Errorf("held published %v, want 0, 1 once each, in order", got)
 		}
 	})
 }

@@ -45,12 +45,8 @@ func (b *bufferBudget) add(records int, bytes int64) {
 func (b *bufferBudget) free() int64 { return b.limit - b.bytes.Load() }
 
 // Partitions with work share three quarters of the engine's budget, so that
-// the sum of their buffers stays below it and polling never waits on the
-// whole engine while one partition runs dry. A poll hands each partition at
-// most what one fetch response holds for it, so while the budget itself is
-// spent the partitions are refilled alike whatever they drain: a partition
-// with two busy keys got as much as one with one and its keys fell behind.
-// Bounded by its share instead, each partition is refilled as it drains.
+// their buffers together stay below it (the package doc, "Bounded memory",
+// says why).
 const (
 	busyShareNum, busyShareDen = 3, 4
 	// minShareDiv: a partition's share is never under
